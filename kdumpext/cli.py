@@ -1,0 +1,127 @@
+"""The ``kdumpext`` command: triage, oops, batch, gdb-core (thin: parse, call the engine, print)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+from .errors import KdumpextError, UsageError
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_debug_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vmlinux", metavar="PATH", help="the dump's vmlinux (default: found by build-id)")
+    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
+                   help="also look here for vmlinux and module debug info (repeatable; "
+                        "$KDUMPEXT_DEBUG_PATH is searched too)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="kdumpext",
+        description="Explain Linux kernel crash dumps: which pointer was bad, which member was accessed.",
+        epilog="Exit status: 0 ok, 2 usage, 3 not a dump, 4 truncated dump, 5 wrong vmlinux, "
+               "6 no vmlinux found, 7 memory missing from the dump, 1 other errors.",
+    )
+    parser.add_argument("--version", action="version", version=f"kdumpext {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("triage", help="explain one crash dump")
+    p.add_argument("dump", help="vmcore / dump.<stamp> (kdump-compressed, ELF or flattened; .xz/.gz too)")
+    _add_debug_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON (schema kdumpext.triage/1)")
+    p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
+    p.add_argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")
+    p.set_defaults(func=_triage)
+
+    p = sub.add_parser("oops", help="explain an oops from kernel log text (dmesg.<stamp>, vmcore-dmesg.txt)")
+    p.add_argument("file", help="a file with the oops text")
+    p.add_argument("--vmlinux", metavar="PATH", help="resolve source lines and types with this vmlinux")
+    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
+    p.set_defaults(func=_oops)
+
+    for name, helptext in (("batch", "triage every dump under directories; bucket them"),
+                           ("gdb-core", "write a gdb-readable ELF core of a dump")):
+        mod = _frontend(name)
+        p = sub.add_parser(name, help=helptext)
+        if mod is not None:
+            mod.add_arguments(p)
+            p.set_defaults(func=mod.run)
+        else:
+            p.set_defaults(func=_unavailable(name))
+    return parser
+
+
+def _frontend(name: str):  # type: ignore[no-untyped-def]
+    """The module implementing subcommand ``name`` (``add_arguments``, ``run``), if present."""
+    import importlib
+
+    try:
+        return importlib.import_module({"batch": ".batch", "gdb-core": ".gdbcore"}[name], __package__)
+    except ImportError:
+        return None
+
+
+def _unavailable(name: str):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace) -> int:
+        raise UsageError(f"'{name}' is not available in this installation")
+    return run
+
+
+def _triage(args: argparse.Namespace) -> int:
+    from .report import render_text, to_json_dict
+    from .triage import triage
+
+    report = triage(args.dump, args.vmlinux, args.debug_dir, intel=args.intel)
+    if args.json:
+        json.dump(to_json_dict(report), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render_text(report, evidence=not args.no_evidence))
+    return 0
+
+
+def _oops(args: argparse.Namespace) -> int:
+    from .oopstriage import oops_report
+    from .report import render_text, to_json_dict
+
+    report = oops_report(args.file, args.vmlinux, intel=args.intel)
+    if args.json:
+        json.dump(to_json_dict(report), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render_text(report))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``kdumpext`` console script; returns the exit status."""
+    # drgn loads installed plugins (ours included) when a Program is made; the CLI
+    # needs none of them and must not depend on what else is installed.
+    os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KdumpextError as e:
+        print(f"kdumpext: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("kdumpext: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The crash context: panic message, oops report, taint, crashed task and CPU, time of the crash."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+from .model import DumpInfo, TaskInfo
+from .oops import Oops, parse_oops
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+__all__ = ["CrashContext", "crash_context", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
+
+#: Meaning of each taint letter (Documentation/admin-guide/tainted-kernels.rst).
+TAINT_MEANINGS = {
+    "P": "proprietary module loaded",
+    "F": "module force-loaded",
+    "S": "kernel running on an out-of-specification system",
+    "R": "module force-unloaded",
+    "M": "machine check exception",
+    "B": "bad page referenced",
+    "U": "taint requested by user space",
+    "D": "kernel died recently (OOPS or BUG)",
+    "A": "ACPI table overridden",
+    "W": "kernel issued a warning",
+    "C": "staging driver loaded",
+    "I": "firmware bug workaround applied",
+    "O": "out-of-tree module loaded",
+    "E": "unsigned module loaded",
+    "L": "soft lockup occurred",
+    "K": "kernel live-patched",
+    "X": "auxiliary taint (distribution-defined)",
+    "T": "kernel built with the struct randomization plugin",
+    "N": "in-kernel test run",
+}
+
+
+def decode_taint(taint: str) -> List[str]:
+    """``'G           O'`` -> ``['O: out-of-tree module loaded']`` (G and blanks mean untainted)."""
+    out = []
+    for letter in taint:
+        if letter in TAINT_MEANINGS:
+            out.append(f"{letter}: {TAINT_MEANINGS[letter]}")
+    return out
+
+
+def vmcoreinfo_value(vmcoreinfo: str, key: str) -> str:
+    """The value of ``KEY=value`` in VMCOREINFO text, "" if absent."""
+    m = re.search(rf"^{re.escape(key)}=(.*)$", vmcoreinfo, re.M)
+    return m.group(1).strip() if m else ""
+
+
+@dataclass
+class CrashContext:
+    """Who crashed, where, and what the kernel said about it."""
+
+    task: Optional[TaskInfo]
+    thread: Optional["drgn.Thread"]
+    oops: Optional[Oops]
+    dmesg: str
+
+
+def _read_vmcoreinfo(prog: "drgn.Program") -> str:
+    import drgn
+
+    try:
+        data = prog["vmcoreinfo_data"]
+        size = int(prog["vmcoreinfo_size"])
+        return prog.read(int(data), size).decode(errors="replace")
+    except (KeyError, LookupError, drgn.FaultError, ValueError):
+        return ""
+
+
+def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:
+    """Fill ``info``'s crash fields and find the crashed task and its oops.
+
+    :param prog: a kernel dump with vmlinux debug info loaded.
+    """
+    import drgn
+    from drgn.helpers.linux.cpumask import num_online_cpus
+    from drgn.helpers.linux.panic import panic_message, tainted
+    from drgn.helpers.linux.printk import get_dmesg
+    from drgn.helpers.linux.sched import task_cpu
+    from drgn.helpers.linux.timekeeping import uptime
+
+    try:
+        dmesg = get_dmesg(prog).decode(errors="replace")
+    except (drgn.FaultError, LookupError, ValueError):
+        dmesg = ""
+    oops = parse_oops(dmesg)
+    try:
+        msg = panic_message(prog)
+        info.panic_message = msg.decode(errors="replace").strip() if msg else ""
+    except (drgn.FaultError, LookupError, ValueError):
+        pass
+    info.oops = oops.title if oops else ""
+    try:
+        info.taint = tainted(prog).rstrip()
+    except (drgn.FaultError, LookupError):
+        pass
+    info.taint_flags = decode_taint(info.taint)
+    try:
+        info.cpus = num_online_cpus(prog)
+    except (drgn.FaultError, LookupError):
+        pass
+    try:
+        info.uptime = float(uptime(prog))
+    except (drgn.FaultError, LookupError, ValueError, TypeError):
+        pass
+    crashtime = vmcoreinfo_value(_read_vmcoreinfo(prog), "CRASHTIME")
+    if crashtime.isdigit():
+        info.crash_time = float(crashtime)
+
+    task: Optional[TaskInfo] = None
+    thread = None
+    try:
+        thread = prog.crashed_thread()
+        obj = thread.object
+        task = TaskInfo(
+            pid=int(obj.pid),
+            comm=obj.comm.string_().decode(errors="replace"),
+            cpu=int(task_cpu(obj)),
+            address=int(obj.value_()),
+        )
+    except (drgn.FaultError, LookupError, ValueError):
+        pass
+    return CrashContext(task, thread, oops, dmesg)

@@ -1,0 +1,217 @@
+"""Open a crash dump: sniff its format, check it is whole, hand it to drgn with its debug info."""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
+
+from .errors import KdumpextError, NotADumpError, TruncatedDumpError, UsageError
+from .locate import SearchPath, find_module_file, find_vmlinux, unpacked
+from .model import DumpInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+__all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump"]
+
+_KDUMP_SIG = b"KDUMP   "
+_FLAT_SIG = b"makedumpfile"
+_CONTAINERS = {b"\xfd7zXZ\x00": "xz", b"\x1f\x8b": "gz", b"BZh": "bz2"}
+
+
+@dataclass
+class DumpFormat:
+    """What a file is: ``kind`` is kdump-compressed, elf or flattened; ``container`` xz/gz/bz2."""
+
+    kind: str
+    container: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.container})" if self.container else self.kind
+
+
+def _sniff_bytes(head: bytes) -> str:
+    if head.startswith(_KDUMP_SIG):
+        return "kdump-compressed"
+    if head.startswith(b"\x7fELF"):
+        if len(head) >= 18 and struct.unpack_from("<H", head, 16)[0] == 4:  # ET_CORE
+            return "elf"
+        return ""
+    if head.startswith(_FLAT_SIG):
+        return "flattened"
+    return ""
+
+
+def sniff(path: str) -> DumpFormat:
+    """The dump format of ``path`` from its first bytes.
+
+    :raises NotADumpError: not a kdump-compressed, ELF core or flattened file
+        (possibly inside xz/gzip/bzip2).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory; give the dump file (e.g. dump.<stamp> or vmcore)") from None
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror}") from None
+    kind = _sniff_bytes(head)
+    if kind:
+        return DumpFormat(kind)
+    for magic, container in _CONTAINERS.items():
+        if head.startswith(magic):
+            import bz2
+            import gzip
+            import lzma
+
+            opener = {"xz": lzma.open, "gz": gzip.open, "bz2": bz2.open}[container]
+            try:
+                with opener(path, "rb") as f:
+                    inner = f.read(64)
+            except (OSError, EOFError, lzma.LZMAError):
+                raise NotADumpError(path, f"damaged {container} file") from None
+            kind = _sniff_bytes(inner)
+            if kind:
+                return DumpFormat(kind, container)
+            raise NotADumpError(path, f"{container}-compressed, but not a dump inside")
+    if head.startswith(b"\x7fELF"):
+        raise NotADumpError(path, "an ELF file, but not a core file (is this the vmlinux?)")
+    raise NotADumpError(path)
+
+
+def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-untyped-def]
+    """End of the last page's data in a kdump-compressed file, from its header and tables."""
+    f.seek(0)
+    hdr = f.read(464)
+    if len(hdr) < 464:
+        return 464, "header cut short"
+    block_size, sub_hdr_size, bitmap_blocks = struct.unpack_from("<iiI", hdr, 428)
+    if block_size <= 0 or sub_hdr_size < 0:
+        return 0, "bad header"
+    f.seek(block_size)
+    sub = f.read(8 * 14)
+    end = 0
+    if len(sub) >= 96:
+        off_erase, size_erase = struct.unpack_from("<qQ", sub, 72)
+        if off_erase and size_erase:
+            end = off_erase + size_erase
+    bitmap_off = block_size * (1 + sub_hdr_size)
+    half = bitmap_blocks * block_size // 2
+    f.seek(bitmap_off + half)
+    bitmap2 = f.read(half)
+    if len(bitmap2) < half:
+        return bitmap_off + 2 * half, "page bitmap cut short"
+    npages = bin(int.from_bytes(bitmap2, "little")).count("1")  # int.bit_count() is 3.10+
+    desc_off = bitmap_off + 2 * half
+    if npages == 0:
+        return max(end, desc_off), ""
+    last = desc_off + (npages - 1) * 24
+    f.seek(last)
+    desc = f.read(24)
+    if len(desc) < 24:
+        return last + 24, "page table cut short"
+    offset, psize = struct.unpack_from("<qI", desc)
+    return max(end, offset + psize), ""
+
+
+def check_complete(path: str, fmt: DumpFormat) -> None:
+    """Raise :class:`TruncatedDumpError` unless the file holds all the data its headers promise.
+
+    kdump-compressed: the last page descriptor's data; ELF: every PT_LOAD's file bytes;
+    flattened: the end marker.  Compressed containers are checked after unpacking.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if fmt.kind == "kdump-compressed":
+            want, why = _kdump_expected_size(f, size)
+            if why or size < want:
+                raise TruncatedDumpError(path, why or f"{size} bytes, headers promise {want}")
+        elif fmt.kind == "elf":
+            hdr = f.read(64)
+            phoff, = struct.unpack_from("<Q", hdr, 32)
+            phentsize, phnum = struct.unpack_from("<HH", hdr, 54)
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+            if len(table) < phentsize * phnum:
+                raise TruncatedDumpError(path, "program headers cut short")
+            want = 0
+            for i in range(phnum):
+                p_type, _flags, p_offset, _va, _pa, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+                if p_type in (1, 4):  # PT_LOAD, PT_NOTE
+                    want = max(want, p_offset + p_filesz)
+            if size < want:
+                raise TruncatedDumpError(path, f"{size} bytes, program headers promise {want}")
+        elif fmt.kind == "flattened":
+            f.seek(max(0, size - 16))
+            if f.read(16) != b"\xff" * 16:
+                raise TruncatedDumpError(path, "no end marker")
+
+
+@dataclass
+class OpenedDump:
+    """A dump opened in drgn with its debug info loaded, and what we learnt doing it."""
+
+    prog: "drgn.Program"
+    info: DumpInfo
+    search: SearchPath
+    module_files: List[Tuple[str, str]]  # (module name, debug file path)
+
+
+def open_dump(
+    path: str,
+    vmlinux: Optional[str] = None,
+    debug_dirs: Iterable[str] = (),
+    modules: bool = True,
+) -> OpenedDump:
+    """Open ``path`` in drgn and load vmlinux and module debug info found for it.
+
+    :raises NotADumpError, TruncatedDumpError, DebugInfoMismatch, MissingDebugInfo:
+    """
+    import drgn
+
+    fmt = sniff(path)
+    real = unpacked(path) if fmt.container else path
+    check_complete(real, fmt)
+    prog = drgn.Program()
+    try:
+        prog.set_core_dump(real)
+    except (drgn.FaultError, ValueError, OSError) as e:
+        raise TruncatedDumpError(path, str(e)) from None
+    if not prog.flags & drgn.ProgramFlags.IS_LINUX_KERNEL:
+        raise NotADumpError(path, "a core dump, but not of a Linux kernel")
+    try:
+        release = prog["UTS_RELEASE"].string_().decode()
+    except (KeyError, LookupError, drgn.FaultError):
+        release = ""
+    # drgn yields the kernel first (from VMCOREINFO), then walks the module list,
+    # which needs vmlinux's types: so find vmlinux between the two.
+    modules_iter = prog.loaded_modules()
+    main, _new = next(modules_iter)
+    build_id = main.build_id.hex() if main.build_id else ""
+    search = SearchPath.build(debug_dirs, path)
+    vml = find_vmlinux(search, release, build_id, vmlinux)
+    main.try_file(vml, force=not build_id)
+    info = DumpInfo(path=path, format=str(fmt), release=release, build_id=build_id, vmlinux=vml)
+    found: List[Tuple[str, str]] = []
+    if modules:
+        try:
+            loaded = list(modules_iter)
+        except drgn.FaultError as e:
+            raise TruncatedDumpError(path, f"module list unreadable: {e}") from None
+        for mod, _new in loaded:
+            if mod is main or not isinstance(mod, drgn.RelocatableModule):
+                continue
+            info.modules.append(mod.name)
+            mid = mod.build_id.hex() if mod.build_id else ""
+            file = find_module_file(search, release, mod.name, mid)
+            if file is None:
+                info.modules_missing_debuginfo.append(mod.name)
+                continue
+            mod.try_file(file)
+            if mod.debug_file_status == drgn.ModuleFileStatus.HAVE:
+                found.append((mod.name, file))
+            else:
+                info.modules_missing_debuginfo.append(mod.name)
+    return OpenedDump(prog, info, search, found)

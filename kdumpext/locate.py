@@ -1,0 +1,224 @@
+"""Find the debug info a dump needs: vmlinux and module files, by build-id and release."""
+
+from __future__ import annotations
+
+import bz2
+import fcntl
+import gzip
+import hashlib
+import lzma
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo
+
+__all__ = [
+    "DEBUG_PATH_ENV",
+    "SearchPath",
+    "cache_dir",
+    "file_build_id",
+    "unpacked",
+    "find_vmlinux",
+    "find_module_file",
+]
+
+#: Colon-separated directories every front-end searches for debug info.
+DEBUG_PATH_ENV = "KDUMPEXT_DEBUG_PATH"
+
+_COMPRESSED = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+
+
+def cache_dir() -> str:
+    """The per-user cache (``$KDUMPEXT_CACHE_DIR``, else ``$XDG_CACHE_HOME/kdumpext``)."""
+    explicit = os.environ.get("KDUMPEXT_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "kdumpext")
+
+
+def unpacked(path: str) -> str:
+    """Return a readable uncompressed copy of ``path`` (``.xz``, ``.gz``, ``.bz2``).
+
+    Uncompressed files are returned as they are.  A compressed file is unpacked once
+    into the cache directory (keyed by path, size and mtime) under a lock, written
+    atomically; the input is never written to.
+    """
+    suffix = os.path.splitext(path)[1]
+    opener = _COMPRESSED.get(suffix)
+    if opener is None:
+        if suffix == ".zst":
+            raise KdumpextError(f"{path}: zstd-compressed; unpack it first (zstd -d)")
+        return path
+    st = os.stat(path)
+    key = hashlib.sha256(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    out_dir = os.path.join(cache_dir(), "unpacked", key)
+    out = os.path.join(out_dir, os.path.basename(path)[: -len(suffix)])
+    if os.path.exists(out):
+        return out
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(out):
+            tmp = f"{out}.tmp{os.getpid()}"
+            try:
+                with opener(path, "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            except (OSError, EOFError, lzma.LZMAError) as e:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+                raise KdumpextError(f"{path}: cannot unpack ({e})") from None
+            os.replace(tmp, out)
+    return out
+
+
+def file_build_id(path: str) -> str:
+    """The GNU build-id of an ELF file as hex, "" if it has none or is not ELF.
+
+    Reads only the note sections/segments, so it is cheap even for a 600 MB vmlinux.
+    """
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            for sec in elf.iter_sections():
+                if sec.header["sh_type"] != "SHT_NOTE":
+                    continue
+                for note in sec.iter_notes():
+                    if note["n_type"] == "NT_GNU_BUILD_ID":
+                        return str(note["n_desc"])
+    except (ELFError, OSError, ValueError):
+        return ""
+    return ""
+
+
+@dataclass
+class SearchPath:
+    """Where to look, in order: explicit dirs, $KDUMPEXT_DEBUG_PATH, the dump's directory."""
+
+    dirs: List[str] = field(default_factory=list)
+    searched: List[str] = field(default_factory=list)  # what was looked at, for messages
+    _module_index: Dict[str, Dict[str, str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, debug_dirs: Iterable[str] = (), dump_path: Optional[str] = None) -> "SearchPath":
+        """The standard search path for a dump (see README.md, "Finding debug info")."""
+        dirs = [os.path.abspath(d) for d in debug_dirs]
+        dirs += [d for d in os.environ.get(DEBUG_PATH_ENV, "").split(":") if d]
+        if dump_path:
+            dirs.append(os.path.dirname(os.path.abspath(dump_path)))
+        seen: List[str] = []
+        for d in dirs:
+            if d not in seen:
+                seen.append(d)
+        return cls(seen)
+
+    def module_dirs(self, release: str) -> List[str]:
+        """Directories searched (recursively) for module debug info."""
+        return self.dirs + [
+            f"/usr/lib/debug/lib/modules/{release}",
+            f"/lib/modules/{release}",
+        ]
+
+    def _index(self, top: str) -> Dict[str, str]:
+        """Module file name (dashes as underscores, suffix stripped) -> path, under ``top``."""
+        if top in self._module_index:
+            return self._module_index[top]
+        index: Dict[str, str] = {}
+        for root, _dirs, files in os.walk(top):
+            for name in files:
+                mod = _module_name_of(name)
+                if mod and mod not in index:
+                    index[mod] = os.path.join(root, name)
+        self._module_index[top] = index
+        return index
+
+
+_MODULE_SUFFIXES = tuple(
+    base + comp for base in (".ko.debug", ".ko") for comp in ("", ".xz", ".gz", ".bz2")
+)
+
+
+def _module_name_of(filename: str) -> str:
+    """``nf-conntrack.ko.xz`` -> ``nf_conntrack``; "" if not a module file name."""
+    for suffix in _MODULE_SUFFIXES:
+        if filename.endswith(suffix):
+            return filename[: -len(suffix)].replace("-", "_")
+    return ""
+
+
+def _vmlinux_candidates(search: SearchPath, release: str, build_id: str) -> List[str]:
+    names = [f"vmlinux-{release}", "vmlinux"]
+    out: List[str] = []
+    for d in search.dirs:
+        for n in names:
+            for comp in ("", ".xz", ".gz", ".bz2"):
+                out.append(os.path.join(d, n + comp))
+        if build_id:
+            out.append(os.path.join(d, ".build-id", build_id[:2], build_id[2:] + ".debug"))
+    out += [
+        f"/usr/lib/debug/boot/vmlinux-{release}",
+        f"/usr/lib/debug/lib/modules/{release}/vmlinux",
+        f"/boot/vmlinux-{release}",
+        f"/lib/modules/{release}/build/vmlinux",
+    ]
+    if build_id:
+        out.append(f"/usr/lib/debug/.build-id/{build_id[:2]}/{build_id[2:]}.debug")
+    return out
+
+
+def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optional[str] = None) -> str:
+    """Path of an (uncompressed) vmlinux whose build-id is ``build_id``.
+
+    :raises DebugInfoMismatch: ``given`` (or the only candidates found) has another build-id.
+    :raises MissingDebugInfo: nothing was found.
+    """
+    if given:
+        if not os.path.isfile(given):
+            raise MissingDebugInfo(release, build_id, [given])
+        path = unpacked(given)
+        got = file_build_id(path)
+        if build_id and got != build_id:
+            raise DebugInfoMismatch(given, build_id, got)
+        return path
+    mismatched: List[Tuple[str, str]] = []
+    for cand in _vmlinux_candidates(search, release, build_id):
+        if not os.path.isfile(cand):
+            continue
+        search.searched.append(cand)
+        path = unpacked(cand)
+        got = file_build_id(path)
+        if not build_id or got == build_id:
+            return path
+        mismatched.append((cand, got))
+    if mismatched:
+        raise DebugInfoMismatch(mismatched[0][0], build_id, mismatched[0][1])
+    where = search.dirs + ["/usr/lib/debug/boot", f"/usr/lib/debug/lib/modules/{release}", "/boot",
+                           f"/lib/modules/{release}/build"]
+    raise MissingDebugInfo(release, build_id, where)
+
+
+def find_module_file(search: SearchPath, release: str, name: str, build_id: str = "") -> Optional[str]:
+    """Path of the debug info for module ``name`` (``NAME.ko``, ``NAME.ko.debug``, ...).
+
+    Dashes and underscores are alike.  When ``build_id`` is given, a file with another
+    build-id is passed over.  None when nothing fits.
+    """
+    want = name.replace("-", "_")
+    for top in search.module_dirs(release):
+        if not os.path.isdir(top):
+            continue
+        cand = search._index(top).get(want)
+        if cand is None:
+            continue
+        path = unpacked(cand)
+        if build_id and file_build_id(path) not in (build_id, ""):
+            continue
+        return path
+    return None

@@ -1,0 +1,218 @@
+"""Plain data passed between the stages: dump info, frames, decoded instructions, verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional
+
+__all__ = [
+    "Registers",
+    "DumpInfo",
+    "TaskInfo",
+    "Frame",
+    "MemOperand",
+    "Instruction",
+    "BadAddress",
+    "Member",
+    "Evidence",
+    "Verdict",
+    "Report",
+]
+
+#: Register values by drgn's register names ("rip", "rsp", "rax", ...).
+Registers = Dict[str, int]
+
+
+@dataclass
+class DumpInfo:
+    """What the dump says about itself and the kernel that wrote it."""
+
+    path: str
+    format: str  # "kdump-compressed", "elf", "flattened" (+ "xz:" prefix when unpacked)
+    release: str = ""
+    build_id: str = ""
+    vmlinux: str = ""
+    crash_time: Optional[float] = None  # seconds since the epoch
+    uptime: Optional[float] = None  # seconds
+    cpus: int = 0
+    panic_message: str = ""
+    oops: str = ""  # first line of the oops report, e.g. "BUG: kernel NULL pointer dereference, ..."
+    taint: str = ""  # e.g. "P O" letters, as the kernel prints them
+    taint_flags: List[str] = field(default_factory=list)
+    modules: List[str] = field(default_factory=list)
+    modules_missing_debuginfo: List[str] = field(default_factory=list)
+
+
+@dataclass
+class TaskInfo:
+    """The task that crashed."""
+
+    pid: int
+    comm: str
+    cpu: int
+    address: int = 0  #: ``struct task_struct *``
+
+
+@dataclass
+class Frame:
+    """One frame of a backtrace, innermost first; an inlined call is its own frame."""
+
+    index: int
+    pc: int
+    function: str = ""  # "" when the pc has no symbol
+    offset: int = 0  # pc - symbol start
+    module: str = ""  # "" for vmlinux
+    file: str = ""
+    line: int = 0
+    inlined: bool = False
+    exception: bool = False  # the frame the CPU was in when it took the fault
+    sp: int = 0
+
+    @property
+    def site(self) -> str:
+        """``func+0x1f [module]`` as crash and the kernel print a code address."""
+        name = f"{self.function}+{self.offset:#x}" if self.function else f"{self.pc:#x}"
+        return f"{name} [{self.module}]" if self.module else name
+
+
+@dataclass
+class MemOperand:
+    """A memory operand ``disp(base,index,scale)``; registers by their 64-bit names."""
+
+    base: Optional[str]
+    index: Optional[str]
+    scale: int
+    disp: int
+    size: int  # bytes accessed; 0 when unknown (e.g. ``lea``, string ops)
+    segment: Optional[str] = None
+
+    def effective_address(self, regs: Registers) -> Optional[int]:
+        """``base + index*scale + disp`` mod 2**64, or None if a register is unknown."""
+        total = self.disp
+        for reg, mul in ((self.base, 1), (self.index, self.scale)):
+            if reg is None:
+                continue
+            if reg == "rip" or reg not in regs:
+                return None
+            total += regs[reg] * mul
+        return total & 0xFFFF_FFFF_FFFF_FFFF
+
+
+@dataclass
+class Instruction:
+    """One decoded instruction; text fields are for display only, never parsed."""
+
+    address: int
+    size: int
+    raw: bytes
+    mnemonic: str
+    op_str: str  # AT&T unless decoded with intel=True
+    mem: Optional[MemOperand] = None  # the memory operand, when there is one
+    access: str = ""  # "read", "write", "read-write" or "" (no memory access)
+    regs_read: List[str] = field(default_factory=list)
+    regs_written: List[str] = field(default_factory=list)
+    target: Optional[int] = None  # direct call/jump target
+    is_call: bool = False
+    is_jump: bool = False
+    is_ret: bool = False
+    reg_target: Optional[str] = None  # register of an indirect call/jump ``call *%rax``
+
+    @property
+    def text(self) -> str:
+        """``mov 0x240(%rdi),%rax`` as objdump prints it."""
+        return f"{self.mnemonic} {self.op_str}".strip()
+
+
+@dataclass
+class BadAddress:
+    """What kind of bad pointer an address is.
+
+    ``kind`` is one of ``null``, ``err-ptr``, ``list-poison``, ``slab-poison``,
+    ``non-canonical``, ``user``, ``kernel``; ``base`` is the bad pointer value
+    itself when ``address = base + offset`` is recognised (e.g. ``NULL + 0x240``).
+    """
+
+    address: int
+    kind: str
+    base: int = 0
+    offset: int = 0
+    detail: str = ""  # e.g. "ERR_PTR(-ENODEV)", "LIST_POISON1"
+
+
+@dataclass
+class Member:
+    """The member of a type at some offset; ``path`` in drgn's member_at_offset spelling."""
+
+    type_name: str  # "struct scst_device"
+    path: str  # "vdev_update_lat_stats", "stats[2]", "u.a or u.b"
+    offset: int  # byte offset of the access inside the type
+    size: int  # size of the member reached (0 if none)
+    member_type: str = ""  # C type of that member
+
+
+@dataclass
+class Evidence:
+    """One fact the verdict rests on: an instruction, a DWARF location, a register value."""
+
+    kind: str  # "insn", "dwarf", "reg", "note"
+    text: str
+    address: Optional[int] = None
+
+
+@dataclass
+class Verdict:
+    """The answer: what went wrong at the fault, as an engineer would say it."""
+
+    crash_class: str  # null-deref, null-fn-call, err-ptr, list-poison, bug, panic, ...
+    function: str = ""
+    module: str = ""
+    site: str = ""  # "func+0x21 [mod]"
+    source: str = ""  # "drivers/scst/scst_lib.c:10926"
+    instruction: Optional[Instruction] = None
+    access: str = ""  # read, write, read-write, exec
+    size: int = 0
+    address: Optional[int] = None  # the faulting address the verdict trusts
+    bad: Optional[BadAddress] = None
+    pointer: str = ""  # "cmd->dev"
+    pointer_type: str = ""  # "struct scst_device *"
+    access_path: str = ""  # "cmd->dev->vdev_update_lat_stats"
+    member: Optional[Member] = None
+    summary: str = ""  # one line
+    confidence: str = "low"  # high, medium, low
+    undecided: str = ""  # why a part could not be decided
+    evidence: List[Evidence] = field(default_factory=list)
+
+    @property
+    def bucket(self) -> str:
+        """``class:function:struct.member``: stable across reboots and KASLR."""
+        where = ""
+        if self.member is not None:
+            struct = self.member.type_name.split()[-1]
+            where = f"{struct}.{self.member.path.split(' or ')[0]}"
+        parts = [self.crash_class, self.function or "?"]
+        if where:
+            parts.append(where)
+        return ":".join(parts)
+
+
+@dataclass
+class Report:
+    """Everything ``kdumpext triage`` prints: dump, task, backtrace, verdict."""
+
+    dump: DumpInfo
+    task: Optional[TaskInfo]
+    frames: List[Frame]
+    verdict: Verdict
+    registers: Registers = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict (schema in README.md)."""
+        from . import report  # the schema lives with the renderers
+
+        return report.to_json_dict(self)
+
+
+def dataclass_dict(obj: Any) -> Dict[str, Any]:
+    """``dataclasses.asdict`` re-exported for the renderers."""
+    return asdict(obj)

@@ -1,0 +1,447 @@
+"""The pipeline, top to bottom: dump -> crash context -> unwind -> decode -> explain -> Verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
+
+from . import addresses
+from .context import CrashContext, crash_context
+from .decode import DecodeError, decode
+from .dump import open_dump
+from .explain import CALLER_SAVED, Expr, FunctionCode, member_of, pointee, type_str
+from .model import BadAddress, DumpInfo, Evidence, Frame, Instruction, Registers, Report, Verdict
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+__all__ = ["triage", "triage_program", "frames_of", "explain_frame", "PANIC_PATH"]
+
+#: Functions on the way from panic()/an oops into kdump: never "where it crashed".
+PANIC_PATH = frozenset({
+    "panic", "vpanic", "__crash_kexec", "crash_kexec", "machine_crash_shutdown", "crash_setup_regs",
+    "oops_end", "die", "__die", "do_trap", "do_error_trap", "handle_invalid_op", "exc_invalid_op",
+    "page_fault_oops", "kernelmode_fixup_or_oops", "__bad_area_nosemaphore", "bad_area_nosemaphore",
+    "do_user_addr_fault", "exc_page_fault", "asm_exc_page_fault", "asm_exc_invalid_op",
+    "die_addr", "exc_general_protection", "asm_exc_general_protection", "handle_bug",
+    "nmi_panic", "do_exit", "make_task_dead", "rewind_stack_and_make_dead",
+})
+
+_CLASS_OF_KIND = {
+    "null": "null-deref",
+    "err-ptr": "err-ptr",
+    "list-poison": "list-poison",
+    "slab-poison": "slab-poison",
+    "non-canonical": "non-canonical",
+    "user": "user-access",
+    "kernel": "bad-access",
+}
+_PAGE = 4096
+
+
+def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
+    """drgn's stack trace as :class:`Frame` records (inlined calls are frames of their own)."""
+    import drgn
+
+    out: List[Frame] = []
+    for i, f in enumerate(trace):
+        pc = f.pc
+        name, offset, module = "", 0, ""
+        try:
+            sym = f.symbol()
+            name, offset = sym.name, pc - sym.address
+        except LookupError:
+            pass
+        if f.is_inline and f.name:
+            name = f.name
+        try:
+            mod = prog.module(pc)
+            if not isinstance(mod, drgn.MainModule):
+                module = mod.name
+        except LookupError:
+            pass
+        file, line = "", 0
+        try:
+            file, line, _col = f.source()
+        except LookupError:
+            pass
+        try:
+            sp = f.sp
+        except (LookupError, ValueError):
+            sp = 0
+        out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline),
+                         bool(getattr(f, "interrupted", False)), sp))
+    return out
+
+
+def _source(frame: Optional[Frame]) -> str:
+    return f"{frame.file}:{frame.line}" if frame is not None and frame.file else ""
+
+
+def _bad_verdict_class(bad: BadAddress, access: str) -> str:
+    if access == "exec" and bad.kind == "null":
+        return "null-fn-call"
+    return _CLASS_OF_KIND.get(bad.kind, "bad-access")
+
+
+def _fault_frame_index(frames: List[Frame]) -> Optional[int]:
+    """The innermost frame that took the exception (outermost of its inlined chain)."""
+    for i, f in enumerate(frames):
+        if f.exception:
+            return i
+    return 0 if frames else None
+
+
+def _physical_frame(frames: List[Frame], i: int) -> Frame:
+    """The real (non-inlined) function frame sharing frame ``i``'s pc."""
+    j = i
+    while j < len(frames) and frames[j].inlined:
+        j += 1
+    return frames[j] if j < len(frames) else frames[i]
+
+
+def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] = (),
+           intel: bool = False) -> Report:
+    """Open ``path`` and explain its crash.
+
+    :raises KdumpextError: bad input, see :mod:`kdumpext.errors`.
+    """
+    opened = open_dump(path, vmlinux, debug_dirs)
+    report = triage_program(opened.prog, opened.info, intel)
+    if opened.info.modules_missing_debuginfo:
+        report.warnings.append("no debug info for module(s): " + ", ".join(opened.info.modules_missing_debuginfo))
+    return report
+
+
+def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel: bool = False) -> Report:
+    """Explain the crash of an already opened dump (the drgn and gdb front-ends call this)."""
+    import drgn
+
+    if info is None:
+        info = DumpInfo(path=str(prog.core_dump_path or ""), format="")
+        try:
+            info.release = prog["UTS_RELEASE"].string_().decode()
+        except (KeyError, LookupError):
+            pass
+    ctx = crash_context(prog, info)
+    frames: List[Frame] = []
+    trace = None
+    warnings: List[str] = []
+    if ctx.thread is not None:
+        try:
+            trace = ctx.thread.stack_trace()
+            frames = frames_of(prog, trace)
+        except (drgn.FaultError, ValueError, LookupError) as e:
+            warnings.append(f"backtrace failed: {e}")
+    regs: Registers = {}
+    if trace is not None and len(trace):
+        try:
+            regs = {k: int(v) for k, v in trace[0].registers().items()}
+        except (LookupError, ValueError):
+            pass
+    verdict = explain_crash(prog, ctx, frames, regs, intel)
+    return Report(info, ctx.task, frames, verdict, regs, warnings)
+
+
+def explain_crash(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: Registers,
+                  intel: bool = False) -> Verdict:
+    """The verdict for a crash: a faulting access, a bad call, a BUG() or a plain panic()."""
+    oops = ctx.oops
+    if oops is None or not frames:
+        return _panic_verdict(ctx, frames)
+    fi = _fault_frame_index(frames)
+    if fi is None:
+        return _panic_verdict(ctx, frames)
+    frame = frames[fi]
+    if frame.function in PANIC_PATH and not oops.title:
+        return _panic_verdict(ctx, frames)
+    if frame.pc < _PAGE or oops.pf_access == "exec":
+        return _bad_call_verdict(prog, ctx, frames, fi, regs, intel)
+    return explain_frame(prog, ctx, frames, fi, regs, intel)
+
+
+def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
+    """panic() with no faulting access: name who called it, never invent a field."""
+    caller: Optional[Frame] = None
+    seen_panic = False
+    for f in frames:
+        if f.function in ("panic", "vpanic", "nmi_panic"):
+            seen_panic = True
+            continue
+        if seen_panic and f.function not in PANIC_PATH:
+            caller = f
+            break
+    if caller is None:
+        caller = next((f for f in frames if f.function not in PANIC_PATH), None)
+    msg = ctx.oops.panic if ctx.oops and ctx.oops.panic else ""
+    from .oops import panic_line
+
+    msg = msg or panic_line(ctx.dmesg)
+    v = Verdict("panic", function=caller.function if caller else "", module=caller.module if caller else "",
+                site=caller.site if caller else "", source=_source(caller), confidence="high")
+    v.summary = f'panic("{msg}") called from {v.function or "?"}' if msg else \
+        f"panic() called from {v.function or '?'}"
+    v.evidence.append(Evidence("note", "no faulting access: the kernel called panic() itself"))
+    return v
+
+
+def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes, str]:
+    """16 bytes at ``pc``: from the dump, else from the oops' ``Code:`` line."""
+    import drgn
+
+    try:
+        return prog.read(pc, 16), "dump"
+    except drgn.FaultError:
+        pass
+    o = ctx.oops
+    if o is not None and o.code and o.code_fault_index is not None:
+        return o.code[o.code_fault_index:], "oops Code: line"
+    return b"", ""
+
+
+def _pointer_line(expr: Expr, value: int) -> List[Evidence]:
+    ev = list(expr.evidence)
+    return ev
+
+
+def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
+                  intel: bool = False) -> Verdict:
+    """Explain the access made by the instruction at frame ``fi``'s pc."""
+    frame = frames[fi]
+    phys = _physical_frame(frames, fi)
+    oops = ctx.oops
+    v = Verdict("unknown", function=phys.function, module=phys.module, site=phys.site, source=_source(frame))
+    code, where = _read_code(prog, frame.pc, ctx)
+    if not code:
+        v.undecided = f"the code at {frame.pc:#x} is not in the dump and the oops has no Code: line"
+        return v
+    try:
+        insn = decode(code, frame.pc, intel=intel)
+    except DecodeError as e:
+        v.undecided = str(e)
+        return v
+    v.instruction = insn
+    v.evidence.append(Evidence("insn", f"{insn.address:#x}: {insn.text}  (faulting instruction, from the {where})",
+                               insn.address))
+    if insn.mnemonic in ("ud2",) or (oops is not None and (oops.bug_file or oops.title.startswith("invalid opcode"))):
+        return _bug_verdict(v, ctx, frame)
+    mem = insn.mem
+    if mem is None or not insn.access:
+        v.undecided = f"{insn.text} makes no memory access we can explain"
+        return v
+    v.access = insn.access
+    v.size = mem.size
+    ea = mem.effective_address(regs)
+    fault = oops.fault_address if oops is not None else None
+    if ea is not None and fault is not None and ea != fault:
+        v.evidence.append(Evidence(
+            "note", f"effective address {ea:#x} from the registers differs from {fault:#x} reported by the "
+                    "kernel; the verdict uses the registers (the reported one is the fault address)"))
+    elif ea is not None and fault is not None:
+        v.evidence.append(Evidence("note", f"effective address {ea:#x} = the fault address the kernel reported"))
+    v.address = fault if fault is not None else ea
+    base_reg = mem.base if mem.base not in (None, "rip") else mem.index
+    if base_reg is None or base_reg not in regs:
+        bad = addresses.classify(v.address or 0)
+        v.bad = bad
+        v.crash_class = _bad_verdict_class(bad, insn.access)
+        v.summary = f"{insn.access} of {addresses.describe(bad)}"
+        v.undecided = "the address is absolute: no pointer to name"
+        return v
+    base_val = regs[base_reg]
+    offset = mem.disp
+    if mem.index is not None and mem.base not in (None, "rip") and mem.index in regs:
+        offset += regs[mem.index] * mem.scale
+    bad = addresses.classify_pointer(base_val, offset)
+    v.bad = bad
+    v.crash_class = _bad_verdict_class(bad, insn.access)
+    v.evidence.append(Evidence("reg", f"%{base_reg} = {base_val:#x}"))
+    try:
+        fc = FunctionCode(prog, frame.pc)
+    except LookupError:
+        v.undecided = "no symbol at the faulting pc"
+        return v
+    idx = fc.index_of(frame.pc)
+    if idx is None:
+        v.undecided = f"the linear sweep of {fc.name} does not reach {frame.pc:#x}"
+        return v
+    expr = fc.expr_of(base_reg, idx, regs)
+    _fill_pointer(v, expr, mem.disp if mem.index is None else offset, base_reg, mem.size)
+    return v
+
+
+def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int) -> None:
+    """Name the bad pointer and the member reached through it."""
+    v.evidence.extend(expr.evidence)
+    if expr.known:
+        v.pointer = expr.text
+        v.pointer_type = type_str(expr.type)
+    target = pointee(expr.type)
+    if target is not None and offset >= 0:
+        m = member_of(target, offset, size)
+        if m is not None:
+            v.member = m
+            if not m.path.startswith("+"):
+                path = m.path.split(" or ")[0]
+                v.access_path = f"{v.pointer}->{path}" if v.pointer else ""
+    bad = v.bad
+    what = addresses.describe(bad) if bad else ""
+    if v.pointer and v.member is not None:
+        v.confidence = "high"
+        v.summary = f"{v.pointer} is {_bad_word(bad)}; {v.access} of {v.access_path} " \
+                    f"({v.member.type_name} +{v.member.offset:#x}, {v.member.size or v.size} bytes)"
+    elif v.pointer:
+        v.confidence = "medium"
+        v.summary = f"{v.pointer} is {_bad_word(bad)}; {v.access} at +{offset:#x}"
+        v.undecided = f"the type {v.pointer_type or '?'} has no member at +{offset:#x}"
+    else:
+        v.confidence = "low"
+        v.summary = f"{v.access} of {what} through %{reg}"
+        v.undecided = f"could not tell which variable or expression %{reg} held"
+
+
+def _bad_word(bad: Optional[BadAddress]) -> str:
+    if bad is None:
+        return "bad"
+    if bad.kind == "null":
+        return "NULL"
+    if bad.detail:
+        return bad.detail
+    return f"{bad.kind} {bad.base:#x}"
+
+
+def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
+    o = ctx.oops
+    v.crash_class = "bug"
+    v.access = ""
+    where = f"{o.bug_file}:{o.bug_line}" if o is not None and o.bug_file else _source(frame)
+    if where:
+        v.source = where
+    v.summary = f"BUG() at {where or '?'} in {v.function}"
+    v.confidence = "high"
+    v.evidence.append(Evidence("note", o.title if o is not None else "ud2"))
+    return v
+
+
+def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
+                      intel: bool) -> Verdict:
+    """An instruction fetch from a bad address: find the call (or tail jump) that went there."""
+    import drgn
+
+    pc = frames[fi].pc
+    bad = addresses.classify(pc)
+    v = Verdict(_bad_verdict_class(bad, "exec"), access="exec", address=pc, bad=bad)
+    v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))
+    rsp = regs.get("rsp")
+    if rsp is None:
+        v.undecided = "no stack pointer at the fault"
+        return v
+    try:
+        ret = prog.read_u64(rsp)
+    except drgn.FaultError:
+        v.undecided = f"the stack at {rsp:#x} is not in the dump"
+        return v
+    v.evidence.append(Evidence("reg", f"return address [%rsp] = {ret:#x}"))
+    try:
+        fc = FunctionCode(prog, ret)
+    except LookupError:
+        v.undecided = f"no function at the return address {ret:#x}"
+        return v
+    idx = fc.index_of(ret)
+    if idx is None or idx == 0:
+        v.undecided = f"no instruction ends at the return address {ret:#x} in {fc.name}"
+        return v
+    call = fc.insns[idx - 1]
+    if not call.is_call:
+        v.undecided = f"the instruction before the return address is {call.text}, not a call"
+        return v
+    v.function, v.module = fc.name, fc.module_name
+    v.site = f"{fc.name}+{call.address - fc.start:#x}" + (f" [{fc.module_name}]" if fc.module_name else "")
+    try:
+        loc = prog.source_location(call.address)
+        v.source = f"{loc[0].filename}:{loc[0].line}" if len(loc) else ""
+    except (LookupError, AttributeError, TypeError):
+        pass
+    v.instruction = call
+    v.evidence.append(Evidence("insn", f"{call.address:#x}: {call.text}  (the call that jumped to {pc:#x})",
+                               call.address))
+    reg, site_fc, site_idx = call.reg_target, fc, idx - 1
+    callee = fc._callee_name(call) if call.target is not None else ""
+    if callee.startswith("__x86_indirect_thunk_"):
+        reg = callee[len("__x86_indirect_thunk_"):]
+    elif call.target is not None and callee:
+        # a direct call whose callee tail-called through a pointer: find its indirect jump
+        try:
+            cfc = FunctionCode(prog, call.target)
+        except LookupError:
+            cfc = None
+        jumps = [i for i, insn in enumerate(cfc.insns) if insn.is_jump and (insn.reg_target or insn.mem)
+                 and insn.target is None] if cfc else []
+        if cfc is not None and len(jumps) == 1:
+            site_fc, site_idx = cfc, jumps[0]
+            jmp = cfc.insns[site_idx]
+            v.evidence.append(Evidence("insn", f"{jmp.address:#x}: {jmp.text}  (tail call in {callee})",
+                                       jmp.address))
+            v.function, v.module = cfc.name, cfc.module_name
+            reg = jmp.reg_target
+            call = jmp
+        else:
+            v.undecided = f"{call.text} calls {callee} directly; which pointer it followed is not decided"
+            return v
+    if call.mem is not None and reg is None:
+        # call *disp(%base): the function pointer is a member loaded by the call itself
+        base_reg = call.mem.base
+        if base_reg is None or base_reg == "rip":
+            v.undecided = "the call reads a global function pointer"
+            g = site_fc._global_at(call.address + call.size + call.mem.disp) if base_reg == "rip" else None
+            if g is not None:
+                v.pointer = g.text.lstrip("&")
+            return v
+        base = site_fc.expr_of(base_reg, site_idx, None)
+        _name_fn_pointer(v, base, call.mem.disp)
+        return v
+    if reg is None:
+        v.undecided = f"cannot tell how {call.text} chose its target"
+        return v
+    # call *%reg: follow the register back to the load of the function pointer
+    expr = site_fc.expr_of(reg, site_idx, None)
+    v.evidence.extend(expr.evidence)
+    if expr.known:
+        v.pointer = expr.text
+        v.pointer_type = type_str(expr.type)
+        v.access_path = expr.text
+    via = expr.via_base
+    if via is not None and expr.via is not None and expr.via.mem is not None:
+        target = pointee(via[1].type)
+        if target is not None:
+            m = member_of(target, expr.via.mem.disp, 8)
+            if m is not None and not m.path.startswith("+"):
+                v.member = m
+    if v.pointer and v.member is not None:
+        v.confidence = "high"
+        v.summary = f"called {v.pointer}, which is {_bad_word(bad)} ({v.member.type_name} +{v.member.offset:#x})"
+    elif v.pointer:
+        v.confidence = "medium"
+        v.summary = f"called {v.pointer}, which is {_bad_word(bad)}"
+    else:
+        v.confidence = "low"
+        v.summary = f"called {pc:#x} through %{reg}"
+        v.undecided = f"could not tell what %{reg} held"
+    return v
+
+
+def _name_fn_pointer(v: Verdict, base: Expr, disp: int) -> None:
+    v.evidence.extend(base.evidence)
+    target = pointee(base.type)
+    if target is None:
+        v.undecided = "the type of the ops pointer is not known"
+        return
+    m = member_of(target, disp, 8)
+    if m is None or m.path.startswith("+"):
+        v.undecided = f"{type_str(target)} has no member at +{disp:#x}"
+        return
+    v.member = m
+    path = m.path.split(" or ")[0]
+    v.pointer = v.access_path = f"{base.text}->{path}"
+    v.pointer_type = m.member_type
+    v.confidence = "high" if base.known else "medium"
+    v.summary = f"called {v.pointer}, which is {_bad_word(v.bad)} ({m.type_name} +{m.offset:#x})"

@@ -1,0 +1,71 @@
+"""The sample corpus for tests: each scenario's dump, dmesg and expected answer, and the debug dir."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "sample-dumps")
+#: vmlinux.xz and the modules' .ko.xz: kdumpext unpacks them into its cache by itself.
+BUILD = os.path.join(SAMPLES, "build")
+
+__all__ = ["ROOT", "SAMPLES", "BUILD", "Case", "cases", "case", "unpacked_debug_dir"]
+
+
+@dataclass
+class Case:
+    """One sample dump with its expected answer (sample-dumps/README.md has the schema)."""
+
+    scenario: str
+    dump: str  # as committed (may end in .xz)
+    dmesg: str
+    expected: Dict[str, Any]
+
+    def __str__(self) -> str:
+        return self.scenario
+
+
+def cases() -> List[Case]:
+    """Every dump under sample-dumps/, in name order."""
+    out = []
+    for exp in sorted(glob.glob(os.path.join(SAMPLES, "*", "*", "expected.json"))):
+        d = os.path.dirname(exp)
+        dumps = glob.glob(os.path.join(d, "dump.*"))
+        dmesgs = glob.glob(os.path.join(d, "dmesg.*"))
+        if len(dumps) != 1 or len(dmesgs) != 1:
+            raise AssertionError(f"{d}: want one dump.* and one dmesg.*, have {dumps + dmesgs}")
+        with open(exp) as f:
+            expected = json.load(f)
+        out.append(Case(os.path.basename(os.path.dirname(d)), dumps[0], dmesgs[0], expected))
+    return out
+
+
+def case(scenario: str) -> Case:
+    """The case named ``scenario``."""
+    for c in cases():
+        if c.scenario == scenario:
+            return c
+    raise KeyError(scenario)
+
+
+def unpacked_debug_dir() -> str:
+    """A directory with vmlinux, scst.ko and kdx.ko uncompressed (for gdb and crash).
+
+    Unpacked once into kdumpext's cache (under a lock, atomically) and linked here.
+    """
+    from kdumpext.locate import cache_dir, unpacked
+
+    out = os.path.join(cache_dir(), "sample-debug")
+    os.makedirs(out, exist_ok=True)
+    for packed in sorted(glob.glob(os.path.join(BUILD, "*.xz"))):
+        real = unpacked(packed)
+        link = os.path.join(out, os.path.basename(real))
+        if os.path.realpath(link) != os.path.realpath(real):
+            tmp = f"{link}.tmp{os.getpid()}"
+            os.symlink(real, tmp)
+            os.replace(tmp, link)
+    return out
