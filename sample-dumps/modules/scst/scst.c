@@ -122,8 +122,12 @@ static int __init scst_init(void)
 	scst_default_dev->vdev_update_lat_stats = scst_dev_lat_stats;
 	scst_debugfs = debugfs_create_dir("scst", NULL);
 	debugfs_create_file("queue_bad_cmd", 0200, scst_debugfs, NULL, &scst_bad_cmd_fops);
-	scst_thread = kthread_run(scst_cmd_thread, NULL, "scstd%d", 30);
-	return PTR_ERR_OR_ZERO(scst_thread);
+	scst_thread = kthread_create(scst_cmd_thread, NULL, "scstd%d", 30);
+	if (IS_ERR(scst_thread))
+		return PTR_ERR(scst_thread);
+	kthread_bind(scst_thread, 0);	/* the same CPU every run: the corpus' answers stay put */
+	wake_up_process(scst_thread);
+	return 0;
 }
 
 static void __exit scst_exit(void)
