@@ -97,6 +97,10 @@ def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:
     except (drgn.FaultError, LookupError, ValueError):
         pass
     info.oops = oops.title if oops else ""
+    if not info.panic_message and oops is not None:
+        # drgn's panic_message() knows page faults, BUG() and panic(), not every oops title
+        # (e.g. "general protection fault, probably for non-canonical address ...")
+        info.panic_message = oops.panic or oops.title
     try:
         info.taint = tainted(prog).rstrip()
     except (drgn.FaultError, LookupError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -31,6 +32,10 @@ class VarLoc:
     reg: Optional[str] = None
     location: str = ""
     addend: int = 0
+    const: Optional[int] = None  # the value, for a variable the compiler made a constant
+    #: for a variable living in memory at ``%mem_reg + mem_off`` (``DW_OP_bregN k`` alone)
+    mem_reg: Optional[str] = None
+    mem_off: int = 0
 
 
 @dataclass
@@ -214,8 +219,13 @@ class DebugFile:
                 tdie = _origin(child)
                 tname = type_name(tdie.get_DIE_from_attribute("DW_AT_type")) if "DW_AT_type" in tdie.attributes else "void"
                 reg, desc, addend = self._location_at(child, addr, cu_base)
-                out.append(VarLoc(name, tname, child.tag == "DW_TAG_formal_parameter", scope.name, reg, desc,
-                                  addend))
+                const = _attr(child, "DW_AT_const_value")
+                var = VarLoc(name, tname, child.tag == "DW_TAG_formal_parameter", scope.name, reg, desc,
+                             addend, const if isinstance(const, int) else None)
+                m = _BREG_ALONE.match(desc)
+                if m and reg is None:
+                    var.mem_reg, var.mem_off = DWARF_REGS.get(int(m.group(1))), int(m.group(2))
+                out.append(var)
         return out
 
     def _location_at(self, die: Any, addr: int, cu_base: int) -> Tuple[Optional[str], str, int]:
@@ -253,6 +263,9 @@ class DebugFile:
             reg = DWARF_REGS.get(int(names[0][len("DW_OP_breg"):]))
             return reg, f"{names[0]} {ops[0].args[0]}; DW_OP_stack_value", int(ops[0].args[0])
         return None, "; ".join(f"{op.op_name} {' '.join(map(str, op.args))}".strip() for op in ops), 0
+
+
+_BREG_ALONE = re.compile(r"^DW_OP_breg(\d+) (-?\d+)$")  # over our own location text, not a disassembly
 
 
 @lru_cache(maxsize=16)

@@ -69,6 +69,11 @@ def pointee(t: Optional["drgn.Type"]) -> Optional["drgn.Type"]:
     return t.type
 
 
+def _same_type(a: "drgn.Type", b: "drgn.Type") -> bool:
+    """Same C type, typedefs and qualifiers seen through (types from two lookups compare by name)."""
+    return type_str(_unqualified(a)) == type_str(_unqualified(b))
+
+
 def _sizeof(t: "drgn.Type") -> int:
     try:
         import drgn
@@ -140,7 +145,7 @@ def member_of(t: "drgn.Type", offset: int, size: int = 0) -> Optional[Member]:
     path = " or ".join(p for p, _t, _s in alts)
     mt = alts[0][1]
     return Member(
-        type_name=type_str(t),
+        type_name=type_str(_unqualified(t)),
         path=path,
         offset=offset,
         size=_sizeof(mt) if mt is not None else 0,
@@ -151,7 +156,7 @@ def member_of(t: "drgn.Type", offset: int, size: int = 0) -> Optional[Member]:
 def _arrow(base: Expr, path: str) -> str:
     """``cmd`` + ``dev`` -> ``cmd->dev``; keeps ``(x)->`` for compound bases."""
     b = base.text
-    if any(c in b for c in " +-*&?") and not b.endswith(")"):
+    if any(c in b.replace("->", "") for c in " +-*&?") and not b.endswith(")"):
         b = f"({b})"
     if path.startswith("+") or not path:
         return f"*({b}{path})" if path else f"*{b}"
@@ -335,6 +340,68 @@ class FunctionCode:
             return self._from_memory(src, j, idx, regs, depth, ev)
         return None
 
+    def rebase(self, base: Expr, reg: str, disp: int, pc: int) -> Tuple[Expr, int]:
+        """Re-address ``disp(%reg)`` from a variable whose DWARF value is ``%reg + k``.
+
+        GCC folds ``container_of()`` into displacements: ``p = container_of(item, ...)``
+        becomes ``-0x8(%rdi)`` with ``p`` described as ``DW_OP_breg5 -16; DW_OP_stack_value``.
+        When ``disp`` falls outside what ``base`` points to and such a variable's pointee
+        contains ``disp - k``, the access is ``p->member``.
+        """
+        target = pointee(base.type)
+        if target is not None and 0 <= disp < max(_sizeof(target), 1):
+            return base, disp
+        for v in self.vars_at(pc):
+            if v.reg != reg or not v.addend:
+                continue
+            vt = self._type(v.type_name)
+            vp = pointee(vt)
+            if vp is not None and 0 <= disp - v.addend < _sizeof(vp):
+                ev = Evidence("dwarf", f"{v.name} = %{reg} {v.addend:+#x} ({v.location}, {v.type_name})", pc)
+                return Expr(v.name, vt, "local", [ev], [base.text] if base.known else []), disp - v.addend
+        return base, disp
+
+    def retype(self, expr: Expr, reg: str, pc: int) -> Expr:
+        """Give ``expr`` the type of the variable that holds it at ``pc``, when they differ.
+
+        A value loaded as ``struct list_head *`` and used as ``struct kdx_req *`` went
+        through ``container_of()`` or a cast: the variable's DWARF type says what the code
+        dereferences.  Spelled ``container_of(x, struct T, member)`` when ``T`` has a member
+        of ``x``'s pointee type at offset 0, else as a cast.
+        """
+        named = [v for v in self.vars_at(pc) if v.reg == reg and v.addend == 0]
+        via = expr.via
+        if via is not None and via.mem is not None and via.mem.size == 8:
+            # a variable living in memory where the value was loaded from (DW_OP_bregN k)
+            named += [v for v in self.vars_at(pc) if v.mem_reg is not None and v.mem_reg == via.mem.base
+                      and v.mem_off == via.mem.disp]
+        if not named or expr.type is None:
+            return expr
+        v = named[-1]
+        vt = self._type(v.type_name)
+        vp, ep = pointee(vt), pointee(expr.type)
+        if vp is None or ep is None or _same_type(vp, ep) or not expr.known:
+            return expr
+        inner = expr.text
+        via_member = ""
+        for path, mt, start in members_at(vp, 0):
+            head = path.split(".")[0].split("[")[0]
+            if start == 0 and head:
+                try:
+                    import drgn
+
+                    first = vp.member(head)
+                    if _same_type(first.type, ep):
+                        via_member = head
+                except (LookupError, AttributeError, ValueError):
+                    pass
+            break
+        tname = type_str(_unqualified(vp))
+        text = f"container_of({inner}, {tname}, {via_member})" if via_member else f"(({type_str(vt)}){inner})"
+        ev = Evidence("dwarf", f"{v.name} ({v.type_name}) holds {inner} in %{reg} at {pc:#x} ({v.location})", pc)
+        return Expr(text, vt, expr.root, expr.evidence + [ev], expr.aliases + [v.name], expr.value, expr.via,
+                    expr.via_base)
+
     def _callee_name(self, insn: Instruction) -> str:
         if insn.target is None:
             return ""
@@ -373,15 +440,7 @@ class FunctionCode:
             return None
         else:
             base = self.expr_of(mem.base, j, regs, depth + 1)
-            # a variable whose DWARF value is base + k (container_of): address it from there
-            if not base.known:
-                for v in self.vars_at(insn.address):
-                    if v.reg == mem.base and v.addend and pointee(self._type(v.type_name)) is not None:
-                        base = Expr(v.name, self._type(v.type_name), "local",
-                                    [Evidence("dwarf", f"{v.name} = %{mem.base} {v.addend:+#x} ({v.location})",
-                                              insn.address)])
-                        disp -= v.addend
-                        break
+            base, disp = self.rebase(base, mem.base, disp, insn.address)
         target = pointee(base.type)
         index_val: Optional[int] = None
         index_text = ""

@@ -186,9 +186,10 @@ class Verdict:
     def bucket(self) -> str:
         """``class:function:struct.member``: stable across reboots and KASLR."""
         where = ""
-        if self.member is not None:
-            struct = self.member.type_name.split()[-1]
-            where = f"{struct}.{self.member.path.split(' or ')[0]}"
+        m = self.member
+        if m is not None and m.path and not m.path.startswith("+") and \
+                m.type_name.split()[0] in ("struct", "union", "class"):
+            where = f"{m.type_name.split()[-1]}.{m.path.split(' or ')[0]}"
         parts = [self.crash_class, self.function or "?"]
         if where:
             parts.append(where)

@@ -20,6 +20,10 @@ def _hex(v: Optional[int]) -> Optional[str]:
     return None if v is None else f"{v:#x}"
 
 
+def _is_aggregate(type_name: str) -> bool:
+    return type_name.split()[0] in ("struct", "union", "class") if type_name else False
+
+
 def verdict_dict(v: Verdict) -> Dict[str, Any]:
     """The ``verdict`` object of the JSON schema."""
     m = v.member
@@ -45,9 +49,9 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "pointer": v.pointer,
         "pointer_type": v.pointer_type,
         "access_path": v.access_path,
-        "struct": m.type_name.split()[-1] if m else None,
+        "struct": m.type_name.split()[-1] if m and _is_aggregate(m.type_name) else None,
         "type": m.type_name if m else None,
-        "member": m.path if m else None,
+        "member": m.path if m and m.path else None,
         "offset": _hex(m.offset) if m else None,
         "member_size": m.size if m else None,
         "member_type": m.member_type if m else None,

@@ -241,12 +241,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     v.address = fault if fault is not None else ea
     base_reg = mem.base if mem.base not in (None, "rip") else mem.index
     if base_reg is None or base_reg not in regs:
-        bad = addresses.classify(v.address or 0)
-        v.bad = bad
-        v.crash_class = _bad_verdict_class(bad, insn.access)
-        v.summary = f"{insn.access} of {addresses.describe(bad)}"
-        v.undecided = "the address is absolute: no pointer to name"
-        return v
+        return _absolute_access(prog, v, frame, mem.disp if base_reg is None else (v.address or 0), mem.size)
     base_val = regs[base_reg]
     offset = mem.disp
     if mem.index is not None and mem.base not in (None, "rip") and mem.index in regs:
@@ -265,24 +260,78 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         v.undecided = f"the linear sweep of {fc.name} does not reach {frame.pc:#x}"
         return v
     expr = fc.expr_of(base_reg, idx, regs)
-    _fill_pointer(v, expr, mem.disp if mem.index is None else offset, base_reg, mem.size)
+    disp = mem.disp if mem.index is None else offset
+    expr, disp = fc.rebase(expr, base_reg, disp, frame.pc)
+    typed = fc.retype(expr, base_reg, frame.pc)
+    _fill_pointer(v, expr, disp, base_reg, mem.size, typed)
     return v
 
 
-def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int) -> None:
-    """Name the bad pointer and the member reached through it."""
-    v.evidence.extend(expr.evidence)
+def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: int, size: int) -> Verdict:
+    """An access to a constant address: the compiler folded a constant pointer into it.
+
+    DWARF keeps such a pointer as a variable with ``DW_AT_const_value``; name it when
+    the address falls inside what it points to.
+    """
+    address &= 0xFFFF_FFFF_FFFF_FFFF
+    bad = addresses.classify(address)
+    v.bad = bad
+    v.crash_class = _bad_verdict_class(bad, v.access)
+    try:
+        fc = FunctionCode(prog, frame.pc)
+    except LookupError:
+        fc = None
+    for var in (fc.vars_at(frame.pc) if fc is not None else []):
+        if var.const is None:
+            continue
+        vt = fc._type(var.type_name) if fc is not None else None
+        target = pointee(vt)
+        if target is None:
+            continue
+        off = address - (var.const & 0xFFFF_FFFF_FFFF_FFFF)
+        if 0 <= off < max(1, _sizeof_safe(target)):
+            v.bad = addresses.classify_pointer(var.const & 0xFFFF_FFFF_FFFF_FFFF, off)
+            v.crash_class = _bad_verdict_class(v.bad, v.access)
+            v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
+                                                f"(DW_AT_const_value), folded into the instruction", frame.pc))
+            _fill_pointer(v, Expr(var.name, vt, "const", value=var.const), off, "", size)
+            return v
+    v.summary = f"{v.access} of {addresses.describe(bad)}"
+    v.undecided = "the address is a constant in the instruction and no variable names it"
+    return v
+
+
+def _sizeof_safe(t: "drgn.Type") -> int:
+    import drgn
+
+    try:
+        return drgn.sizeof(t)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int, typed: Optional[Expr] = None) -> None:
+    """Name the bad pointer (``expr``) and the member reached through it.
+
+    ``typed`` is the same value as the code dereferences it, when that differs from
+    how it was loaded (``container_of(req->node.next, struct kdx_req, node)``).
+    """
+    typed = typed or expr
+    v.evidence.extend(typed.evidence)
     if expr.known:
         v.pointer = expr.text
-        v.pointer_type = type_str(expr.type)
-    target = pointee(expr.type)
+        v.pointer_type = type_str(typed.type)
+    target = pointee(typed.type)
     if target is not None and offset >= 0:
         m = member_of(target, offset, size)
-        if m is not None:
+        if m is not None and m.path == "":
+            v.access_path = f"*{typed.text}" if typed.known else ""  # a scalar pointee: no member
+            v.member = m
+        elif m is not None:
             v.member = m
             if not m.path.startswith("+"):
                 path = m.path.split(" or ")[0]
-                v.access_path = f"{v.pointer}->{path}" if v.pointer else ""
+                v.access_path = f"{typed.text}->{path}" if typed.known else ""
     bad = v.bad
     what = addresses.describe(bad) if bad else ""
     if v.pointer and v.member is not None:
@@ -404,6 +453,19 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         return v
     # call *%reg: follow the register back to the load of the function pointer
     expr = site_fc.expr_of(reg, site_idx, None)
+    if expr.via is None:
+        # no load to name: prefer the function-pointer variable the call went through
+        for var in site_fc.vars_at(call.address):
+            if var.reg != reg or var.addend:
+                continue
+            vt = site_fc._type(var.type_name)
+            target = pointee(vt)
+            if (target is not None and target.kind == drgn.TypeKind.FUNCTION) or "(*)" in var.type_name:
+                ev = Evidence("dwarf", f"{var.name} ({var.type_name}) is in %{reg} at the call ({var.location})",
+                              call.address)
+                expr = Expr(var.name, vt, "local", expr.evidence + [ev],
+                            [expr.text] if expr.known and expr.text != var.name else [])
+                break
     v.evidence.extend(expr.evidence)
     if expr.known:
         v.pointer = expr.text

@@ -1,0 +1,787 @@
+"""``kdumpext batch``: find the crash dumps under directories, triage each in its own process, cache, bucket."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from . import __version__
+from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo, UsageError
+
+__all__ = [
+    "BATCH_SCHEMA",
+    "FORMATS",
+    "Item",
+    "Skipped",
+    "Options",
+    "Cache",
+    "BatchResult",
+    "discover",
+    "analyse",
+    "run_batch",
+    "summarise",
+    "render",
+    "add_arguments",
+    "run",
+]
+
+#: Identifies the layout of ``--format json`` (rows carry ``kdumpext.triage/1`` reports).
+BATCH_SCHEMA = "kdumpext.batch/1"
+FORMATS = ("table", "json", "jsonl", "markdown")
+_DEFAULT_TIMEOUT = 600.0
+
+# --- discovery ------------------------------------------------------------------------
+
+# kdump-tools: <stamp>/dump.<stamp> (dump-incomplete while makedumpfile runs) + dmesg.<stamp>;
+# RHEL kdump: <host>-<date>/vmcore (vmcore-incomplete) + vmcore-dmesg.txt.
+_DMESG_NAME = re.compile(r"^(?:dmesg\.|vmcore-dmesg)")
+_DUMP_NAME = re.compile(r"^(?:dump[.-]|vmcore)")
+_STAMP_DIR = re.compile(r"^(\d{12})$")  # kdump-tools: date +%Y%m%d%H%M
+_RHEL_DIR = re.compile(r"(\d{4}-\d{2}-\d{2}-\d{2}:\d{2}:\d{2})$")  # <host>-%Y-%m-%d-%H:%M:%S
+
+
+@dataclass
+class Item:
+    """One crash to explain: its dump, its kernel log, or both (paths as found)."""
+
+    dump: Optional[str]
+    dmesg: Optional[str] = None
+    why_text: str = ""  # set when the dump is known not to be readable: explain the log instead
+
+    @property
+    def path(self) -> str:
+        """The path a row is named by: the dump's, else the log's."""
+        return self.dump or self.dmesg or ""
+
+
+@dataclass
+class Skipped:
+    """A file named like a dump that is not one (nothing to explain it from)."""
+
+    path: str
+    reason: str
+
+
+def _is_dmesg(name: str) -> bool:
+    return bool(_DMESG_NAME.match(name))
+
+
+def _is_dump(name: str) -> bool:
+    return bool(_DUMP_NAME.match(name)) and not _is_dmesg(name)
+
+
+def _strip_compression(name: str) -> str:
+    for suffix in (".xz", ".gz", ".bz2", ".zst"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _pair(dump: str, logs: List[str]) -> Optional[str]:
+    """The log beside ``dump`` that belongs to it: same stamp, RHEL's name, or the only one."""
+    name = _strip_compression(dump)
+    if name.startswith("dump."):
+        want = "dmesg." + name[len("dump."):]
+        if want in logs:
+            return want
+    if name.startswith("vmcore"):
+        for cand in ("vmcore-dmesg.txt", "vmcore-dmesg-incomplete.txt"):
+            if cand in logs:
+                return cand
+    return logs[0] if len(logs) == 1 else None
+
+
+def _items_in(directory: str, files: Sequence[str]) -> List[Item]:
+    dumps = sorted(f for f in files if _is_dump(f))
+    logs = sorted(f for f in files if _is_dmesg(f))
+    out: List[Item] = []
+    used = set()
+    for d in dumps:
+        log = _pair(d, logs)
+        if log is not None and log not in used:
+            used.add(log)
+        elif log is not None:
+            log = None  # two dumps, one log: the log goes with the first
+        out.append(Item(os.path.join(directory, d), os.path.join(directory, log) if log else None))
+    for log in logs:
+        if log not in used:
+            out.append(Item(None, os.path.join(directory, log), "no dump beside this kernel log"))
+    return out
+
+
+def discover(roots: Iterable[str]) -> List[Item]:
+    """Every crash under ``roots`` (directories, walked recursively, or files), by name only.
+
+    Dumps are ``dump.*`` / ``dump-*`` (kdump-tools) and ``vmcore*`` (RHEL, bare files),
+    compressed or not; each is paired with the kernel log beside it (``dmesg.<stamp>``,
+    ``vmcore-dmesg.txt``).  A log with no dump is an item of its own.  Other files and
+    hidden directories are passed over; a path reached twice is taken once.
+
+    :raises UsageError: a root does not exist.
+    """
+    out: List[Item] = []
+    seen = set()
+    for root in roots:
+        if os.path.isfile(root):
+            d, name = os.path.split(root)
+            found = [Item(None, root, "no dump given") if _is_dmesg(name) else Item(root, None)]
+            if not _is_dmesg(name):
+                logs = sorted(f for f in os.listdir(d or ".") if _is_dmesg(f))
+                log = _pair(name, logs)
+                found[0].dmesg = os.path.join(d, log) if log else None
+        elif os.path.isdir(root):
+            found = []
+            for d, dirs, files in os.walk(root):
+                dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+                found += _items_in(d, files)
+        else:
+            raise UsageError(f"{root}: no such file or directory")
+        for item in found:
+            key = os.path.realpath(item.path)
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+    return out
+
+
+# --- one crash --------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    """What every analysis of a batch shares (and what its cache entries depend on)."""
+
+    vmlinux: Optional[str] = None
+    debug_dirs: List[str] = field(default_factory=list)
+    intel: bool = False
+
+    def key(self) -> List[Any]:
+        """The options as they enter a cache key."""
+        return [os.path.abspath(self.vmlinux) if self.vmlinux else None,
+                [os.path.abspath(d) for d in self.debug_dirs], self.intel]
+
+
+def _stamp_time(path: str) -> Optional[float]:
+    """Seconds since the epoch from the crash directory's name (kdump-tools or RHEL), as UTC."""
+    name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    for pat, fmt in ((_STAMP_DIR, "%Y%m%d%H%M"), (_RHEL_DIR, "%Y-%m-%d-%H:%M:%S")):
+        m = pat.search(name)
+        if m:
+            try:
+                t = datetime.datetime.strptime(m.group(1), fmt)
+            except ValueError:
+                continue
+            return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return None
+
+
+def _when(path: str, crash_time: Optional[float]) -> Tuple[Optional[float], str]:
+    """When the crash happened, and how we know: the dump's CRASHTIME, the directory name, the file time."""
+    if crash_time:
+        return crash_time, "crash time"
+    t = _stamp_time(path)
+    if t is not None:
+        return t, "directory name"
+    try:
+        return os.stat(path).st_mtime, "file time"
+    except OSError:
+        return None, ""
+
+
+def _error_row(item: Item, message: str, kind: str, seconds: float = 0.0) -> Dict[str, Any]:
+    when, when_from = _when(item.path, None)
+    return {"dump": item.dump, "dmesg": item.dmesg, "status": "error", "source": None, "error": message,
+            "error_kind": kind, "when": when, "when_from": when_from, "release": "", "task": "", "panic": "",
+            "site": "", "verdict": "", "bucket": "", "seconds": round(seconds, 3), "triage": None}
+
+
+def _report_row(item: Item, report: Any, source: str, seconds: float) -> Dict[str, Any]:
+    from .report import short_verdict, to_json_dict
+
+    d = report.dump
+    when, when_from = _when(item.path, d.crash_time)
+    task = f"{report.task.comm} [{report.task.pid}]" if report.task is not None else ""
+    return {"dump": item.dump, "dmesg": item.dmesg, "status": "ok" if source == "dump" else "text",
+            "source": source, "error": None, "error_kind": None, "when": when, "when_from": when_from,
+            "release": d.release, "task": task, "panic": d.panic_message or d.oops, "site": report.verdict.site,
+            "verdict": short_verdict(report.verdict), "bucket": report.verdict.bucket,
+            "seconds": round(seconds, 3), "triage": to_json_dict(report)}
+
+
+def _hollow(report: Any) -> bool:
+    """A dump that opened but gave nothing of the crash: no task, no backtrace, no panic message, no oops.
+
+    A dump cut short inside its page data can open (its headers are whole) and read as empty.
+    """
+    return not report.frames and report.task is None and not report.dump.panic_message and not report.dump.oops
+
+
+def analyse(item: Item, opts: Options) -> Dict[str, Any]:
+    """Explain one crash: its row, a JSON-ready dict.  Never raises for a bad input.
+
+    The dump is triaged.  When it cannot be (truncated, unreadable, no vmlinux, not a
+    dump, or it opens hollow: see :func:`_hollow`) and its kernel log is there, the log's
+    oops is explained instead (``status`` ``text``); a vmlinux the dump was refused with
+    is not used for the text either.  Otherwise the row has ``status`` ``error`` and a
+    one-line message.
+    """
+    from .oopstriage import TEXT_FORMAT, oops_report
+    from .triage import triage
+
+    t0 = time.monotonic()
+    why = item.why_text  # why the dump is not (or not only) what the row comes from
+    why_kind = "NotADumpError" if why and item.dump else ""
+    trust_debug = True
+    hollow = None
+    if item.dump and not why:
+        try:
+            report = triage(item.dump, opts.vmlinux, opts.debug_dirs, intel=opts.intel)
+            if not (_hollow(report) and item.dmesg):
+                return _report_row(item, report, "dump", time.monotonic() - t0)
+            hollow = report
+            why = (f"{item.dump}: the dump opened but holds no crash context (no task, backtrace or panic "
+                   "message): damaged?")
+        except KdumpextError as e:
+            why, why_kind = str(e), type(e).__name__
+            trust_debug = not isinstance(e, (DebugInfoMismatch, MissingDebugInfo))
+            if not item.dmesg:
+                return _error_row(item, why, type(e).__name__, time.monotonic() - t0)
+        except Exception as e:  # noqa: BLE001 - one bad dump must not stop the batch
+            why, why_kind = f"{item.dump}: internal error: {type(e).__name__}: {e}", "InternalError"
+            if not item.dmesg:
+                return _error_row(item, why, "InternalError", time.monotonic() - t0)
+    if not item.dmesg:
+        return _error_row(item, f"{item.path}: nothing to explain", "KdumpextError", time.monotonic() - t0)
+    try:
+        report = oops_report(item.dmesg, opts.vmlinux if trust_debug else None, opts.intel, opts.debug_dirs,
+                             find_debug_info=trust_debug, why=why)
+        return _report_row(item, report, TEXT_FORMAT, time.monotonic() - t0)
+    except Exception as e:  # noqa: BLE001 - KdumpextError, or a bug: either way a row
+        if hollow is not None:
+            return _report_row(item, hollow, "dump", time.monotonic() - t0)
+        text = str(e) if isinstance(e, KdumpextError) else f"internal error: {type(e).__name__}: {e}"
+        kind = why_kind or (type(e).__name__ if isinstance(e, KdumpextError) else "InternalError")
+        return _error_row(item, f"{why}; its log: {text}" if why else text, kind, time.monotonic() - t0)
+
+
+# --- the cache ----------------------------------------------------------------------------
+
+
+def _stat(path: Optional[str]) -> Optional[List[int]]:
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+class Cache:
+    """Finished rows by crash, one JSON file each, written atomically (``None``: no cache).
+
+    An entry is used only while what its row was computed from is unchanged: the dump
+    and log (size, mtime), kdumpext's version, the options, the vmlinux it used (path,
+    build-id; size and mtime), and the directories debug info is searched in (their
+    mtime: a vmlinux or module dropped in turns an error or a text row into a full one).
+    Entries live in their own directory, never beside the inputs.
+    """
+
+    def __init__(self, directory: Optional[str]) -> None:
+        self.directory = directory
+        self._dir_times: Dict[str, Optional[int]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _file(self, item: Item, opts: Options) -> str:
+        assert self.directory is not None
+        key = json.dumps([BATCH_SCHEMA, __version__, os.path.abspath(item.dump) if item.dump else None,
+                          os.path.abspath(item.dmesg) if item.dmesg else None, opts.key()])
+        return os.path.join(self.directory, hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+
+    def _search_times(self, item: Item, opts: Options) -> Dict[str, Optional[int]]:
+        from .locate import SearchPath
+
+        out: Dict[str, Optional[int]] = {}
+        for d in SearchPath.build(opts.debug_dirs, item.path).dirs:
+            if d not in self._dir_times:
+                try:
+                    self._dir_times[d] = os.stat(d).st_mtime_ns
+                except OSError:
+                    self._dir_times[d] = None
+            out[d] = self._dir_times[d]
+        return out
+
+    def _fingerprint(self, item: Item, opts: Options) -> Dict[str, Any]:
+        return {"version": __version__, "dump": _stat(item.dump), "dmesg": _stat(item.dmesg),
+                "search": self._search_times(item, opts)}
+
+    def get(self, item: Item, opts: Options) -> Optional[Dict[str, Any]]:
+        """The cached row for ``item``, or None."""
+        if self.directory is None:
+            return None
+        try:
+            with open(self._file(item, opts)) as f:
+                entry = json.load(f)
+        except (OSError, ValueError):
+            self.misses += 1
+            return None
+        ok = entry.get("fingerprint") == self._fingerprint(item, opts)
+        vml = entry.get("vmlinux")
+        if ok and vml:
+            ok = _stat(vml.get("path")) == vml.get("stat")
+        if not ok:
+            self.misses += 1
+            return None
+        self.hits += 1
+        row: Dict[str, Any] = entry["row"]
+        return row
+
+    def put(self, item: Item, opts: Options, row: Dict[str, Any]) -> None:
+        """Store ``row`` for ``item`` (atomically: a reader sees the old entry or the new one)."""
+        if self.directory is None:
+            return
+        report = row.get("triage") or {}
+        dump = report.get("dump") or {}
+        vml = dump.get("vmlinux") or ""
+        entry = {"fingerprint": self._fingerprint(item, opts),
+                 "vmlinux": {"path": vml, "build_id": dump.get("build_id", ""), "stat": _stat(vml)} if vml else None,
+                 "row": row}
+        path = self._file(item, opts)
+        os.makedirs(self.directory, exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(entry, f)
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+# --- running the workers --------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: a row per crash (in discovery order), files that are not dumps."""
+
+    rows: List[Dict[str, Any]]
+    skipped: List[Skipped]
+    interrupted: bool = False
+    analysed: int = 0  # rows computed in this run (not from the cache)
+    cached: int = 0
+    seconds: float = 0.0
+
+
+def _child(conn: Any, item: Item, opts: Options, worker: Callable[[Item, Options], Dict[str, Any]],
+           threads: int) -> None:
+    """Worker process body: explain one crash, send its row as JSON, exit.
+
+    What libraries print on stderr (libkdumpfile's note on flattened files, ...) goes
+    into the row's ``stderr`` rather than through the parent's progress bar.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")  # a worker needs no drgn plugin
+    if threads and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # drgn's DWARF indexing; read when drgn loads
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:
+        saved = os.dup(2)
+        os.dup2(err.fileno(), 2)
+        try:
+            row = worker(item, opts)
+        except BaseException as e:  # noqa: BLE001 - reported as the row
+            row = _error_row(item, f"internal error: {type(e).__name__}: {e}", "InternalError")
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        err.seek(0)
+        noise = err.read().decode(errors="replace").strip()
+    if noise:
+        row["stderr"] = noise[-4000:]
+    conn.send_bytes(json.dumps(row).encode())
+    conn.close()
+
+
+@dataclass
+class _Running:
+    proc: Any
+    conn: Any
+    index: int
+    started: float
+    row: Optional[Dict[str, Any]] = None
+
+
+def _context() -> Any:
+    """The multiprocessing context the workers start from: a fork server.
+
+    Not plain fork: drgn indexes DWARF with OpenMP, and a process forked from one that
+    has run an OpenMP region hangs in its own first one (libgomp is not fork-safe), so a
+    caller that triaged a dump in-process (a test, a drgn session) could not fork
+    workers.  The fork server is a fresh process that imports the engine once; each
+    worker is forked from it, warm and with no threads behind it.
+    """
+    import multiprocessing
+
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+    except ValueError:  # pragma: no cover - no fork server on this platform
+        return multiprocessing.get_context("spawn")
+    ctx.set_forkserver_preload(["kdumpext.batch", "kdumpext.triage", "kdumpext.oopstriage"])
+    return ctx
+
+
+class _Progress:
+    """A progress bar on a terminal (tqdm when installed, else one plain line); nothing otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar: Any = None
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+        if not self.enabled:
+            return
+        try:
+            import tqdm
+
+            self.bar = tqdm.tqdm(total=total, unit="dump", file=sys.stderr, leave=False, dynamic_ncols=True)
+        except ImportError:
+            self.bar = None
+
+    def step(self, name: str) -> None:
+        if not self.enabled:
+            return
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(os.path.basename(name), refresh=False)
+            self.bar.update(1)
+        else:
+            sys.stderr.write(f"\r{self.done}/{self.total} dumps  {os.path.basename(name)[:40]:<40}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _plan(items: List[Item], opts: Options, cache: "Cache") -> Tuple[Dict[int, Dict[str, Any]], List[int],
+                                                                        List[Skipped]]:
+    """Rows already cached, indexes still to analyse, and the files that are not dumps."""
+    from .dump import sniff
+
+    done: Dict[int, Dict[str, Any]] = {}
+    todo: List[int] = []
+    skipped: List[Skipped] = []
+    for i, item in enumerate(items):
+        row = cache.get(item, opts)
+        if row is not None:
+            row.update(dump=item.dump, dmesg=item.dmesg, cached=True)  # as spelled this time
+            done[i] = row
+            continue
+        if item.dump:
+            try:
+                sniff(item.dump)
+            except KdumpextError as e:
+                if item.dmesg is None:
+                    skipped.append(Skipped(item.dump, str(e)))
+                    continue
+                item.why_text = str(e)
+        todo.append(i)
+    return done, todo, skipped
+
+
+def _died(r: _Running, item: Item) -> Dict[str, Any]:
+    """The row of a worker that exited without sending one."""
+    r.proc.join(5)
+    if r.proc.exitcode is None:
+        r.proc.kill()
+        r.proc.join()
+    code = r.proc.exitcode
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    return _error_row(item, f"{item.path}: the worker died ({how})", "WorkerDied", time.monotonic() - r.started)
+
+
+def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None, jobs: int = 0,
+              timeout: float = _DEFAULT_TIMEOUT, progress: bool = False,
+              worker: Callable[[Item, Options], Dict[str, Any]] = analyse) -> BatchResult:
+    """Explain every item, ``jobs`` worker processes at a time (0: one per CPU).
+
+    Each crash runs in a process of its own: one that takes longer than ``timeout``
+    seconds is killed, one that dies gives an error row; neither stops the batch, and
+    neither is cached (the next run tries again).  Every other row is cached as soon as
+    it arrives.  Ctrl-C stops the workers and returns what was finished
+    (``interrupted``).  ``worker`` makes the row of an item (:func:`analyse`; another
+    module-level function in tests: it is pickled by name).  The workers' drgn share the
+    CPUs for their DWARF indexing threads.
+    """
+    from multiprocessing.connection import wait
+
+    t0 = time.monotonic()
+    store = cache or Cache(None)
+    jobs = jobs or _cpu_count()
+    done, todo, skipped = _plan(items, opts, store)
+    result = BatchResult([], skipped, cached=len(done))
+    bar = _Progress(len(todo), progress)
+    running: List[_Running] = []
+    pending = list(todo)
+    ctx = _context()
+    threads = max(1, _cpu_count() // jobs)
+
+    def finish(r: _Running, row: Dict[str, Any], keep: bool) -> None:
+        r.conn.close()
+        if keep:
+            store.put(items[r.index], opts, row)
+        row["cached"] = False
+        done[r.index] = row
+        result.analysed += 1
+        bar.step(items[r.index].path)
+
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                i = pending.pop(0)
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(send, items[i], opts, worker, threads), daemon=True)
+                proc.start()
+                send.close()
+                running.append(_Running(proc, recv, i, time.monotonic()))
+            deadline = min(r.started for r in running) + timeout
+            ready = wait([r.conn for r in running] + [r.proc.sentinel for r in running],
+                         timeout=max(0.0, deadline - time.monotonic()))
+            still: List[_Running] = []
+            for r in running:
+                if r.conn in ready or r.proc.sentinel in ready:
+                    if not r.conn.poll():  # exited, nothing sent
+                        finish(r, _died(r, items[r.index]), False)
+                        continue
+                    try:
+                        row = json.loads(r.conn.recv_bytes().decode())
+                    except (EOFError, OSError, ValueError):
+                        finish(r, _died(r, items[r.index]), False)
+                        continue
+                    r.proc.join()
+                    finish(r, row, True)
+                elif time.monotonic() - r.started >= timeout:
+                    r.proc.kill()
+                    r.proc.join()
+                    finish(r, _error_row(items[r.index], f"{items[r.index].path}: timed out after {timeout:g} s",
+                                         "Timeout", time.monotonic() - r.started), False)
+                else:
+                    still.append(r)
+            running = still
+    except KeyboardInterrupt:
+        result.interrupted = True
+        for r in running:
+            r.proc.kill()
+        for r in running:
+            r.proc.join()
+            r.conn.close()
+    finally:
+        bar.close()
+    result.rows = [done[i] for i in range(len(items)) if i in done]
+    result.seconds = time.monotonic() - t0
+    return result
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+def summarise(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One entry per bucket: ``bucket``, ``count``, ``first_seen``, ``last_seen``, ``example``
+    (the first crash of the bucket), ``from_text`` (how many of them were read from log text);
+    most frequent first."""
+    groups: Dict[str, List[Dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("bucket"):
+            groups.setdefault(row["bucket"], []).append(row)
+    out = []
+    for bucket, members in groups.items():
+        timed = sorted(members, key=lambda r: (r.get("when") is None, r.get("when") or 0))
+        whens = [r["when"] for r in members if r.get("when") is not None]
+        out.append({"bucket": bucket, "count": len(members),
+                    "first_seen": min(whens) if whens else None, "last_seen": max(whens) if whens else None,
+                    "example": timed[0]["dump"] or timed[0]["dmesg"],
+                    "from_text": sum(1 for r in members if r.get("status") == "text")})
+    out.sort(key=lambda b: (-b["count"], b["first_seen"] or 0, b["bucket"]))
+    return out
+
+
+def _time_text(t: Optional[float]) -> str:
+    if t is None:
+        return "?"
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _cell(text: str, width: int) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+_HEADERS = ["dump", "crash time", "release", "task", "panic", "fault site", "verdict", "bucket"]
+
+
+def _short_names(paths: List[str]) -> Tuple[str, Dict[str, str]]:
+    """The directory all ``paths`` are under, and each path relative to it (for narrow tables)."""
+    if not paths:
+        return "", {}
+    full = [os.path.abspath(p) for p in paths]
+    base = os.path.commonpath([os.path.dirname(p) for p in full]) if len(full) > 1 else \
+        os.path.dirname(os.path.dirname(full[0]))
+    return base, {p: os.path.relpath(f, base) for p, f in zip(paths, full)}
+
+
+def _table_rows(rows: List[Dict[str, Any]], names: Dict[str, str]) -> List[List[str]]:
+    out = []
+    for r in rows:
+        path = r["dump"] or r["dmesg"]
+        name = names.get(path, path) + (" (oops text)" if r["status"] == "text" else "")
+        verdict = r["verdict"] if r["status"] != "error" else "error: " + (r["error_kind"] or "")
+        out.append([name, _time_text(r.get("when")), r["release"], _cell(r["task"], 24), _cell(r["panic"], 36),
+                    _cell(r["site"], 40), _cell(verdict, 64), r["bucket"]])
+    return out
+
+
+def _render_tables(result: BatchResult, fmt: str) -> str:
+    from tabulate import tabulate
+
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    md = fmt == "markdown"
+    paths = [r["dump"] or r["dmesg"] for r in result.rows]
+    base, names = _short_names(paths)
+    where = os.path.relpath(base) if base else ""
+    where = "" if where == "." else f" (under {where}{os.sep})"
+
+    def head(title: str, note: str = "") -> str:
+        return f"## {title}{note}\n\n" if md else f"{title.upper()}{note}\n"
+
+    def bullets(lines: List[str]) -> str:
+        return "\n".join(("- " if md else "  ") + line for line in lines)
+
+    parts = []
+    if result.rows:
+        parts.append(head("Dumps", where) + tabulate(_table_rows(result.rows, names), _HEADERS, tablefmt=tablefmt))
+    buckets = summarise(result.rows)
+    if buckets:
+        brows = [[b["bucket"], b["count"], _time_text(b["first_seen"]), _time_text(b["last_seen"]),
+                  names.get(b["example"], b["example"])] for b in buckets]
+        parts.append(head("Buckets") + tabulate(brows, ["bucket", "count", "first seen", "last seen", "example dump"],
+                                                tablefmt=tablefmt))
+    errors = [r for r in result.rows if r["status"] == "error"]
+    if errors:
+        parts.append(head("Errors") + bullets([r["error"] for r in errors]))
+    if result.skipped:
+        parts.append(head("Not dumps") + bullets([s.reason for s in result.skipped]))
+    text = sum(1 for r in result.rows if r["status"] == "text")
+    foot = (f"{len(result.rows)} crashes, {len(buckets)} buckets"
+            + (f", {text} from oops text" if text else "") + (f", {len(errors)} errors" if errors else "")
+            + f"; {result.analysed} analysed, {result.cached} from the cache, {result.seconds:.1f} s")
+    if result.interrupted:
+        foot += "; INTERRUPTED: the rest were not analysed (run again to finish)"
+    parts.append(foot)
+    return "\n\n".join(parts) + "\n"
+
+
+def render(result: BatchResult, fmt: str = "table") -> str:
+    """The batch's output in ``fmt`` (one of :data:`FORMATS`).
+
+    ``json`` is one document (schema :data:`BATCH_SCHEMA`: ``rows``, ``buckets``,
+    ``not_dumps``); ``jsonl`` one row per line, then a line per file that is not a dump
+    (``status`` ``not-a-dump``).  Rows carry the full triage report under ``triage``.
+    """
+    if fmt in ("table", "markdown"):
+        return _render_tables(result, fmt)
+    rows = result.rows
+    not_dumps = [{"path": s.path, "reason": s.reason} for s in result.skipped]
+    if fmt == "json":
+        doc = {"schema": BATCH_SCHEMA, "kdumpext": __version__, "interrupted": result.interrupted,
+               "analysed": result.analysed, "cached": result.cached, "rows": rows,
+               "buckets": summarise(result.rows), "not_dumps": not_dumps}
+        return json.dumps(doc, indent=2) + "\n"
+    if fmt == "jsonl":
+        lines = [json.dumps(r) for r in rows]
+        lines += [json.dumps({"status": "not-a-dump", "dump": s["path"], "error": s["reason"]}) for s in not_dumps]
+        return "".join(line + "\n" for line in lines)
+    raise UsageError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``kdumpext batch``."""
+    p.description = ("Triage every crash dump under the given directories, each in a worker process, and "
+                     "group them by bucket (class:function:struct.member). Dumps that cannot be opened are "
+                     "explained from their kernel log (dmesg.<stamp>, vmcore-dmesg.txt). Results are cached.")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="directories to search (e.g. /var/crash), or dump files")
+    p.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                   help="worker processes at a time (default: one per CPU)")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.add_argument("--out", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
+    p.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"give up on a dump after this long (default: {_DEFAULT_TIMEOUT:g})")
+    p.add_argument("--vmlinux", metavar="PATH", help="the vmlinux for every dump (default: found by build-id)")
+    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
+                   help="also look here for vmlinux and module debug info (repeatable)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="where finished results are kept (default: $XDG_CACHE_HOME/kdumpext/batch)")
+    p.add_argument("--no-cache", action="store_true", help="analyse everything again; read and write no cache")
+    p.epilog = "Exit status: 0 when the batch ran (failed dumps are rows), 2 usage error, 130 interrupted."
+
+
+def _write(text: str, out: Optional[str]) -> None:
+    if not out:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    tmp = f"{out}.tmp{os.getpid()}"
+    f: IO[str]
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``kdumpext batch``: discover, analyse (cached), print; the exit status."""
+    os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per CPU) or more")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    items = discover(args.dirs)
+    if args.no_cache:
+        cache = Cache(None)
+    else:
+        from .locate import cache_dir
+
+        cache = Cache(args.cache_dir or os.path.join(cache_dir(), "batch"))
+    opts = Options(args.vmlinux, list(args.debug_dir))
+    result = run_batch(items, opts, cache, args.jobs, args.timeout, progress=sys.stderr.isatty())
+    _write(render(result, args.format), args.out)
+    if result.interrupted:
+        print("kdumpext: interrupted; finished results are kept in the cache", file=sys.stderr)
+        return 130
+    return 0

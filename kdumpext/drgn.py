@@ -1,0 +1,834 @@
+"""The drgn front-end: a drgn plugin (``%triage``, ``%fault``, ``%explain``) and a Python API for drgn scripts.
+
+Installing kdumpext extends drgn through the ``drgn.plugins`` entry point
+``kdumpext = kdumpext.drgn`` (setup.cfg).  drgn imports this module when it sets
+up its first :class:`drgn.Program` unless ``DRGN_DISABLE_PLUGINS`` matches
+``kdumpext`` (``DRGN_PLUGINS=kdumpext`` enables it again), and then calls
+:func:`drgn_prog_set` for every program.  Importing the module registers the
+commands ``triage``, ``fault`` and ``explain`` in drgn's default command
+namespace for Linux kernel programs: ``%triage`` at the drgn prompt,
+``drgn.commands.run_command(prog, "triage")`` in a script.  When drgn's crash
+mode is loaded too (the ``crash_commands`` plugin), they are also crash
+commands: ``%crash triage``, or plain ``triage`` at the ``%crash>`` prompt of
+``drgn-crash``.
+
+Module debug info: :func:`drgn_prog_set` registers a debug info finder named
+``kdumpext``, enabled right after drgn's ``standard`` finder, that looks in the
+directories of ``$KDUMPEXT_DEBUG_PATH`` (read when the finder runs) for what a
+module still lacks: ``NAME.ko``, ``NAME.ko.debug`` (also ``.xz``/``.gz``/``.bz2``,
+dashes and underscores alike, build-ids checked) and ``vmlinux``.  Files given
+with drgn's ``-s`` are tried before any finder, so ``-s`` keeps working, and
+``--no-symbols-by kdumpext`` turns the search off.
+
+On opening a crashed kernel interactively, kdumpext prints **a one-line hint**
+(on stderr, like drgn's own version line) that points at ``%triage``; it does
+not print the verdict.  Reasons: the hook runs before drgn has loaded any debug
+info, so no verdict exists yet; drgn's convention is a quiet, fast start (the
+banner, then the prompt), and analysis runs when asked for (``%crash`` prints
+its ``sys`` summary only when entered); a verdict would push the banner off the
+screen and add the decode and DWARF time to every start.  The hint is printed
+only for the program of an interactive ``drgn`` session (what ``drgn.cli``
+itself decided: no ``-e``, no script, stdin a terminal) or of a ``drgn-crash``
+session reading a terminal, once per program, and only when VMCOREINFO says the
+kernel crashed (``CRASHTIME``).  drgn has no public flag for "interactive", so
+the hook looks for drgn's ``_main`` frame that is setting up this very program
+and reads its decision; if drgn changes that, the hint silently stops, nothing
+else does.
+
+Python API (the same engine as ``kdumpext triage``)::
+
+    from kdumpext.drgn import triage, explain_fault, explain_address
+    report = triage(prog)             # TriageReport; print(report) is the text report
+    report.verdict.crash_class        # "null-deref"; report.to_dict() is the JSON
+    explain_fault(prog.crashed_thread().stack_trace()[0])   # FaultVerdict
+    explain_address(prog, "0+0x240", type="struct scst_device")  # AddressInfo
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import sys
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+
+import drgn
+
+from . import addresses
+from .errors import DebugInfoMismatch, KdumpextError
+from .explain import member_of, pointee, type_str
+from .locate import DEBUG_PATH_ENV, SearchPath, find_module_file, find_vmlinux
+from .model import BadAddress, DumpInfo, Frame, Member, Report, Verdict
+from .report import SCHEMA, render_text, render_verdict, to_json_dict, verdict_dict
+
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+__all__ = [
+    "FINDER_NAME",
+    "TriageReport",
+    "FaultVerdict",
+    "AddressInfo",
+    "triage",
+    "explain_fault",
+    "explain_address",
+    "parse_address",
+    "drgn_prog_set",
+]
+
+#: Name of the debug info finder this plugin registers.
+FINDER_NAME = "kdumpext"
+
+_log = logging.getLogger("kdumpext")
+_CACHE_HINTED = "kdumpext.hinted"
+
+
+# -- result types ------------------------------------------------------------------
+
+
+class TriageReport(Report):
+    """A :class:`~kdumpext.model.Report` whose ``str()`` is the text report of ``kdumpext triage``.
+
+    The fields are the report's; :meth:`to_dict` is the JSON document (schema
+    ``kdumpext.triage/1``), whose keys are these fields' (``backtrace`` is
+    :attr:`frames`; ``bucket`` is the verdict's).
+    """
+
+    schema: ClassVar[str] = SCHEMA
+
+    @classmethod
+    def of(cls, report: Report) -> "TriageReport":
+        """The same report as a :class:`TriageReport` (its verdict a :class:`FaultVerdict`)."""
+        values = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+        values["verdict"] = FaultVerdict.of(report.verdict)
+        return cls(**values)
+
+    def __str__(self) -> str:
+        return render_text(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Report):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(Report))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def backtrace(self) -> List[Frame]:
+        """The frames, innermost first (the JSON's ``backtrace``)."""
+        return self.frames
+
+    @property
+    def bucket(self) -> str:
+        """The verdict's bucket id, ``class:function:struct.member``."""
+        return self.verdict.bucket
+
+    def to_json(self) -> str:
+        """The JSON document, indented as ``kdumpext triage --json`` prints it."""
+        return json.dumps(to_json_dict(self), indent=2)
+
+
+class FaultVerdict(Verdict):
+    """A :class:`~kdumpext.model.Verdict` whose ``str()`` is the verdict block (FAULT / NULL / ACCESS ...).
+
+    :meth:`to_dict` is the JSON ``verdict`` object; it flattens :attr:`member`
+    into ``struct``, ``type``, ``member``, ``offset``, ``member_size``,
+    ``member_type``, and names :attr:`crash_class` ``class``.
+    """
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> "FaultVerdict":
+        """The same verdict as a :class:`FaultVerdict`."""
+        if isinstance(verdict, FaultVerdict):
+            return verdict
+        return cls(**{f.name: getattr(verdict, f.name) for f in dataclasses.fields(verdict)})
+
+    def __str__(self) -> str:
+        return render_verdict(self)
+
+    def __eq__(self, other: object) -> bool:
+        # equal to the plain Verdict it was made from (dataclass __eq__ wants the same class)
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(Verdict))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like Verdict
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON ``verdict`` object (schema ``kdumpext.triage/1``)."""
+        return verdict_dict(self)
+
+    @property
+    def struct(self) -> Optional[str]:
+        """``scst_device`` for a member of ``struct scst_device``; None without a member."""
+        return self.member.type_name.split()[-1] if self.member is not None else None
+
+
+@dataclasses.dataclass
+class AddressInfo:
+    """What an address is: its kind of (bad) pointer, what drgn knows lives there, the member it hits."""
+
+    address: int  #: the address explained (``pointer + offset`` when given that way)
+    bad: BadAddress  #: :func:`kdumpext.addresses.classify` (or ``classify_pointer``) of it
+    pointer: Optional[int] = None  #: the pointer, when given as ``pointer+offset``
+    offset: int = 0  #: the offset added to ``pointer``
+    in_dump: bool = False  #: whether a byte at :attr:`address` can be read from the program
+    symbol: str = ""  #: ``jiffies+0x8`` when a symbol covers it
+    module: str = ""  #: the kernel module (or "vmlinux") whose address range holds it
+    identities: List[str] = dataclasses.field(default_factory=list)  #: drgn's ``identify_address`` answers
+    slab_cache: str = ""  #: ``kmalloc-512`` for an address inside a slab object
+    slab_object: Optional[int] = None  #: start of that slab object
+    slab_allocated: Optional[bool] = None  #: whether that object is allocated (None: drgn can't tell)
+    member: Optional[Member] = None  #: the member of :attr:`member_type_source`'s type at the offset
+    member_type_source: str = ""  #: where the type came from: ``type given``, ``task``, ``page``, ...
+
+    @property
+    def kind(self) -> str:
+        """``null``, ``err-ptr``, ``list-poison``, ``slab-poison``, ``non-canonical``, ``user``, ``kernel``."""
+        return self.bad.kind
+
+    @property
+    def text(self) -> str:
+        """The phrase for the address: ``NULL + 0x240``, ``ERR_PTR(-ENOMEM)``, ``kernel address 0x...``."""
+        return addresses.describe(self.bad)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict; addresses as ``0x`` hex strings."""
+        m = self.member
+        return {
+            "address": f"{self.address:#x}",
+            "pointer": None if self.pointer is None else f"{self.pointer:#x}",
+            "offset": f"{self.offset:#x}",
+            "kind": self.bad.kind,
+            "detail": self.bad.detail,
+            "text": self.text,
+            "in_dump": self.in_dump,
+            "symbol": self.symbol,
+            "module": self.module,
+            "identities": list(self.identities),
+            "slab": None if not self.slab_cache else {
+                "cache": self.slab_cache,
+                "object": None if self.slab_object is None else f"{self.slab_object:#x}",
+                "allocated": self.slab_allocated,
+            },
+            "member": None if m is None else {
+                "type": m.type_name, "struct": m.type_name.split()[-1], "member": m.path,
+                "offset": f"{m.offset:#x}", "size": m.size, "member_type": m.member_type,
+                "type_from": self.member_type_source,
+            },
+        }
+
+    def __str__(self) -> str:
+        from tabulate import tabulate
+
+        addr = f"{self.address:#x}"
+        if self.pointer is not None:
+            addr += f"  (= {self.pointer:#x} + {self.offset:#x})" if self.offset >= 0 else \
+                f"  (= {self.pointer:#x} - {-self.offset:#x})"
+        rows: List[List[str]] = [["ADDRESS", addr], ["KIND", f"{self.bad.kind}: {self.text}"]]
+        if self.symbol:
+            rows.append(["SYMBOL", self.symbol + (f" [{self.module}]" if self.module and
+                                                  self.module != "vmlinux" else "")])
+        elif self.module:
+            rows.append(["MODULE", self.module])
+        if self.slab_cache:
+            state = {True: "allocated", False: "free", None: "state unknown"}[self.slab_allocated]
+            start = f" object {self.slab_object:#x}" if self.slab_object is not None else ""
+            rows.append(["SLAB", f"{self.slab_cache}{start}, +{self.address - (self.slab_object or self.address):#x}"
+                                 f" ({state})"])
+        for ident in self.identities:
+            if not ident.startswith(("slab object", "free slab object", "corrupted slab object")) and \
+                    not (self.symbol and ident.endswith(self.symbol)):
+                rows.append(["IS", ident])
+        if self.member is not None:
+            m = self.member
+            if m.member_type:
+                what = f"{m.path} ({m.member_type}, {m.size} bytes)"
+            elif m.path.startswith("+"):
+                what = "past the end of the type"
+            else:
+                what = m.path
+            src = f"  [{self.member_type_source}]" if self.member_type_source else ""
+            rows.append(["MEMBER", f"{m.type_name} +{m.offset:#x}: {what}{src}"])
+        rows.append(["MEMORY", "in the dump" if self.in_dump else "not readable (not in the dump, or unmapped)"])
+        return tabulate(rows, tablefmt="plain")
+
+
+# -- Python API ----------------------------------------------------------------------
+
+
+def _is_linux_kernel(prog: drgn.Program) -> bool:
+    return bool(prog.flags & drgn.ProgramFlags.IS_LINUX_KERNEL)
+
+
+def _check_crash_dump(prog: drgn.Program) -> None:
+    """:raises KdumpextError: ``prog`` is not a kernel crash dump with vmlinux debug info."""
+    if not _is_linux_kernel(prog):
+        raise KdumpextError("not a Linux kernel program: kdumpext explains kernel crash dumps")
+    if prog.flags & drgn.ProgramFlags.IS_LIVE:
+        raise KdumpextError("this is a running kernel, not a crash dump: nothing crashed to explain")
+    try:
+        main = prog.main_module()
+    except LookupError:
+        main = None
+    if main is None or main.wants_debug_file():
+        build_id = main.build_id.hex() if main is not None and main.build_id else "unknown"
+        raise KdumpextError(
+            f"no debug info for the kernel (vmlinux with build-id {build_id}); start drgn with -s VMLINUX, "
+            f"or put it in a directory named in ${DEBUG_PATH_ENV}")
+
+
+def _dump_info(prog: drgn.Program) -> DumpInfo:
+    """What the already opened program says about its dump (as ``open_dump`` fills it)."""
+    from .dump import sniff
+
+    path = prog.core_dump_path or ""
+    fmt = ""
+    if path:
+        try:
+            fmt = str(sniff(path))
+        except KdumpextError:
+            pass
+    info = DumpInfo(path=path, format=fmt)
+    try:
+        info.release = prog["UTS_RELEASE"].string_().decode()
+    except (KeyError, LookupError, drgn.FaultError):
+        pass
+    try:
+        main = prog.main_module()
+        info.build_id = main.build_id.hex() if main.build_id else ""
+        info.vmlinux = main.debug_file_path or ""
+    except LookupError:
+        pass
+    try:
+        loaded = [mod for mod, _new in prog.loaded_modules()]
+    except (drgn.FaultError, LookupError, ValueError):
+        loaded = list(prog.modules())
+    for mod in loaded:
+        if not isinstance(mod, drgn.RelocatableModule):
+            continue
+        info.modules.append(mod.name)
+        if mod.wants_debug_file():
+            info.modules_missing_debuginfo.append(mod.name)
+    return info
+
+
+def triage(prog: drgn.Program, *, intel: bool = False) -> TriageReport:
+    """Explain the crash of a kernel dump opened in drgn (with its debug info loaded).
+
+    The same report as ``kdumpext triage``: ``str()`` is its text,
+    :meth:`TriageReport.to_dict` its JSON.
+
+    :param intel: Intel syntax for instructions.
+    :raises KdumpextError: not a kernel crash dump, or no vmlinux debug info.
+    """
+    from .triage import triage_program
+
+    _check_crash_dump(prog)
+    info = _dump_info(prog)
+    report = triage_program(prog, info, intel)
+    if info.modules_missing_debuginfo:
+        report.warnings.append("no debug info for module(s): " + ", ".join(info.modules_missing_debuginfo))
+    return TriageReport.of(report)
+
+
+def _prog_of(frame: drgn.StackFrame, prog: Optional[drgn.Program]) -> drgn.Program:
+    if prog is not None:
+        return prog
+    # A StackFrame does not point back at its program, but its variables do.
+    try:
+        for name in frame.locals():
+            return frame[name].prog_
+    except (LookupError, ValueError):
+        pass
+    try:
+        return drgn.get_default_prog()
+    except drgn.NoDefaultProgramError:
+        raise ValueError("cannot tell which program the frame belongs to; pass prog=") from None
+
+
+def explain_fault(frame: drgn.StackFrame, prog: Optional[drgn.Program] = None, *,
+                  intel: bool = False) -> FaultVerdict:
+    """Explain the access that faulted in ``frame``.
+
+    For the crashed thread's faulting frame (the one ``triage`` explains) this is
+    exactly ``triage(prog).verdict``.  For another frame that was interrupted
+    (``frame.interrupted``, e.g. a nested fault) it explains the memory access of
+    the instruction at ``frame.pc`` with that frame's registers.
+
+    :param frame: a frame of a :class:`drgn.StackTrace`.
+    :param prog: the frame's program; default: the program of the frame's
+        variables, else drgn's default program.
+    :raises ValueError: ``frame`` was not interrupted, so its pc is a return
+        address and no instruction of its faulted.
+    :raises KdumpextError: see :func:`triage`.
+    """
+    from .context import CrashContext
+    from .triage import explain_frame, frames_of
+
+    prog = _prog_of(frame, prog)
+    report = triage(prog, intel=intel)
+    # The frame the engine explains: the first that took the exception, else #0.
+    fi = next((i for i, f in enumerate(report.frames) if f.exception), 0)
+    if report.frames and any(f.pc == frame.pc and f.sp == frame.sp for f in report.frames[fi:fi + 1]):
+        return FaultVerdict.of(report.verdict)
+    if not frame.interrupted:
+        name = frame.name or f"{frame.pc:#x}"
+        raise ValueError(f"frame {name} was not interrupted: its pc is a return address, not a faulting instruction")
+    frames = frames_of(prog, [frame])
+    if frames[0].inlined:
+        try:
+            sym = frame.symbol()
+            frames.append(dataclasses.replace(frames[0], index=1, function=sym.name, offset=frame.pc - sym.address,
+                                              inlined=False))
+        except LookupError:
+            pass
+    regs = {k: int(v) for k, v in frame.registers().items()}
+    ctx = CrashContext(task=None, thread=None, oops=None, dmesg="")
+    return FaultVerdict.of(explain_frame(prog, ctx, frames, 0, regs, intel))
+
+
+_ADDR_RE = re.compile(r"^\s*(?P<base>[^+\-\s][^+\-]*?)\s*(?:(?P<sign>[+\-])\s*(?P<off>\S+))?\s*$")
+
+
+def _number(text: str) -> Optional[int]:
+    """Hexadecimal, ``0x`` optional (as crash takes addresses); None if not a number."""
+    t = text.strip().lower()
+    if t.startswith("0x"):
+        t = t[2:]
+    if not t or any(c not in "0123456789abcdef" for c in t):
+        return None
+    return int(t, 16)
+
+
+def parse_address(prog: drgn.Program, text: str) -> Tuple[int, Optional[int], int]:
+    """``(address, pointer, offset)`` for ``ADDR``, ``PTR+OFF``, ``PTR-OFF``, ``SYMBOL[+OFF]``.
+
+    Numbers are hexadecimal with or without ``0x``; ``pointer`` is None when no
+    offset was written.
+
+    :raises ValueError: not an address, or an unknown symbol.
+    """
+    m = _ADDR_RE.match(text)
+    if m is None:
+        raise ValueError(f"not an address: {text!r} (want ADDR, PTR+OFF or SYMBOL+OFF, in hex)")
+    base_text, sign, off_text = m.group("base"), m.group("sign"), m.group("off")
+    base = _number(base_text)
+    if base is None:
+        try:
+            base = prog.symbol(base_text.strip()).address
+        except LookupError:
+            raise ValueError(f"not an address or a symbol: {base_text.strip()!r}") from None
+    if sign is None:
+        return base, None, 0
+    off = _number(off_text or "")
+    if off is None:
+        raise ValueError(f"not a hexadecimal offset: {off_text!r}")
+    if sign == "-":
+        off = -off
+    return (base + off) & 0xFFFF_FFFF_FFFF_FFFF, base, off
+
+
+def _lookup_type(prog: drgn.Program, name: Union[str, drgn.Type]) -> drgn.Type:
+    """``struct foo``, ``foo`` (struct, union or typedef) or ``struct foo *`` (its pointee)."""
+    if isinstance(name, drgn.Type):
+        t = name
+    else:
+        t = None
+        for cand in (name, f"struct {name}", f"union {name}"):
+            try:
+                t = prog.type(cand)
+                break
+            except (LookupError, SyntaxError, ValueError):
+                continue
+        if t is None:
+            raise KdumpextError(f"no type named {name!r} in the loaded debug info")
+    return pointee(t) or t
+
+
+def _page_offset(prog: drgn.Program) -> Optional[int]:
+    try:
+        return int(prog["page_offset_base"].value_())
+    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
+        return None
+
+
+def _identify(prog: drgn.Program, info: AddressInfo) -> Optional[Tuple[int, Optional[drgn.Type], str]]:
+    """Fill what drgn's helpers know about ``info.address``; return the containing object
+    ``(start, type or None, where the type comes from)`` if there is one."""
+    addr = info.address
+    container: Optional[Tuple[int, Optional[drgn.Type], str]] = None
+    try:
+        sym = prog.symbol(addr)
+        info.symbol = f"{sym.name}+{addr - sym.address:#x}"
+        if sym.kind == drgn.SymbolKind.OBJECT:
+            try:
+                container = (sym.address, prog.variable(sym.name).type_, f"type of variable {sym.name}")
+            except (LookupError, ValueError):
+                container = (sym.address, None, "")
+    except LookupError:
+        pass
+    try:
+        mod = prog.module(addr)
+        info.module = "vmlinux" if isinstance(mod, drgn.MainModule) else mod.name
+    except LookupError:
+        pass
+    import drgn.helpers.common.memory as memory
+
+    # identify_address_all() is drgn 0.0.31+; before, only the string form exists.
+    identify_all = getattr(memory, "identify_address_all", None)
+    try:
+        if identify_all is not None:
+            for ident in identify_all(prog, addr):
+                info.identities.append(str(ident))
+                slab = getattr(ident, "slab_object_info", None)
+                task = getattr(ident, "task", None)
+                page = getattr(ident, "page", None)
+                if slab is not None and slab.address:
+                    info.slab_object = int(slab.address)
+                    info.slab_allocated = slab.allocated
+                    info.slab_cache = slab.slab_cache.name.string_().decode(errors="replace")
+                    if container is None:
+                        container = (info.slab_object, _slab_type_guess(prog, info.slab_cache),
+                                     f"type guessed from slab cache {info.slab_cache}")
+                elif task is not None and type(ident).__name__ == "IdentifiedTaskStruct":
+                    container = (int(task.value_()), task.type_.type, "task")
+                elif page is not None:
+                    container = (int(page.value_()), page.type_.type, "page")
+        else:
+            found = memory.identify_address(prog, addr)
+            if found:
+                info.identities.append(found)
+    except (drgn.FaultError, LookupError, ValueError, OverflowError, TypeError, AttributeError) as e:
+        _log.debug("identify_address(%#x) failed: %s", addr, e)
+    return container
+
+
+def _has_members(t: drgn.Type) -> bool:
+    """Whether a member path means something in ``t`` (a struct, union, class or array)."""
+    kinds = (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS, drgn.TypeKind.ARRAY)
+    while t.kind == drgn.TypeKind.TYPEDEF:
+        t = t.type
+    return t.kind in kinds
+
+
+def _slab_type_guess(prog: drgn.Program, cache: str) -> Optional[drgn.Type]:
+    """``struct NAME`` for a slab cache named NAME (``task_struct``, ``scst_cmd``), if it exists."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", cache) or cache.startswith("kmalloc"):
+        return None
+    try:
+        return prog.type(f"struct {cache}")
+    except (LookupError, SyntaxError, ValueError):
+        return None
+
+
+def explain_address(prog: drgn.Program, addr: Union[int, str], *,
+                    type: Union[str, drgn.Type, None] = None) -> AddressInfo:
+    """Say what an address is.
+
+    ``addr`` is an int or a string as :func:`parse_address` reads it
+    (``0xffff888003a1c000+0x240``, ``0+0x240``, ``jiffies``).  The answer has
+    the kind of pointer (:func:`kdumpext.addresses.classify`, or
+    ``classify_pointer`` for ``PTR+OFF``, so ``0+0x240`` is ``NULL + 0x240``),
+    the symbol, module, slab object, task or page drgn's helpers find there, and
+    the member reached: of ``type`` at the offset (from ``PTR``, else from the
+    start of the object that holds the address, else 0), or without ``type`` of
+    the type the holder has (a global variable's, ``struct task_struct``,
+    ``struct page``, or ``struct CACHE`` for a slab cache of that name, marked
+    as a guess).
+
+    :param type: C type the pointer points to: ``struct scst_device``,
+        ``scst_device`` or ``struct scst_device *``.
+    :raises ValueError: ``addr`` is not an address.
+    :raises KdumpextError: ``type`` is unknown.
+    """
+    if isinstance(addr, str):
+        address, pointer, offset = parse_address(prog, addr)
+    else:
+        address, pointer, offset = addr & 0xFFFF_FFFF_FFFF_FFFF, None, 0
+    page_offset = _page_offset(prog)
+    if pointer is not None:
+        bad = addresses.classify_pointer(pointer, offset, page_offset=page_offset)
+    else:
+        bad = addresses.classify(address, page_offset=page_offset)
+    info = AddressInfo(address=address, bad=bad, pointer=pointer, offset=offset)
+    try:
+        prog.read(address, 1)
+        info.in_dump = True
+    except (drgn.FaultError, ValueError, OverflowError):
+        pass
+    container = _identify(prog, info) if bad.kind == "kernel" else None
+    if pointer is not None:
+        # PTR+OFF: the object is the one PTR points into, wherever OFF lands
+        base = AddressInfo(address=pointer, bad=addresses.classify(pointer, page_offset=page_offset))
+        container = _identify(prog, base) if base.bad.kind == "kernel" else None
+    target: Optional[drgn.Type] = None
+    member_offset = 0
+    if type is not None:
+        target = _lookup_type(prog, type)
+        info.member_type_source = "type given"
+        if pointer is not None:
+            member_offset = offset
+        elif container is not None:
+            member_offset = address - container[0]
+    elif container is not None and container[1] is not None:
+        target, info.member_type_source = pointee(container[1]) or container[1], container[2]
+        member_offset = address - container[0]
+    if target is not None and member_offset >= 0 and _has_members(target):
+        info.member = member_of(target, member_offset)
+    return info
+
+
+# -- the debug info finder -----------------------------------------------------------
+
+
+def _debug_path() -> List[str]:
+    return [d for d in os.environ.get(DEBUG_PATH_ENV, "").split(":") if d]
+
+
+def _find_in_debug_path(modules: Sequence[drgn.Module]) -> None:
+    """drgn debug info finder: modules (and vmlinux) that still want debug info, from $KDUMPEXT_DEBUG_PATH."""
+    dirs = _debug_path()
+    wanting = [m for m in modules if m.wants_debug_file()]
+    if not dirs or not wanting:
+        return
+    search = SearchPath([os.path.abspath(d) for d in dirs])
+    prog = wanting[0].prog
+    try:
+        release = prog["UTS_RELEASE"].string_().decode()
+    except (KeyError, LookupError, drgn.FaultError):
+        release = ""
+    for mod in wanting:
+        build_id = mod.build_id.hex() if mod.build_id else ""
+        path: Optional[str] = None
+        try:
+            if isinstance(mod, drgn.MainModule):
+                path = find_vmlinux(search, release, build_id)
+            elif isinstance(mod, drgn.RelocatableModule):
+                path = find_module_file(search, release, mod.name, build_id)
+        except DebugInfoMismatch as e:  # a vmlinux is there, but not this kernel's
+            _log.warning("%s", e)
+            continue
+        except KdumpextError as e:
+            _log.debug("%s: %s", mod.name, e)
+            continue
+        if path is not None:
+            _log.debug("%s: trying %s", mod.name, path)
+            mod.try_file(path)
+
+
+def _register_finder(prog: drgn.Program) -> None:
+    if FINDER_NAME in prog.registered_debug_info_finders():
+        return
+    enabled = prog.enabled_debug_info_finders()
+    index = enabled.index("standard") + 1 if "standard" in enabled else -1
+    prog.register_debug_info_finder(FINDER_NAME, _find_in_debug_path, enable_index=index)
+
+
+# -- the hint ---------------------------------------------------------------------------
+
+
+def _isatty(f: Any) -> bool:
+    try:
+        return bool(os.isatty(f.fileno()))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _interactive_session(prog: drgn.Program) -> str:
+    """``drgn`` or ``crash`` when ``prog`` is being set up by an interactive drgn or drgn-crash, else "".
+
+    drgn decides "interactive" in ``drgn.cli._main`` (no ``-e``, no script, stdin a
+    terminal) before it creates the program; drgn-crash always prompts, so there
+    it is stdin being a terminal.  We find that frame (it holds ``prog``).
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_main" and frame.f_locals.get("prog") is prog:
+            module = frame.f_globals.get("__name__")
+            if module == "drgn.cli":
+                return "drgn" if frame.f_locals.get("interactive") is True else ""
+            if module == "drgn.internal.crashcli":
+                return "crash" if _isatty(sys.stdin) else ""
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
+
+
+def _crashed(prog: drgn.Program) -> bool:
+    """VMCOREINFO has ``CRASHTIME``: the kernel wrote it from crash_kexec(), so this dump is a crash."""
+    try:
+        vmcoreinfo = prog["VMCOREINFO"].string_()
+    except (KeyError, LookupError, drgn.FaultError, ValueError):
+        return False
+    return b"\nCRASHTIME=" in b"\n" + vmcoreinfo
+
+
+def _hint(session: str) -> str:
+    if session == "crash":
+        return ("kdumpext: this kernel crashed; 'triage' explains the crash "
+                "('fault' for the verdict, 'explain ADDR'; --help)")
+    return ("kdumpext: this kernel crashed; %triage explains the crash "
+            "(%fault for the verdict, %explain ADDR; --help)")
+
+
+def drgn_prog_set(prog: drgn.Program) -> None:
+    """drgn plugin hook, called whenever a program's target is set.
+
+    For a Linux kernel core dump: register the ``kdumpext`` debug info finder,
+    join drgn's crash mode if it is loaded, and print the one-line hint for an
+    interactive session.  Cheap, and never raises.
+    """
+    try:
+        if not _is_linux_kernel(prog):
+            return
+        _register_crash_commands()
+        if prog.flags & drgn.ProgramFlags.IS_LIVE:
+            return
+        _register_finder(prog)
+        session = _interactive_session(prog)
+        if session and not prog.cache.get(_CACHE_HINTED) and _crashed(prog):
+            prog.cache[_CACHE_HINTED] = True
+            print(_hint(session), file=sys.stderr, flush=True)
+    except Exception as e:  # noqa: BLE001 - a plugin hook must not break drgn
+        _log.warning("kdumpext plugin: %s", e)
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def _print_json(d: Dict[str, Any]) -> None:
+    json.dump(d, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _help(args: "argparse.Namespace", parser: "argparse.ArgumentParser") -> bool:
+    if args.help:
+        sys.stdout.write(parser.format_help())
+        return True
+    return False
+
+
+def _cmd_triage(prog: drgn.Program, name: str, args: "argparse.Namespace", *,
+                parser: "argparse.ArgumentParser", **kwargs: Any) -> None:
+    if _help(args, parser):
+        return
+    report = triage(prog, intel=args.intel)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(render_text(report, evidence=not args.no_evidence))
+
+
+def _cmd_fault(prog: drgn.Program, name: str, args: "argparse.Namespace", *,
+               parser: "argparse.ArgumentParser", **kwargs: Any) -> None:
+    if _help(args, parser):
+        return
+    report = triage(prog, intel=args.intel)
+    if args.json:
+        _print_json(verdict_dict(report.verdict))
+    else:
+        print(render_verdict(report.verdict))
+        for w in report.warnings:
+            print(f"warning: {w}")
+
+
+def _cmd_explain(prog: drgn.Program, name: str, args: "argparse.Namespace", *,
+                 parser: "argparse.ArgumentParser", **kwargs: Any) -> None:
+    from drgn.commands import CommandArgumentError
+
+    if _help(args, parser):
+        return
+    if args.address is None:
+        raise CommandArgumentError(f"{name}: the following arguments are required: ADDR")
+    try:
+        info = explain_address(prog, args.address, type=args.type)
+    except ValueError as e:
+        raise CommandArgumentError(f"{name}: {e}") from None
+    if args.json:
+        _print_json(info.to_dict())
+    else:
+        print(info)
+
+
+def _arguments() -> Dict[str, Tuple[str, str, Tuple[Any, ...], Callable[..., None]]]:
+    """name -> (description, long description, arguments, function)."""
+    from drgn.commands import argument
+
+    help_ = argument("-h", "--help", action="store_true", help="show this help")
+    json_ = argument("--json", action="store_true", help="print JSON (the report's schema is kdumpext.triage/1)")
+    intel = argument("--intel", action="store_true", help="Intel syntax for instructions")
+    return {
+        "triage": (
+            "explain the crash: dump, task, backtrace, verdict (kdumpext)",
+            "Print the report of 'kdumpext triage' for this crash dump: which pointer was bad, "
+            "which member the faulting instruction accessed, and the evidence.",
+            (help_, json_, intel,
+             argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")),
+            _cmd_triage,
+        ),
+        "fault": (
+            "the crash verdict: faulting instruction, bad pointer, member (kdumpext)",
+            "Print only the verdict block of 'triage': FAULT, the bad pointer, ACCESS, VERDICT.",
+            (help_, json_, intel),
+            _cmd_fault,
+        ),
+        "explain": (
+            "say what an address is: bad-pointer kind, symbol, slab object, member (kdumpext)",
+            "ADDR is hexadecimal (0x optional), PTR+OFF (the access OFF bytes past pointer PTR, "
+            "e.g. 0+0x240 for NULL+0x240) or SYMBOL[+OFF].  With --type, name the member of that "
+            "type at the offset (from PTR, else from the start of the object holding ADDR).",
+            (help_, json_,
+             argument("--type", "-t", metavar="TYPE",
+                      help="C type PTR points to, e.g. 'struct scst_device' or scst_device"),
+             argument("address", metavar="ADDR", nargs="?", help="the address")),
+            _cmd_explain,
+        ),
+    }
+
+
+def _register(decorator: Callable[..., Callable[[Any], Any]]) -> None:
+    for name, (description, long_description, arguments, func) in _arguments().items():
+        decorator(name=name, description=description, long_description=long_description,
+                  arguments=arguments)(func)
+
+
+def _register_default_commands() -> None:
+    try:
+        from drgn.commands.linux import linux_kernel_command
+    except ImportError:  # drgn before commands (0.0.31): the Python API still works
+        return
+    _register(linux_kernel_command)
+
+
+_crash_registered = False
+
+
+def _register_crash_commands() -> None:
+    """Add our commands to drgn's crash mode, if that is loaded (never load it ourselves:
+    ``DRGN_DISABLE_PLUGINS=crash_commands`` must keep ``%crash`` away)."""
+    global _crash_registered
+    if _crash_registered:
+        return
+    for name in ("drgn.commands.crash", "drgn.commands._crash.common"):
+        module = sys.modules.get(name)
+        crash_command = getattr(module, "crash_command", None)
+        if crash_command is not None:
+            _crash_registered = True
+            _register(lambda **kw: crash_command(enabled=_is_linux_kernel, **kw))
+            return
+
+
+def _display_as_str() -> None:
+    """At the drgn prompt, show our results with ``str()`` (drgn.cli.display_str)."""
+    cli = sys.modules.get("drgn.cli")
+    display_str = getattr(cli, "display_str", None)
+    if display_str is not None:
+        for cls in (TriageReport, FaultVerdict, AddressInfo):
+            display_str(cls)
+
+
+_register_default_commands()
+_register_crash_commands()
+_display_as_str()

@@ -1,0 +1,545 @@
+"""The gdb front-end: the `kdump` commands and `$kdump_task()` in stock gdb (the only module importing gdb)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+
+import gdb
+from gdb.FrameDecorator import FrameDecorator
+
+from .errors import KdumpextError, UsageError
+
+
+def _import_drgn_deepbind() -> None:
+    """Import drgn so that its extension binds to the libraries it was built with.
+
+    gdb links the system's libdw, libelf, liblzma and libzstd; drgn's wheel carries its own
+    copies (renamed files, same symbol names).  Loaded the usual way, ``_drgn`` binds to gdb's
+    copies and ``load_debug_info`` fails with "libdw error: no error" (Debian gdb 13.1,
+    drgn 0.3.0).  ``RTLD_DEEPBIND`` puts drgn's own dependencies first for its symbols.
+    """
+    if "_drgn" in sys.modules:
+        return
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(flags | getattr(os, "RTLD_DEEPBIND", 0))
+    try:
+        import drgn  # noqa: F401
+    finally:
+        sys.setdlopenflags(flags)
+
+
+_import_drgn_deepbind()
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+    from .dump import OpenedDump
+    from .gdbcore import CoreSummary
+    from .model import Report
+
+__all__ = [
+    "Session",
+    "session",
+    "parse_open_args",
+    "open_session",
+    "triage_text",
+    "fault_text",
+    "explain_address",
+    "explain_text",
+    "split_offset",
+    "tasks_text",
+    "task_address",
+]
+
+_USAGE_OPEN = "usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."
+
+
+@dataclass
+class Session:
+    """The dump open in this gdb: drgn's view of it, its core file, the report once made."""
+
+    opened: "OpenedDump"
+    core: str
+    commands: List[str]
+    summary: Optional["CoreSummary"] = None  # None when the core came from the cache
+    lwp_comm: Dict[int, str] = field(default_factory=dict)
+    _report: Optional["Report"] = None
+    _core_error: Optional[BaseException] = None  # from prepare(), re-raised by open_session
+    _error: Optional[BaseException] = None  # from prepare(), re-raised by report
+
+    def prepare(self) -> None:
+        """Write (or find) the core, then make the thread names and the report.
+
+        Uses only drgn, never gdb: :func:`open_session` runs it in a thread while gdb
+        loads the symbol files (``gdb.execute`` lets other Python threads run).
+        """
+        from .gdbcore import cached_core, thread_names
+
+        try:
+            self.core, self.summary = cached_core(self.opened)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
+            self._core_error = e
+            return
+        try:
+            self.lwp_comm = thread_names(self.opened.prog)
+            self.report
+        except BaseException as e:  # noqa: BLE001 - a triage failure must not stop gdb loading the dump
+            self._error = e
+
+    @property
+    def report(self) -> "Report":
+        """The triage report (made once, on first use)."""
+        if self._error is not None:
+            raise self._error
+        if self._report is None:
+            from .triage import triage_program
+
+            report = triage_program(self.opened.prog, self.opened.info)
+            missing = self.opened.info.modules_missing_debuginfo
+            if missing:
+                report.warnings.append("no debug info for module(s): " + ", ".join(missing))
+            self._report = report
+        return self._report
+
+
+_session: Optional[Session] = None
+
+
+def session() -> Session:
+    """The open dump.
+
+    :raises UsageError: no ``kdump open`` yet.
+    """
+    if _session is None:
+        raise UsageError("no dump is open: kdump open DUMP [VMLINUX] [--debug-dir DIR]")
+    return _session
+
+
+# -- plain functions (tests call these; the commands only parse and print) ----------------
+
+
+def parse_open_args(argv: List[str]) -> Tuple[str, Optional[str], List[str]]:
+    """``DUMP [VMLINUX] [--debug-dir DIR]...`` -> ``(dump, vmlinux, debug_dirs)``.
+
+    :raises UsageError: anything else.
+    """
+    positional: List[str] = []
+    dirs: List[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--debug-dir", "-d"):
+            if i + 1 >= len(argv):
+                raise UsageError(f"{a} needs a directory; {_USAGE_OPEN}")
+            dirs.append(os.path.expanduser(argv[i + 1]))
+            i += 2
+            continue
+        if a.startswith("--debug-dir="):
+            dirs.append(os.path.expanduser(a.split("=", 1)[1]))
+        elif a.startswith("-") and a != "-":
+            raise UsageError(f"unknown option {a}; {_USAGE_OPEN}")
+        else:
+            positional.append(os.path.expanduser(a))
+        i += 1
+    if not 1 <= len(positional) <= 2:
+        raise UsageError(_USAGE_OPEN)
+    return positional[0], positional[1] if len(positional) == 2 else None, dirs
+
+
+def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[List[str]] = None,
+                 execute: Callable[[str], object] = lambda c: gdb.execute(c, False, True)) -> Session:
+    """Open ``dump`` with the engine, write (or reuse) its gdb core and load it with ``execute``.
+
+    :raises KdumpextError: bad dump, missing or mismatched debug info, core not writable.
+    """
+    global _session
+    # drgn loads installed plugins with every Program; the engine needs none (same as the CLI)
+    os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
+    from .dump import open_dump
+    from .gdbcore import core_cache_path, gdb_commands
+
+    opened = open_dump(dump, vmlinux, debug_dirs or [])
+    commands = gdb_commands(opened, core_cache_path(opened.info.path))
+    s = Session(opened, core_cache_path(opened.info.path), commands)
+    # the core, thread names and report need only drgn: make them while gdb reads the symbols
+    worker = threading.Thread(target=s.prepare, name="kdumpext-open", daemon=True)
+    worker.start()
+    try:
+        # forget a previous dump first (its core, vmlinux and module symbol files), then load
+        for cmd in ["core-file", "symbol-file"] + commands[:-1]:
+            _execute(execute, cmd)
+    finally:
+        worker.join()
+    if s._core_error is not None:
+        raise s._core_error  # the core could not be written
+    _execute(execute, commands[-1])
+    _session = s
+    return s
+
+
+def _execute(execute: Callable[[str], object], cmd: str) -> None:
+    try:
+        execute(cmd)
+    except gdb.error as e:
+        raise KdumpextError(f"gdb refused `{cmd.split()[0]}`: {e}") from None
+
+
+def name_threads(s: Session) -> None:
+    """Give gdb's threads the tasks' names (``info threads`` shows ``LWP 33 "scstd30"``)."""
+    for thread in gdb.selected_inferior().threads():
+        comm = s.lwp_comm.get(thread.ptid[1])
+        if comm:
+            thread.name = comm
+
+
+def open_text(s: Session) -> str:
+    """What ``kdump open`` says before the report: where the core is, how it was loaded."""
+    info = s.opened.info
+    how = "reused from the cache" if s.summary is None else \
+        f"written in {s.summary.seconds:.1f} s, {s.summary.segments} segments, {len(s.summary.threads)} threads"
+    lines = [f"kdump: {info.path} ({info.format}), Linux {info.release}",
+             f"kdump: core {s.core} ({how})"]
+    lines += [f"kdump: {c}" for c in s.commands if not c.startswith("core-file")]
+    return "\n".join(lines)
+
+
+def triage_text(s: Session) -> str:
+    """The full report, as ``kdumpext triage`` prints it."""
+    from .report import render_text
+
+    return render_text(s.report)
+
+
+def fault_text(s: Session) -> str:
+    """Only the verdict block."""
+    from .report import render_verdict
+
+    return render_verdict(s.report.verdict)
+
+
+_OFFSET_RE = re.compile(r"^(?P<expr>.+?)\s*(?P<sign>[+-])\s*(?P<off>0[xX][0-9a-fA-F]+|\d+)\s*$", re.S)
+
+
+def split_offset(text: str) -> Tuple[str, int]:
+    """``cmd->dev + 0x240`` -> ``("cmd->dev", 0x240)``; no trailing constant -> ``(text, 0)``."""
+    m = _OFFSET_RE.match(text.strip())
+    if not m:
+        return text.strip(), 0
+    off = int(m.group("off"), 0)
+    return m.group("expr"), -off if m.group("sign") == "-" else off
+
+
+def _direct_map_size(prog: "drgn.Program") -> int:
+    """Bytes of physical memory the direct map covers (``max_pfn`` pages)."""
+    import drgn
+
+    try:
+        return int(prog["max_pfn"]) * 4096
+    except (KeyError, LookupError, drgn.FaultError):
+        return 0
+
+
+def explain_address(s: Session, address: int, pointee: Optional[str] = None, offset: int = 0) -> List[str]:
+    """Lines saying what ``address`` is: bad-pointer kind, symbol, slab object, direct map;
+    with ``pointee`` (a C type name) and ``offset``, the member of it at that byte offset.
+    """
+    import drgn
+
+    from . import addresses
+    from .explain import member_of
+
+    prog = s.opened.prog
+    lines = [f"{address:#x}"]
+    try:
+        page_offset: Optional[int] = int(prog["page_offset_base"])
+    except (KeyError, LookupError, drgn.FaultError):
+        page_offset = None
+    if pointee is not None and offset:
+        bad = addresses.classify_pointer(address - offset, offset, page_offset=page_offset)
+    else:
+        bad = addresses.classify(address, page_offset=page_offset)
+    lines.append(f"  is      {addresses.describe(bad)}")
+    try:
+        sym = prog.symbol(address)
+        mod = ""
+        try:
+            m = prog.module(address)
+            mod = "" if isinstance(m, drgn.MainModule) else f" [{m.name}]"
+        except LookupError:
+            pass
+        lines.append(f"  symbol  {sym.name}+{address - sym.address:#x}{mod}")
+    except LookupError:
+        pass
+    if bad.kind == "kernel":
+        try:
+            from drgn.helpers.linux.slab import slab_object_info
+
+            so = slab_object_info(prog, address)
+        except (LookupError, ValueError, drgn.FaultError):
+            so = None
+        if so is not None and so.slab_cache:
+            state = "allocated" if so.allocated else "free"
+            lines.append(f"  slab    {so.slab_cache.name.string_().decode()} object {so.address:#x} "
+                         f"+{address - so.address:#x} ({state})")
+        if page_offset is not None and 0 <= address - page_offset < _direct_map_size(prog):
+            lines.append(f"  map     direct map, physical {address - page_offset:#x}")
+        try:
+            prog.read(address, 1)
+        except drgn.FaultError:
+            lines.append("  memory  not in the dump")
+    if pointee is not None:
+        try:
+            t = prog.type(pointee)
+        except (LookupError, SyntaxError, ValueError):
+            t = None
+        if t is not None and not offset:
+            lines.append(f"  points  to {pointee} ({t.size or 0:#x} bytes)")
+        elif t is not None:
+            m = member_of(t, offset)
+            if m is not None:
+                lines.append(f"  member  {m.type_name} +{offset:#x}: {m.path}"
+                             + (f" ({m.member_type}, {m.size} bytes)" if m.member_type else ""))
+    return lines
+
+
+def explain_text(s: Session, text: str,
+                 evaluate: Callable[[str], "gdb.Value"] = gdb.parse_and_eval) -> str:
+    """``kdump explain ADDR|EXPR``: evaluate with gdb; ``PTR + N`` names the member at byte N of ``*PTR``.
+
+    :raises UsageError: empty or unevaluable expression.
+    """
+    if not text.strip():
+        raise UsageError("usage: kdump explain ADDR|EXPR   (EXPR + OFFSET: the member at that byte offset)")
+    base_text, offset = split_offset(text)
+    pointee: Optional[str] = None
+    try:
+        if offset:
+            base = evaluate(base_text)
+            t = base.type.strip_typedefs()
+            if t.code == gdb.TYPE_CODE_PTR:
+                target = t.target().strip_typedefs()
+                if target.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+                    pointee = str(target)
+            if pointee is None:  # not a struct pointer: gdb's own arithmetic
+                base, offset = evaluate(text), 0
+            address = (int(base) + offset) & 0xFFFF_FFFF_FFFF_FFFF
+        else:
+            value = evaluate(text)
+            t = value.type.strip_typedefs()
+            if t.code == gdb.TYPE_CODE_PTR:
+                target = t.target().strip_typedefs()
+                if target.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+                    pointee = str(target)
+            address = int(value) & 0xFFFF_FFFF_FFFF_FFFF
+    except gdb.error as e:
+        raise UsageError(f"cannot evaluate {text!r}: {e}") from None
+    return "\n".join(explain_address(s, address, pointee, offset))
+
+
+def _task_state(task: object) -> str:
+    from drgn.helpers.linux.sched import task_state_to_char
+
+    try:
+        return task_state_to_char(task)
+    except (LookupError, ValueError):
+        return "?"
+
+
+def tasks_text(s: Session) -> str:
+    """One line per task: pid, comm, CPU it ran on at the crash, state, address, gdb LWP."""
+    import drgn
+    from drgn.helpers.linux.pid import for_each_task
+    from drgn.helpers.linux.sched import task_cpu, task_on_cpu
+    from tabulate import tabulate
+
+    prog = s.opened.prog
+    crashed = s.report.task.address if s.report.task else 0
+    rows = []
+    for task in for_each_task(prog):
+        try:
+            addr = int(task.value_())
+            running = bool(task_on_cpu(task))
+            rows.append([(">" if addr == crashed else " ") + str(int(task.pid)),
+                         task.comm.string_().decode(errors="replace"),
+                         int(task_cpu(task)) if running else "-",
+                         _task_state(task), f"{addr:#x}"])
+        except (drgn.FaultError, LookupError):
+            continue
+    return tabulate(rows, headers=["  PID", "COMM", "ON CPU", "ST", "TASK"], tablefmt="plain",
+                    disable_numparse=True)
+
+
+def task_address(s: Session, pid: int) -> int:
+    """``struct task_struct *`` of ``pid`` in the dump.
+
+    :raises UsageError: no such task.
+    """
+    from drgn.helpers.linux.pid import find_task
+
+    task = find_task(s.opened.prog, pid)
+    if not task:
+        raise UsageError(f"no task with pid {pid} in the dump")
+    return int(task.value_())
+
+
+# -- gdb commands: parse, call one function above, print ---------------------------------
+
+
+class _Command(gdb.Command):
+    """Base: ``invoke`` turns kdumpext errors into gdb errors (one line, no traceback)."""
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        import drgn
+
+        try:
+            self.invoke_uncaught(arg, from_tty)
+        except KdumpextError as e:
+            raise gdb.GdbError(str(e)) from None
+        except drgn.FaultError as e:
+            raise gdb.GdbError(f"memory not in the dump: {e}") from None
+
+    def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
+        raise NotImplementedError
+
+
+class KdumpPrefix(gdb.Command):
+    """Debug a Linux kernel crash dump with kdumpext (kdump open, triage, fault, explain, tasks)."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+
+
+class KdumpOpen(_Command):
+    """Open a kernel crash dump: kdump open DUMP [VMLINUX] [--debug-dir DIR]...
+
+DUMP may be kdump-compressed, ELF or flattened (.xz/.gz too).  vmlinux and module debug
+info are found by build-id in the --debug-dir directories, $KDUMPEXT_DEBUG_PATH, the dump's
+directory and the usual /usr/lib/debug places.  kdumpext writes a gdb-readable core of the
+dump into its cache, loads vmlinux at the KASLR offset, the modules at their addresses and
+the core (one thread per CPU and per task), then prints the triage report."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump open", gdb.COMMAND_DATA, gdb.COMPLETE_FILENAME)
+
+    def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
+        dump, vmlinux, dirs = parse_open_args(gdb.string_to_argv(arg))
+        s = open_session(dump, vmlinux, dirs)
+        name_threads(s)
+        gdb.write(open_text(s) + "\n\n")
+        gdb.write(triage_text(s) + "\n")
+
+
+class KdumpTriage(_Command):
+    """Print the triage report of the open dump (the same text as `kdumpext triage`)."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump triage", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
+        gdb.write(triage_text(session()) + "\n")
+
+
+class KdumpFault(_Command):
+    """Print the verdict on the fault: bad pointer, member, access (the report's verdict block)."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump fault", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
+        gdb.write(fault_text(session()) + "\n")
+
+
+class KdumpExplain(_Command):
+    """Say what an address is: kdump explain ADDR|EXPR [+ OFFSET]
+
+EXPR is evaluated by gdb.  The answer names the kind of address (NULL + off, ERR_PTR,
+poison, user, kernel), its symbol, slab object and direct-map place.  For a struct pointer
+plus a constant (`kdump explain cmd->dev + 0x240`) the constant is a BYTE offset and the
+member of the pointed-to type at that offset is named."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump explain", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
+        gdb.write(explain_text(session(), arg) + "\n")
+
+
+class KdumpTasks(_Command):
+    """List the dump's tasks: pid, comm, CPU it was running on, state, task_struct address."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump tasks", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
+        gdb.write(tasks_text(session()) + "\n")
+
+
+class KdumpTaskFunction(gdb.Function):
+    """$kdump_task(PID): the task_struct of PID in the open dump, as a `struct task_struct *`."""
+
+    def __init__(self) -> None:
+        super().__init__("kdump_task")
+
+    def invoke(self, pid: "gdb.Value") -> "gdb.Value":  # type: ignore[override]
+        try:
+            addr = task_address(session(), int(pid))
+        except KdumpextError as e:
+            raise gdb.GdbError(str(e)) from None
+        return gdb.Value(addr).cast(gdb.lookup_type("struct task_struct").pointer())
+
+
+class KernelStackEnd:
+    """Frame filter: `bt` ends where the kernel stack does, not in user-space values after the syscall entry.
+
+    gdb has no unwind info for the entry code, so past ``entry_SYSCALL_64`` (or past
+    ``ret_from_fork``) it reads the saved user registers as return addresses and prints
+    a dozen ``?? ()`` frames.  Kernel code lives in the top half of the address space: the
+    first frame after #0 whose pc is not there ends the backtrace (``bt -no-filters``
+    shows everything).  Active only while a dump is open.
+    """
+
+    def __init__(self) -> None:
+        self.name = "kdumpext-kernel-stack-end"
+        self.priority = 100
+        self.enabled = True
+        gdb.frame_filters[self.name] = self
+
+    def filter(self, frames):  # type: ignore[no-untyped-def]
+        if _session is None:
+            return frames
+        return _kernel_frames(frames)
+
+
+def _kernel_frames(frames):  # type: ignore[no-untyped-def]
+    for i, frame in enumerate(frames):
+        pc = frame.address()
+        if i > 0 and (pc is None or int(pc) < 1 << 63):
+            return
+        yield _NoSymbol(frame) if i == 0 else frame
+
+
+class _NoSymbol(FrameDecorator):
+    """``#0 0x0 in ?? ()`` as gdb prints it unfiltered (a decorator left alone prints ``in  ()``)."""
+
+    def function(self):  # type: ignore[no-untyped-def]
+        func = super().function()
+        if isinstance(func, int):
+            found = gdb.execute(f"info symbol {func:#x}", False, True)
+            if found.startswith("No symbol"):
+                return "??"
+        return func
+
+
+KdumpPrefix()
+KdumpOpen()
+KdumpTriage()
+KdumpFault()
+KdumpExplain()
+KdumpTasks()
+KdumpTaskFunction()
+KernelStackEnd()

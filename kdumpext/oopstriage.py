@@ -1,0 +1,623 @@
+"""Explain a crash from the kernel's oops text (dmesg.<stamp>, vmcore-dmesg.txt) when the dump cannot be opened."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import re
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from . import addresses
+from .context import CrashContext, decode_taint
+from .errors import DebugInfoMismatch, KdumpextError, UsageError
+from .locate import SearchPath, find_module_file, find_vmlinux
+from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
+from .oops import Oops, panic_line, parse_oops, strip_timestamps
+from .triage import _bad_verdict_class, explain_crash, explain_frame  # one mapping of bad-address kind to class
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+__all__ = [
+    "TEXT_FORMAT",
+    "NoOopsError",
+    "ReleaseMismatch",
+    "read_log",
+    "kernel_part",
+    "parse_log",
+    "log_uptime",
+    "modules_linked_in",
+    "frames_from_oops",
+    "explain_oops",
+    "TextProgram",
+    "report_from_text",
+    "oops_report",
+]
+
+#: ``DumpInfo.format`` of a report made from log text rather than from a dump.
+TEXT_FORMAT = "oops text"
+
+_PAGE = 4096
+_MODULE_AREA = 0xFFFF_FFFF_C000_0000  # where the synthetic module layout starts (MODULES_VADDR)
+_MODULE_STRIDE = 0x100_0000
+_SHF_ALLOC = 0x2
+
+
+class NoOopsError(KdumpextError):
+    """A log with neither an oops (BUG, page fault, GPF) nor a ``Kernel panic`` line in it."""
+
+    exit_code = 3
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path}: no oops, BUG or kernel panic message in this log")
+        self.path = path
+
+
+class ReleaseMismatch(DebugInfoMismatch):
+    """A vmlinux whose ``init_uts_ns`` release is not the one the oops' ``CPU:`` line names.
+
+    The oops text has no build-id, so the release string is what a vmlinux is checked by.
+    """
+
+    def __init__(self, path: str, want: str, got: str) -> None:
+        KdumpextError.__init__(
+            self, f"{path}: kernel release {got or 'unknown'} does not match the oops' release {want}")
+        self.path, self.want, self.got = path, want, got
+
+
+# --- reading and cutting the log (pure) ---------------------------------------------
+
+_OPENERS: Dict[str, Any] = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+
+
+def read_log(path: str) -> str:
+    """The text of a kernel log file (also ``.xz``/``.gz``/``.bz2``), undecodable bytes replaced.
+
+    :raises UsageError: the file cannot be read.
+    """
+    opener = _OPENERS.get(os.path.splitext(path)[1])
+    try:
+        if opener is not None:
+            with opener(path, "rb") as f:
+                data = f.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory; give the log file (dmesg.<stamp>, vmcore-dmesg.txt)") from None
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        raise UsageError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    return data.decode(errors="replace")
+
+
+_USER_RIP = re.compile(r"^RIP: 0033:")
+# the lines show_regs() prints for the user-mode registers after the kernel's call trace
+_USER_REGS = re.compile(r"^(?:Code|RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2: [0-9a-f]+ CR3|DR[0-7]|PKRU): ")
+
+
+def kernel_part(text: str) -> str:
+    """``text`` without the user-mode register blocks (``RIP: 0033:...`` and what follows).
+
+    A syscall's oops prints the user registers after the call trace, with their own
+    ``Code:`` line; when the kernel's ``Code:`` was "Unable to access opcode bytes",
+    that user ``Code:`` must not be taken for the kernel's.
+    """
+    out: List[str] = []
+    skipping = False
+    for line in text.splitlines():
+        bare = strip_timestamps(line).strip()
+        if _USER_RIP.match(bare):
+            skipping = True
+            continue
+        if skipping and _USER_REGS.match(bare):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out)
+
+
+_PANIC_TITLE = re.compile(r"Kernel panic - not syncing: ")
+
+
+def parse_log(text: str) -> Optional[Oops]:
+    """The first oops of a kernel log, or for a plain ``panic()`` its message and call trace.
+
+    :func:`kdumpext.oops.parse_oops` reads the oops; a log with only a
+    ``Kernel panic - not syncing:`` line (``panic()`` called directly, e.g. by sysrq)
+    gets an :class:`Oops` with an empty title, ``panic`` set and the trace printed
+    after it.  None when the log has neither.
+    """
+    text = kernel_part(text)
+    oops = parse_oops(text)
+    if oops is not None:
+        return oops
+    msg = panic_line(text)
+    if not msg:
+        return None
+    # panic() prints its line, then dump_stack(): "CPU: ..." and the call trace.  parse_oops
+    # reads those once the panic line is spelled like an oops title ("Oops: ...").
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = _PANIC_TITLE.search(line)
+        if m:
+            rest = "\n".join(lines[i + 1:])
+            oops = parse_oops("Oops: " + line[m.start():] + "\n" + rest) or Oops()
+            oops.title = ""
+            oops.panic = msg
+            return oops
+    return None
+
+
+_STAMP = re.compile(r"^\s*(?:<\d+>)?\[\s*(\d+\.\d+)\]")
+
+
+def log_uptime(text: str, title: str) -> Optional[float]:
+    """Seconds since boot printed before the first line containing ``title`` (None if no stamp)."""
+    if not title:
+        return None
+    for line in text.splitlines():
+        if title in line:
+            m = _STAMP.match(line)
+            return float(m.group(1)) if m else None
+    return None
+
+
+_MODULES = re.compile(r"Modules linked in:(.*)")
+
+
+def modules_linked_in(text: str) -> List[str]:
+    """Module names of the first ``Modules linked in:`` line (``kdx(O)`` -> ``kdx``)."""
+    for line in text.splitlines():
+        m = _MODULES.search(line)
+        if m:
+            return [w.split("(")[0] for w in m.group(1).split() if w and not w.startswith("[")]
+    return []
+
+
+# --- frames and the verdict ---------------------------------------------------------
+
+#: ``(function, module, offset) -> address``, None when unknown.
+Resolver = Callable[[str, str, int], Optional[int]]
+
+
+def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Frame]:
+    """The oops' RIP and the reliable lines of its call trace as :class:`Frame` records.
+
+    Frame 0 is the exception frame when the oops has a ``RIP:`` line.  ``pc`` is what
+    ``resolve`` gives for ``function+offset`` (with a vmlinux), else the bare RIP the
+    kernel printed, else 0.  ``? `` lines (stale stack words) are left out, and for a
+    plain panic the frames of ``dump_stack()`` above ``panic()`` too.
+    """
+    frames: List[Frame] = []
+    if oops.rip_function or oops.rip_address is not None:
+        pc = oops.rip_address or 0
+        if oops.rip_function and resolve is not None:
+            pc = resolve(oops.rip_function, oops.rip_module, oops.rip_offset) or pc
+        frames.append(Frame(0, pc, oops.rip_function, oops.rip_offset, oops.rip_module, exception=True,
+                            sp=oops.registers.get("rsp", 0)))
+    entries = [e for e in oops.trace if e.reliable]
+    if not frames:
+        names = [e.function for e in entries]
+        for name in ("panic", "vpanic"):
+            if name in names:
+                entries = entries[names.index(name):]
+                break
+    for e in entries:
+        where = resolve(e.function, e.module, e.offset) if resolve is not None else None
+        frames.append(Frame(len(frames), where or 0, e.function, e.offset, e.module))
+    return frames
+
+
+def _empty_program() -> "drgn.Program":
+    import drgn
+
+    return drgn.Program(drgn.Platform(drgn.Architecture.X86_64,
+                                      drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN))
+
+
+def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Optional[List[Frame]] = None,
+                 intel: bool = False) -> Verdict:
+    """The verdict for an oops read from text, by the engine's own :func:`~kdumpext.triage.explain_crash`.
+
+    Without ``prog`` (no vmlinux) the engine works on an empty program: the faulting
+    instruction comes from the ``Code:`` bytes (``<..>`` marks it), the registers from the
+    oops, and the bad pointer is classified from base register + displacement; what needs
+    debug info (the variable, the member) stays undecided.  With ``prog`` (see
+    :class:`TextProgram`) the engine reads the function's code and DWARF as for a dump.
+    Where the engine stops for want of memory (no ``Code:`` bytes, no stack), the facts
+    the oops states (fault address, ``#PF`` access, ``kernel BUG at``, the caller in the
+    trace) fill in.
+    """
+    if frames is None:
+        frames = frames_from_oops(oops)
+    regs: Registers = dict(oops.registers)
+    if frames and frames[0].exception:
+        regs["rip"] = frames[0].pc
+    ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="")
+    prog = prog if prog is not None else _empty_program()
+    if frames and frames[0].exception and frames[0].function and oops.title and oops.pf_access != "exec":
+        # a symbolic RIP is code: its pc is only unknown (0) without a vmlinux, never a bad call
+        v = explain_frame(prog, ctx, frames, 0, regs, intel)
+    else:
+        v = explain_crash(prog, ctx, frames, regs, intel)
+    _complete(v, oops, frames)
+    v.evidence.insert(0, Evidence("note", "read from the kernel log text (oops report), not from a dump"))
+    return v
+
+
+def _site(function: str, offset: int, module: str) -> str:
+    return Frame(0, 0, function, offset, module).site
+
+
+def _complete(v: Verdict, oops: Oops, frames: List[Frame]) -> None:
+    """Fill what the engine left open with what the oops text says outright."""
+    if not v.function and oops.rip_function:
+        v.function, v.module = oops.rip_function, oops.rip_module
+        v.site = v.site or _site(oops.rip_function, oops.rip_offset, oops.rip_module)
+    if v.crash_class == "unknown" and oops.bug_file:
+        v.crash_class, v.access, v.confidence = "bug", "", "high"
+        v.source = f"{oops.bug_file}:{oops.bug_line}"
+        v.summary = f"BUG() at {v.source} in {v.function or '?'}"
+        v.undecided = ""
+        v.evidence.append(Evidence("note", oops.title))
+        return
+    exec_fault = oops.pf_access == "exec" or (frames and frames[0].exception and frames[0].pc < _PAGE
+                                               and not frames[0].function)
+    if v.bad is None and (oops.fault_address is not None or exec_fault):
+        where = oops.fault_address if oops.fault_address is not None else frames[0].pc
+        bad = addresses.classify(where)
+        v.bad, v.address = bad, where
+        v.access = v.access or ("exec" if exec_fault else oops.pf_access)
+        v.crash_class = _bad_verdict_class(bad, v.access)
+        v.evidence.append(Evidence("note", f"fault address {where:#x} from the oops' first line"
+                                           + (f" and '#PF: ... {oops.pf_access}'" if oops.pf_access else "")))
+    if exec_fault and not v.pointer:
+        caller = next((f for f in frames if not f.exception), None)
+        if caller is not None and (not v.function or v.function == oops.rip_function):
+            v.function, v.module, v.site = caller.function, caller.module, caller.site
+            v.evidence.append(Evidence("note", f"the call trace's first line, {caller.site}, is the "
+                                               "return address of the bad call"))
+        if not v.summary:
+            what = addresses.describe(v.bad) if v.bad is not None else "a bad address"
+            v.summary = f"called {what} from {v.site or '?'}"
+    if v.instruction is None and v.undecided.startswith("the code at"):
+        v.undecided = ("the oops has no Code: bytes and no vmlinux or module file gave the code at "
+                       + (v.site or "the fault"))
+    if not v.summary:
+        what = addresses.describe(v.bad) if v.bad is not None else f"{v.address:#x}" if v.address is not None else ""
+        reg = ""
+        if v.instruction is not None and v.instruction.mem is not None and v.instruction.mem.base not in (None, "rip"):
+            reg = f" through %{v.instruction.mem.base}"
+        v.summary = f"{v.access or 'access'} of {what}{reg}" if what else v.undecided or v.crash_class
+
+
+# --- debug info without a dump -------------------------------------------------------
+
+
+def _pread_reader(fd: int, file_offset: int, start: int) -> Callable[[int, int, int, bool], bytes]:
+    def read(address: int, count: int, offset: int, physical: bool) -> bytes:
+        return os.pread(fd, count, file_offset + (address - start))
+    return read
+
+
+def _bytes_reader(data: bytes, start: int) -> Callable[[int, int, int, bool], bytes]:
+    def read(address: int, count: int, offset: int, physical: bool) -> bytes:
+        return data[address - start:address - start + count]
+    return read
+
+
+class TextProgram:
+    """A drgn program with no dump behind it: vmlinux and module files mapped where they run.
+
+    The vmlinux sits at its link addresses (KASLR does not matter: the oops prints
+    ``function+offset``); each module's sections are laid out from a made-up base in the
+    module area, since the oops never says where a module was loaded.  Memory reads are
+    served from the files' bytes, so the engine's :class:`~kdumpext.explain.FunctionCode`
+    decodes functions and reads their DWARF as it does for a dump.  A module's code is
+    read unrelocated: calls to other modules or the kernel, and its own globals, cannot be
+    named from it.
+
+    :param platform: the kernel's; x86-64 by default.
+    """
+
+    def __init__(self, platform: Optional["drgn.Platform"] = None) -> None:
+        import drgn
+
+        self.prog = drgn.Program(platform) if platform is not None else _empty_program()
+        self.vmlinux = ""
+        self.modules: Dict[str, str] = {}  # module name -> file
+        self._fds: List[int] = []
+        self._next_base = _MODULE_AREA
+        self._ranges: Dict[str, Tuple[int, int]] = {}  # module name ("" for vmlinux) -> address range
+
+    def _open(self, path: str) -> int:
+        fd = os.open(path, os.O_RDONLY)
+        self._fds.append(fd)
+        return fd
+
+    def close(self) -> None:
+        """Close the files mapped into the program."""
+        for fd in self._fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds.clear()
+
+    def add_vmlinux(self, path: str) -> None:
+        """Map ``path`` (an uncompressed vmlinux) at its link addresses and load its debug info."""
+        from elftools.elf.elffile import ELFFile
+
+        fd = self._open(path)
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            # the kernel image's segments (not the per-CPU one, linked at 0)
+            loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and s["p_memsz"]
+                     and s["p_vaddr"] >= 1 << 63]
+            sections = [(s["sh_addr"], s["sh_size"], s["sh_offset"]) for s in elf.iter_sections()
+                        if s["sh_flags"] & _SHF_ALLOC and s["sh_type"] == "SHT_PROGBITS" and s["sh_addr"]]
+        if not loads:
+            raise KdumpextError(f"{path}: no loadable segments; not a vmlinux")
+        # the module for the kernel image is an "extra" one: drgn's main module wants a
+        # dump (or a live kernel) to find vmlinux's place; "" keeps it out of site names.
+        mod = self.prog.extra_module("", create=True)
+        lo = min(s["p_vaddr"] for s in loads)
+        hi = max(s["p_vaddr"] + s["p_memsz"] for s in loads)
+        mod.address_range = (lo, hi)
+        mod.try_file(path, force=True)
+        self._ranges[""] = (lo, hi)
+        for addr, size, off in sections:
+            self.prog.add_memory_segment(addr, size, _pread_reader(fd, off, addr))
+        self.vmlinux = path
+
+    def release(self) -> str:
+        """``init_uts_ns.name.release`` as the vmlinux file holds it ("" if unreadable)."""
+        import drgn
+
+        try:
+            return self.prog["init_uts_ns"].name.release.string_().decode(errors="replace")
+        except (KeyError, LookupError, drgn.FaultError, AttributeError, ValueError):
+            return ""
+
+    def add_module(self, name: str, path: str) -> None:
+        """Lay out module file ``path`` (a ``.ko``) as module ``name`` and load its debug info."""
+        from elftools.elf.elffile import ELFFile
+
+        fd = self._open(path)
+        base = self._next_base
+        self._next_base += _MODULE_STRIDE
+        mod = self.prog.relocatable_module(name, base, create=True)
+        addr = base
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            for s in elf.iter_sections():
+                if not s["sh_flags"] & _SHF_ALLOC or not s["sh_size"]:
+                    continue
+                align = max(int(s["sh_addralign"]), 1)
+                addr = (addr + align - 1) // align * align
+                mod.section_addresses[s.name] = addr
+                if s["sh_type"] == "SHT_PROGBITS":
+                    self.prog.add_memory_segment(addr, s["sh_size"], _pread_reader(fd, s["sh_offset"], addr))
+                addr += s["sh_size"]
+        mod.address_range = (base, max(addr, base + 1))
+        self._ranges[name] = mod.address_range
+        mod.try_file(path, force=True)
+        self.modules[name] = path
+
+    def address_of(self, function: str, module: str, offset: int) -> Optional[int]:
+        """The address of ``function+offset`` in ``module`` ("" for vmlinux), None if unknown."""
+        where = self._ranges.get(module)
+        if where is None:
+            return None
+        try:
+            syms = self.prog.symbols(function)
+        except (LookupError, ValueError):
+            return None
+        fits = [s for s in syms if where[0] <= s.address < where[1] and (not s.size or offset < s.size)]
+        return fits[0].address + offset if fits else None
+
+    def add_bytes(self, address: int, data: bytes) -> None:
+        """Lay ``data`` over memory at ``address`` (the oops' ``Code:`` bytes win over the file's)."""
+        if data:
+            self.prog.add_memory_segment(address, len(data), _bytes_reader(bytes(data), address))
+
+    def read(self, address: int, size: int) -> bytes:
+        """Bytes from the mapped files, b"" if not mapped."""
+        import drgn
+
+        try:
+            return self.prog.read(address, size)
+        except drgn.FaultError:
+            return b""
+
+
+def _same_code(file_bytes: bytes, code: bytes) -> bool:
+    """Whether a file's bytes are the code the oops printed, up to relocations and patching."""
+    if not file_bytes or len(file_bytes) != len(code):
+        return False
+    same = sum(a == b for a, b in zip(file_bytes, code))
+    return same >= 0.6 * len(code)
+
+
+def _debug_program(oops: Oops, search: SearchPath, vmlinux: Optional[str], find: bool,
+                   warnings: List[str], missing: List[str]) -> Optional[TextProgram]:
+    """A :class:`TextProgram` with the vmlinux and the modules the oops' frames name.
+
+    A ``vmlinux`` given by the user must exist and be of the oops' release; one found on
+    the search path is passed over (with a warning) when it is not.
+    """
+    from elftools.common.exceptions import ELFError
+
+    release = oops.release
+    path = ""
+    if vmlinux:
+        path = find_vmlinux(search, release, "", vmlinux)  # MissingDebugInfo if absent
+    elif find and not release:
+        warnings.append("the oops names no kernel release (no 'CPU: ... Comm:' line): no vmlinux looked for")
+        return None
+    elif find:
+        try:
+            path = find_vmlinux(search, release, "")
+        except KdumpextError as e:
+            warnings.append(f"no vmlinux: {e}")
+            return None
+    else:
+        return None
+    tp = TextProgram()
+    try:
+        tp.add_vmlinux(path)
+    except (OSError, ValueError, ELFError, KdumpextError) as e:
+        tp.close()
+        if vmlinux:
+            raise KdumpextError(f"{vmlinux}: cannot use as vmlinux ({e})") from None
+        warnings.append(f"{path}: cannot use as vmlinux ({e}); not used")
+        return None
+    got = tp.release()
+    if release and got != release:
+        tp.close()
+        if vmlinux:
+            raise ReleaseMismatch(vmlinux, release, got)
+        warnings.append(f"{path}: kernel release {got or 'unknown'} is not the oops' {release}; not used")
+        return None
+    names: List[str] = []
+    for name in [oops.rip_module] + [e.module for e in oops.trace if e.reliable]:
+        if name and name not in names:
+            names.append(name)
+    for name in names:
+        file = find_module_file(search, release, name)
+        if file is None:
+            missing.append(name)
+            continue
+        try:
+            tp.add_module(name, file)
+        except (OSError, ValueError, ELFError) as e:
+            warnings.append(f"{file}: cannot use for module {name} ({e})")
+            missing.append(name)
+    if tp.modules:
+        warnings.append("module debug info matched by name and release only (an oops has no build-id): "
+                        + ", ".join(sorted(tp.modules)))
+    return tp
+
+
+def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] = (),
+                     intel: bool = False, find_debug_info: bool = True, why: str = "") -> Report:
+    """A :class:`~kdumpext.model.Report` for the oops in ``text`` (read from ``path``).
+
+    ``dump.format`` is :data:`TEXT_FORMAT` and the first warning says the report comes from
+    text (and ``why``, e.g. the reason the dump could not be opened).  With a vmlinux
+    (``vmlinux``, or found for the oops' release on ``debug_dirs`` + the log's directory
+    when ``find_debug_info``) and module files, the engine names the pointer and member.
+
+    :raises NoOopsError: the text has no oops and no panic.
+    :raises MissingDebugInfo, ReleaseMismatch: ``vmlinux`` is missing or of another release.
+    """
+    oops = parse_log(text)
+    if oops is None:
+        raise NoOopsError(path)
+    warnings = ["explained from the kernel log text, not from a dump" + (f": {why}" if why else "")]
+    missing: List[str] = []
+    search = SearchPath.build(debug_dirs, path)
+    tp = _debug_program(oops, search, vmlinux, find_debug_info, warnings, missing)
+    frames = frames_from_oops(oops, tp.address_of if tp is not None else None)
+    code_from = ""
+    if tp is not None and frames:
+        code_from = _map_code(tp, oops, frames[0], warnings)
+        _map_return_address(tp, oops, frames)
+        _fill_sources(tp, frames)
+    verdict = explain_oops(oops, tp.prog if tp is not None else None, frames, intel)
+    if tp is not None:
+        _say_where_code_came_from(verdict, code_from)
+        if tp.modules:
+            verdict.evidence.append(Evidence("note", "module addresses are kdumpext's own layout of "
+                                                     + ", ".join(sorted(tp.modules))
+                                                     + " (the oops does not say where a module was loaded)"))
+    if tp is None:
+        _retouch_bare(verdict, frames)
+    elif missing:
+        warnings.append("no debug info for module(s): " + ", ".join(missing))
+    info = DumpInfo(path=path, format=TEXT_FORMAT, release=oops.release, vmlinux=tp.vmlinux if tp else "",
+                    uptime=log_uptime(text, oops.title or oops.panic),
+                    panic_message=f"Kernel panic - not syncing: {oops.panic}" if oops.panic else "",
+                    oops=oops.title, taint=oops.taint, taint_flags=decode_taint(oops.taint),
+                    modules=modules_linked_in(text), modules_missing_debuginfo=missing)
+    task = TaskInfo(oops.pid, oops.comm, oops.cpu if oops.cpu is not None else -1) if oops.pid is not None else None
+    regs: Registers = dict(oops.registers)
+    if frames and frames[0].exception:
+        regs["rip"] = frames[0].pc
+    if tp is not None:
+        tp.close()
+    return Report(info, task, frames, verdict, regs, warnings)
+
+
+def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) -> str:
+    """Lay the oops' ``Code:`` bytes over the file's at the faulting pc; where the code at pc comes from."""
+    owner = f"{frame.module}.ko" if frame.module else "vmlinux"
+    if not frame.pc or not frame.function:
+        return ""
+    if not oops.code or oops.code_fault_index is None:
+        return owner
+    start = frame.pc - oops.code_fault_index
+    if not _same_code(tp.read(start, len(oops.code)), oops.code):
+        warnings.append(f"the oops' Code: bytes differ from {owner}'s code at {frame.site}: another build? "
+                        "the faulting instruction is taken from the Code: bytes")
+    tp.add_bytes(start, oops.code)
+    return "oops Code: line"
+
+
+_FROM_DUMP = "(faulting instruction, from the dump)"
+_NO_SYMBOL = "no symbol at the faulting pc"
+
+
+def _retouch_bare(v: Verdict, frames: List[Frame]) -> None:
+    """Without a vmlinux the pc is unknown (0): name the code by its symbol, and say what is missing."""
+    site = frames[0].site if frames and frames[0].exception and frames[0].function else ""
+    for e in v.evidence:
+        if site and e.kind == "insn" and e.address == 0 and e.text.startswith("0x0: "):
+            e.text = f"{site}: {e.text[len('0x0: '):]}"
+    reasons = [u for u in v.undecided.split("; ") if u and u != _NO_SYMBOL]
+    reasons.append("no vmlinux: the pointer and member cannot be named from the text alone")
+    v.undecided = "; ".join(reasons)
+
+
+def _say_where_code_came_from(v: Verdict, code_from: str) -> None:
+    """The engine says "from the dump" when memory had the bytes: here memory is a file or the Code: line."""
+    for e in v.evidence:
+        if e.kind == "insn" and e.text.endswith(_FROM_DUMP) and code_from:
+            e.text = e.text[: -len(_FROM_DUMP)] + f"(faulting instruction, from the {code_from})"
+
+
+def _map_return_address(tp: TextProgram, oops: Oops, frames: List[Frame]) -> None:
+    """For a call to a bad address, put the trace's first return address at ``[%rsp]``.
+
+    x86's ORC unwinder takes a bad pc for a call through a bad pointer and reads the
+    return address at ``%rsp`` (``unwind_orc.c``, ``null_orc_entry``): that is the call
+    trace's first line, which the engine then follows back to the call.
+    """
+    rsp = oops.registers.get("rsp")
+    if rsp is None or not frames[0].exception or frames[0].function or len(frames) < 2 or not frames[1].pc:
+        return
+    tp.add_bytes(rsp, frames[1].pc.to_bytes(8, "little"))
+
+
+def _fill_sources(tp: TextProgram, frames: List[Frame]) -> None:
+    """file:line of each frame (the call's line for the callers)."""
+    for f in frames:
+        if not f.pc:
+            continue
+        try:
+            loc = tp.prog.source_location(f.pc if f.exception else f.pc - 1)
+        except (LookupError, ValueError):
+            continue
+        if len(loc):
+            f.file, f.line = loc[0].filename, loc[0].line
+
+
+def oops_report(path: str, vmlinux: Optional[str] = None, intel: bool = False, debug_dirs: Iterable[str] = (),
+                find_debug_info: bool = True, why: str = "") -> Report:
+    """Read the log at ``path`` and explain its first oops (``kdumpext oops FILE``).
+
+    :raises UsageError: unreadable file.  See :func:`report_from_text` for the rest.
+    """
+    return report_from_text(read_log(path), path, vmlinux, debug_dirs, intel, find_debug_info, why)
