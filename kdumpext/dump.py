@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import array
 import os
 import struct
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
-from .errors import KdumpextError, NotADumpError, TruncatedDumpError, UsageError
+from .errors import KdumpextError, MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux, unpacked
 from .model import DumpInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump"]
+__all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump", "read_memory"]
 
 _KDUMP_SIG = b"KDUMP   "
 _FLAT_SIG = b"makedumpfile"
@@ -107,13 +109,18 @@ def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-un
     desc_off = bitmap_off + 2 * half
     if npages == 0:
         return max(end, desc_off), ""
-    last = desc_off + (npages - 1) * 24
-    f.seek(last)
-    desc = f.read(24)
-    if len(desc) < 24:
-        return last + 24, "page table cut short"
-    offset, psize = struct.unpack_from("<qI", desc)
-    return max(end, offset + psize), ""
+    # page descriptors {int64 offset; uint32 size; uint32 flags; uint64 page_flags}: data is
+    # not in descriptor order (every zero page shares one copy), so take the furthest end
+    f.seek(desc_off)
+    table = f.read(npages * 24)
+    if len(table) < npages * 24:
+        return desc_off + npages * 24, "page table cut short"
+    words = array.array("q")
+    words.frombytes(table)
+    if sys.byteorder != "little":  # pragma: no cover
+        words.byteswap()
+    furthest = max(o + (s & 0xFFFF_FFFF) for o, s in zip(words[0::3], words[1::3]))
+    return max(end, furthest), ""
 
 
 def check_complete(path: str, fmt: DumpFormat) -> None:
@@ -214,4 +221,32 @@ def open_dump(
                 found.append((mod.name, file))
             else:
                 info.modules_missing_debuginfo.append(mod.name)
+    if info.modules_missing_debuginfo:
+        _use_module_kallsyms(prog)
     return OpenedDump(prog, info, search, found)
+
+
+def _use_module_kallsyms(prog: "drgn.Program") -> None:
+    """Let modules without debug info still name their functions, from their kallsyms in memory."""
+    import drgn
+    from drgn.helpers.linux.kallsyms import load_module_kallsyms
+
+    try:
+        index = load_module_kallsyms(prog)
+    except (drgn.FaultError, LookupError, ValueError):
+        return
+    prog.register_symbol_finder("kdumpext_module_kallsyms", index, enable_index=-1)
+
+
+def read_memory(prog: "drgn.Program", address: int, size: int, what: str = "") -> bytes:
+    """``size`` bytes of the dumped kernel's memory at ``address``.
+
+    :raises MemoryNotInDump: the page was not saved (makedumpfile's dump level excluded
+        it: user data, free or cache pages) or the address is not mapped.
+    """
+    import drgn
+
+    try:
+        return prog.read(address, size)
+    except drgn.FaultError:
+        raise MemoryNotInDump(address, what) from None

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 from . import addresses
 from .context import CrashContext, crash_context
 from .decode import DecodeError, decode
-from .dump import open_dump
+from .dump import open_dump, read_memory
+from .errors import MemoryNotInDump
 from .explain import CALLER_SAVED, Expr, FunctionCode, member_of, pointee, type_str
 from .model import BadAddress, DumpInfo, Evidence, Frame, Instruction, Registers, Report, Verdict
 
@@ -185,17 +186,18 @@ def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
 
 
 def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes, str]:
-    """16 bytes at ``pc``: from the dump, else from the oops' ``Code:`` line."""
-    import drgn
+    """16 bytes at ``pc``: from the dump, else from the oops' ``Code:`` line.
 
+    Returns ``(b"", why)`` when neither has them.
+    """
     try:
-        return prog.read(pc, 16), "dump"
-    except drgn.FaultError:
-        pass
+        return read_memory(prog, pc, 16, "code at the faulting pc"), "dump"
+    except MemoryNotInDump as e:
+        missing = str(e)
     o = ctx.oops
     if o is not None and o.code and o.code_fault_index is not None:
         return o.code[o.code_fault_index:], "oops Code: line"
-    return b"", ""
+    return b"", missing + ", and the oops has no Code: line"
 
 
 def _pointer_line(expr: Expr, value: int) -> List[Evidence]:
@@ -212,7 +214,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     v = Verdict("unknown", function=phys.function, module=phys.module, site=phys.site, source=_source(frame))
     code, where = _read_code(prog, frame.pc, ctx)
     if not code:
-        v.undecided = f"the code at {frame.pc:#x} is not in the dump and the oops has no Code: line"
+        v.undecided = where
         return v
     try:
         insn = decode(code, frame.pc, intel=intel)

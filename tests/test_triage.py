@@ -1,0 +1,200 @@
+"""`kdumpext triage` on every sample dump gives exactly its expected.json; bad input gives one line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any, Dict, List
+
+import pytest
+
+from corpus import BUILD, Case, case, cases, unpacked_debug_dir
+
+CASES = cases()
+IDS = [c.scenario for c in CASES]
+KDUMPEXT = [sys.executable, "-m", "kdumpext.cli"]
+
+
+def run(*args: str, env: Dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full = dict(os.environ)
+    full.update(env or {})
+    return subprocess.run(KDUMPEXT + list(args), capture_output=True, text=True, timeout=300, env=full)
+
+
+def triage_json(c: Case) -> Dict[str, Any]:
+    out = run("triage", "--json", c.dump, "--debug-dir", BUILD)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _sha(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_verdict_equals_expected(c: Case) -> None:
+    """class, function, pointer, access path, struct, member, offset, access: exactly."""
+    before = _sha(c.dump)
+    j = triage_json(c)
+    v = j["verdict"]
+    e = c.expected
+    got = {k: v[k] for k in ("class", "function", "instruction", "access", "pointer", "access_path", "struct",
+                             "member", "offset")}
+    want = {k: e[k] for k in got}
+    # no access/pointer/path for a BUG() or a panic(): the JSON says "" where expected.json says null
+    got = {k: (None if val in ("", 0) and want[k] is None else val) for k, val in got.items()}
+    assert got == want
+    assert j["bucket"] == e["bucket"]
+    if e["size"] is not None:
+        assert v["size"] == e["size"]
+    assert v["module"] == e["module"]
+    if e["source"] is not None:
+        assert v["source"].endswith(e["source"]), v["source"]
+    assert j["task"]["comm"] == e["task"]["comm"] and j["task"]["cpu"] == e["task"]["cpu"]
+    assert j["dump"]["panic"] == e["panic"]
+    assert [f["function"] for f in j["backtrace"] if f["function"]][: len(e["backtrace"])] == e["backtrace"]
+    assert _sha(c.dump) == before, "the input dump was written to"
+
+
+def test_text_report_of_the_seed() -> None:
+    """The text report: header, crash-style backtrace, the FAULT / NULL / ACCESS verdict."""
+    c = case("scst-null-dev")
+    out = run("triage", c.dump, "--debug-dir", BUILD)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "RELEASE  6.1.192" in text
+    assert "kdump-compressed" in text
+    assert 'COMM "scstd30"' in text
+    assert "O: out-of-tree module loaded" in text
+    assert "[exception RIP: scst_update_lat_stats+0x11] [scst]" in text
+    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    assert "mov 0x240(%rax),%rax" in text
+    assert lines["NULL"].startswith("NULL     cmd->dev is NULL (loaded by mov 0x40(%rbx),%rax;")
+    assert "read  cmd->dev->vdev_update_lat_stats   struct scst_device +0x240, 8 bytes" in lines["ACCESS"]
+    assert lines["BUCKET"].split()[1] == "null-deref:scst_update_lat_stats:scst_device.vdev_update_lat_stats"
+
+
+def test_intel_syntax() -> None:
+    c = case("scst-null-dev")
+    out = run("triage", "--json", "--intel", c.dump, "--debug-dir", BUILD)
+    assert json.loads(out.stdout)["verdict"]["instruction"] == "mov rax, qword ptr [rax + 0x240]"
+
+
+def test_finds_vmlinux_through_env(tmp_path: Any) -> None:
+    """KDUMPEXT_DEBUG_PATH is searched like --debug-dir."""
+    c = case("null-write")
+    out = run("triage", "--json", c.dump, env={"KDUMPEXT_DEBUG_PATH": f"/nonexistent:{BUILD}"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["verdict"]["access_path"] == "f->owner->last_error"
+
+
+# -- bad input: one line, a documented exit status, no traceback ------------------------
+
+
+def _one_line_error(out: subprocess.CompletedProcess, status: int, *needles: str) -> None:
+    assert out.returncode == status, (out.returncode, out.stderr)
+    err = out.stderr.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("kdumpext: ")
+    for n in needles:
+        assert n in err, err
+
+
+def test_not_a_dump(tmp_path: Any) -> None:
+    junk = tmp_path / "dump.202601010000"
+    junk.write_bytes(b"this is not a crash dump\n" * 100)
+    _one_line_error(run("triage", str(junk)), 3, "not a kernel crash dump")
+
+
+def test_vmlinux_given_as_dump() -> None:
+    vmlinux = os.path.join(unpacked_debug_dir(), "vmlinux")
+    _one_line_error(run("triage", vmlinux), 3, "not a core file")
+
+
+def test_missing_file() -> None:
+    _one_line_error(run("triage", "/nonexistent/dump.1"), 2, "No such file")
+
+
+@pytest.mark.parametrize("scenario", ["scst-null-dev", "scst-null-dev-flat"])
+def test_truncated_dump(tmp_path: Any, scenario: str) -> None:
+    c = case(scenario)
+    cut = tmp_path / os.path.basename(c.dump)
+    with open(c.dump, "rb") as src:
+        data = src.read()
+    cut.write_bytes(data[: len(data) // 2])
+    _one_line_error(run("triage", str(cut), "--debug-dir", BUILD), 4, "truncated")
+
+
+def test_truncated_elf_dump(tmp_path: Any) -> None:
+    from kdumpext.locate import unpacked
+
+    c = case("scst-null-dev-elf")
+    cut = tmp_path / "vmcore"
+    with open(unpacked(c.dump), "rb") as src:
+        cut.write_bytes(src.read(5 << 20))
+    _one_line_error(run("triage", str(cut), "--debug-dir", BUILD), 4, "truncated")
+
+
+def test_wrong_vmlinux() -> None:
+    c = case("null-write")
+    other = os.path.join(unpacked_debug_dir(), "scst.ko")  # an ELF with another build-id
+    _one_line_error(run("triage", c.dump, "--vmlinux", other), 5, "does not match")
+
+
+def test_no_vmlinux_found(tmp_path: Any) -> None:
+    c = case("null-write")
+    alone = tmp_path / os.path.basename(c.dump)
+    shutil.copy(c.dump, alone)
+    _one_line_error(run("triage", str(alone), env={"KDUMPEXT_DEBUG_PATH": ""}), 6, "no vmlinux for 6.1.192",
+                    "--debug-dir")
+
+
+def test_module_without_debug_info(tmp_path: Any) -> None:
+    """Triage still runs and says which module's debug info is missing."""
+    c = case("scst-null-dev")
+    only = tmp_path / "dbg"
+    only.mkdir()
+    os.symlink(os.path.join(unpacked_debug_dir(), "vmlinux"), only / "vmlinux")
+    out = run("triage", "--json", c.dump, "--debug-dir", str(only), env={"KDUMPEXT_DEBUG_PATH": ""})
+    assert out.returncode == 0, out.stderr
+    j = json.loads(out.stdout)
+    assert sorted(j["dump"]["modules_missing_debuginfo"]) == ["kdx", "scst"]
+    assert any("scst" in w for w in j["warnings"])
+    v = j["verdict"]
+    assert v["class"] == "null-deref" and v["function"] == "scst_update_lat_stats"
+    assert v["pointer"] == "" and v["undecided"]
+    text = run("triage", c.dump, "--debug-dir", str(only), env={"KDUMPEXT_DEBUG_PATH": ""}).stdout
+    assert "MISSING  no debug info for module(s): kdx, scst" in text
+
+
+def test_excluded_page_is_said_plainly() -> None:
+    """An address whose page makedumpfile -d 31 left out (a user page) gives a plain answer."""
+    import drgn
+
+    from kdumpext.dump import open_dump
+    from kdumpext.errors import MemoryNotInDump
+    from kdumpext.dump import read_memory
+
+    d = open_dump(case("cpu1-null").dump, debug_dirs=[BUILD])
+    # CPU 0 was spinning in user space: its user RIP's page is user data, excluded by -d 31
+    user_pc = None
+    for t in d.prog.threads():
+        try:
+            r = t.stack_trace()[0].registers()
+        except (ValueError, LookupError, drgn.FaultError):
+            continue
+        if r.get("rip", 1 << 63) < 1 << 47:
+            user_pc = r["rip"]
+            break
+    assert user_pc is not None, "no thread stopped in user space"
+    with pytest.raises(MemoryNotInDump) as e:
+        read_memory(d.prog, user_pc, 16, "code at the user-space pc")
+    assert "not in the dump" in str(e.value) and f"{user_pc:#x}" in str(e.value)
