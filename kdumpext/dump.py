@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from .errors import KdumpextError, MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
-from .locate import SearchPath, find_module_file, find_vmlinux, unpacked
+from .locate import COMPRESSED, SearchPath, find_module_file, find_vmlinux, unpacked
 from .model import DumpInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,7 +20,7 @@ __all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump", "
 
 _KDUMP_SIG = b"KDUMP   "
 _FLAT_SIG = b"makedumpfile"
-_CONTAINERS = {b"\xfd7zXZ\x00": "xz", b"\x1f\x8b": "gz", b"BZh": "bz2"}
+_CONTAINERS = {b"\xfd7zXZ\x00": "xz", b"\x1f\x8b": "gz", b"BZh": "bz2"}  # magic -> locate.COMPRESSED suffix
 
 
 @dataclass
@@ -64,13 +64,10 @@ def sniff(path: str) -> DumpFormat:
         return DumpFormat(kind)
     for magic, container in _CONTAINERS.items():
         if head.startswith(magic):
-            import bz2
-            import gzip
             import lzma
 
-            opener = {"xz": lzma.open, "gz": gzip.open, "bz2": bz2.open}[container]
             try:
-                with opener(path, "rb") as f:
+                with COMPRESSED["." + container](path, "rb") as f:
                     inner = f.read(64)
             except (OSError, EOFError, lzma.LZMAError):
                 raise NotADumpError(path, f"damaged {container} file") from None

@@ -152,7 +152,7 @@ class DebugFile:
         # A linked vmlinux has its final values in place: applying .rela.debug_* in Python
         # would take minutes (see REAL-DUMPS.md).  A .ko needs its relocations, and they are cheap.
         self.dwarf = self.elf.get_dwarf_info(relocate_dwarf_sections=self.relocatable)
-        self._aranges = None
+        self._aranges: Any = None
         self._locparser: Any = None
 
     def _cus_for(self, addr: int) -> Iterator[Any]:

@@ -102,11 +102,11 @@ def members_at(t: "drgn.Type", offset: int, size: int = 0) -> List[Tuple[str, Op
         idx, rest = divmod(offset, esize)
         if t.length is not None and idx >= t.length:
             return [(f"+{offset:#x}", None, offset)]
-        out = []
+        elems: List[Tuple[str, Optional["drgn.Type"], int]] = []
         for path, mt, start in members_at(elem, rest, size):
             sep = "" if path.startswith(("+", "[")) else "."
-            out.append((f"[{idx}]" + (sep + path if path else ""), mt, idx * esize + start))
-        return out
+            elems.append((f"[{idx}]" + (sep + path if path else ""), mt, idx * esize + start))
+        return elems
     if t.kind not in (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS):
         if offset == 0:
             return [("", t, 0)]

@@ -10,11 +10,12 @@ import lzma
 import os
 import shutil
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo
 
 __all__ = [
+    "COMPRESSED",
     "DEBUG_PATH_ENV",
     "SearchPath",
     "cache_dir",
@@ -27,7 +28,8 @@ __all__ = [
 #: Colon-separated directories every front-end searches for debug info.
 DEBUG_PATH_ENV = "KDUMPEXT_DEBUG_PATH"
 
-_COMPRESSED = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+#: Containers kdumpext unpacks by itself (suffix -> opener); dump.py sniffs them by magic.
+COMPRESSED: Dict[str, Callable[..., Any]] = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
 
 
 def cache_dir() -> str:
@@ -47,7 +49,7 @@ def unpacked(path: str) -> str:
     atomically; the input is never written to.
     """
     suffix = os.path.splitext(path)[1]
-    opener = _COMPRESSED.get(suffix)
+    opener = COMPRESSED.get(suffix)
     if opener is None:
         if suffix == ".zst":
             raise KdumpextError(f"{path}: zstd-compressed; unpack it first (zstd -d)")
@@ -90,7 +92,8 @@ def file_build_id(path: str) -> str:
             for sec in elf.iter_sections():
                 if sec.header["sh_type"] != "SHT_NOTE":
                     continue
-                for note in sec.iter_notes():
+                notes: Any = sec  # a NoteSection
+                for note in notes.iter_notes():
                     if note["n_type"] == "NT_GNU_BUILD_ID":
                         return str(note["n_desc"])
     except (ELFError, OSError, ValueError):
@@ -140,9 +143,7 @@ class SearchPath:
         return index
 
 
-_MODULE_SUFFIXES = tuple(
-    base + comp for base in (".ko.debug", ".ko") for comp in ("", ".xz", ".gz", ".bz2")
-)
+_MODULE_SUFFIXES = tuple(base + comp for base in (".ko.debug", ".ko") for comp in ("",) + tuple(COMPRESSED))
 
 
 def _module_name_of(filename: str) -> str:
@@ -158,7 +159,7 @@ def _vmlinux_candidates(search: SearchPath, release: str, build_id: str) -> List
     out: List[str] = []
     for d in search.dirs:
         for n in names:
-            for comp in ("", ".xz", ".gz", ".bz2"):
+            for comp in ("",) + tuple(COMPRESSED):
                 out.append(os.path.join(d, n + comp))
         if build_id:
             out.append(os.path.join(d, ".build-id", build_id[:2], build_id[2:] + ".debug"))
