@@ -1,0 +1,116 @@
+"""Offset -> member and DWARF locations, on the real types and code of the sample corpus."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from corpus import BUILD, case, unpacked_debug_dir
+
+
+@pytest.fixture(scope="module")
+def prog() -> Any:
+    from kdumpext.dump import open_dump
+
+    return open_dump(case("scst-null-dev").dump, debug_dirs=[BUILD]).prog
+
+
+def _paths(prog: Any, type_name: str, offset: int) -> list:
+    from kdumpext.explain import members_at
+
+    return [p for p, _t, _s in members_at(prog.type(type_name), offset)]
+
+
+def test_member_at_offset(prog: Any) -> None:
+    assert _paths(prog, "struct scst_device", 0x240) == ["vdev_update_lat_stats"]
+    assert _paths(prog, "struct scst_cmd", 0x40) == ["dev"]
+    assert _paths(prog, "struct scst_device", 0x58 + 8 * 3) == ["lat_stats[3]"]
+    assert _paths(prog, "struct scst_device", 0x58 + 8 * 3 + 2) == ["lat_stats[3]+0x2"]
+    assert _paths(prog, "struct scst_device", 0x8) == ["dev_list_entry.prev"]
+    assert _paths(prog, "struct kdx_ring", 0x10 + 8 * 3) == ["slots[3]"]
+    assert _paths(prog, "struct list_head", 0x10) == ["+0x10"]  # past the end
+
+
+def test_union_alternatives(prog: Any) -> None:
+    """struct page is mostly unions: every alternative is named, like drgn's member_at_offset."""
+    from drgn.helpers.common.type import member_at_offset
+
+    paths = _paths(prog, "struct page", 8)
+    assert len(paths) > 1
+    assert " or ".join(paths) == member_at_offset(prog.type("struct page"), 8)
+
+
+def test_member_record(prog: Any) -> None:
+    from kdumpext.explain import member_of
+
+    m = member_of(prog.type("struct kdx_net_ops"), 0x10, 8)
+    assert m is not None
+    assert (m.type_name, m.path, m.offset, m.size) == ("struct kdx_net_ops", "xmit", 0x10, 8)
+    assert m.member_type == "int (*)(struct kdx_netdev *, struct kdx_skb *)"
+
+
+def _sym_offset(ko: str, name: str) -> int:
+    from elftools.elf.elffile import ELFFile
+
+    with open(ko, "rb") as f:
+        sym = ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name(name)[0]
+        return int(sym["st_value"])
+
+
+def test_dwarf_locations_in_a_module() -> None:
+    """Read with pyelftools from the .ko, offsets as objdump shows them (expected.json quotes them)."""
+    from kdumpext.dwarf import debug_file
+
+    ko = os.path.join(unpacked_debug_dir(), "scst.ko")
+    base = _sym_offset(ko, "scst_update_lat_stats")
+    d = debug_file(ko)
+    at = {v.name: v for v in d.variables_at(base + 0x0, "scst_update_lat_stats")}
+    assert at["cmd"].reg == "rdi" and at["cmd"].is_param and at["cmd"].type_name == "struct scst_cmd *"
+    at = {v.name: v for v in d.variables_at(base + 0x11, "scst_update_lat_stats")}
+    assert at["cmd"].reg == "rbx"  # after `mov %rdi,%rbx`
+
+    kdx = os.path.join(unpacked_debug_dir(), "kdx.ko")
+    base = _sym_offset(kdx, "kdx_poll_once")
+    at = {v.name: v for v in debug_file(kdx).variables_at(base + 0x4, "kdx_poll_once")}
+    # p = container_of(item, struct kdx_poller, item): %rdi - 16
+    assert (at["p"].reg, at["p"].addend, at["p"].type_name) == ("rdi", -16, "struct kdx_poller *")
+    base = _sym_offset(kdx, "kdx_req_next_tag")
+    at = {v.name: v for v in debug_file(kdx).variables_at(base + 0x3, "kdx_req_next_tag")}
+    # next lives in memory at (%rdi) + 0, where it was loaded from
+    assert (at["next"].mem_reg, at["next"].mem_off) == ("rdi", 0)
+
+
+def test_dwarf_constant_pointer_in_vmlinux(prog: Any) -> None:
+    """lkdtm_ACCESS_NULL's ptr is a DW_AT_const_value: the NULL folded into `mov 0x0,%rbx`."""
+    from kdumpext.dwarf import debug_file
+
+    vmlinux = os.path.join(unpacked_debug_dir(), "vmlinux")
+    sym = prog.symbol("lkdtm_ACCESS_NULL")
+    bias = prog.main_module().debug_file_bias
+    link = sym.address - bias
+    at = {v.name: v for v in debug_file(vmlinux).variables_at(link + 0xf)}
+    assert at["ptr"].const == 0 and at["ptr"].type_name == "long unsigned int *"
+
+
+def test_expression_tracking_on_real_code(prog: Any) -> None:
+    """Back-tracking %rax at the seed's fault: mov 0x40(%rbx),%rax with cmd in %rbx."""
+    from kdumpext.explain import FunctionCode, type_str
+
+    sym = prog.symbol("scst_update_lat_stats")
+    fc = FunctionCode(prog, sym.address)
+    idx = fc.index_of(sym.address + 0x11)
+    assert idx is not None and fc.insns[idx].text == "mov 0x240(%rax),%rax"
+    e = fc.expr_of("rax", idx, {})
+    assert (e.text, type_str(e.type), e.root) == ("cmd->dev", "struct scst_device *", "param")
+    assert e.via is not None and e.via.text == "mov 0x40(%rbx),%rax"
+
+
+def test_taint_letters() -> None:
+    from kdumpext.context import decode_taint
+
+    assert decode_taint("G           O") == ["O: out-of-tree module loaded"]
+    assert decode_taint("P    W  O E") == ["P: proprietary module loaded", "W: kernel issued a warning",
+                                            "O: out-of-tree module loaded", "E: unsigned module loaded"]
+    assert decode_taint("") == []
