@@ -156,6 +156,11 @@ def member_of(t: "drgn.Type", offset: int, size: int = 0) -> Optional[Member]:
 def _arrow(base: Expr, path: str) -> str:
     """``cmd`` + ``dev`` -> ``cmd->dev``; keeps ``(x)->`` for compound bases."""
     b = base.text
+    if b.startswith("&") and b[1:].isidentifier():
+        # through the address of a global: the global itself
+        if not path:
+            return b[1:]
+        return f"*({b}{path})" if path.startswith("+") else f"{b[1:]}.{path}"
     if any(c in b.replace("->", "") for c in " +-*&?") and not b.endswith(")"):
         b = f"({b})"
     if path.startswith("+") or not path:
@@ -425,6 +430,14 @@ class FunctionCode:
         text = sym.name if off == 0 else f"{sym.name}+{off:#x}"
         return Expr(f"&{text}", self.prog.pointer_type(t) if t is not None else None, "global")
 
+    def _stack_slot(self, reg: str, disp: int, insn: Instruction, ev: Evidence) -> Optional[Expr]:
+        for v in self.vars_at(insn.address):
+            if v.mem_reg == reg and v.mem_off == disp:
+                dev = Evidence("dwarf", f"{v.name} ({v.type_name}) lives at {disp:#x}(%{reg}) ({v.location})",
+                               insn.address)
+                return Expr(v.name, self._type(v.type_name), "param" if v.is_param else "local", [dev, ev], via=insn)
+        return None
+
     def _from_memory(self, src: Source, j: int, idx: int, regs: Optional[Dict[str, int]], depth: int,
                      ev: Evidence) -> Optional[Expr]:
         mem = src.mem
@@ -440,6 +453,9 @@ class FunctionCode:
             return None
         else:
             base = self.expr_of(mem.base, j, regs, depth + 1)
+            if mem.base == "rsp" or (mem.base == "rbp" and not base.known):
+                # a stack slot, not an object: a spilled variable if DWARF says one lives there
+                return self._stack_slot(mem.base, disp, insn, ev)
             base, disp = self.rebase(base, mem.base, disp, insn.address)
         target = pointee(base.type)
         index_val: Optional[int] = None
@@ -456,7 +472,7 @@ class FunctionCode:
         evidence = base.evidence + [ev]
         if target is None or not _is_struct_like(target) and mem.index is None and disp == 0 and src.kind == "load":
             if target is not None and src.kind == "load" and disp == 0:
-                return Expr(f"*{base.text}", target, base.root, evidence)
+                return Expr(_arrow(base, ""), target, base.root, evidence, via=insn, via_base=(mem.base or "", base))
             return None
         offset = disp
         if index_val is not None:
