@@ -64,13 +64,16 @@ class CrashContext:
 
 
 def _read_vmcoreinfo(prog: "drgn.Program") -> str:
+    """The VMCOREINFO note as the dump carries it (drgn's ``VMCOREINFO`` object).
+
+    Not ``vmcoreinfo_data`` in memory: that page is vmalloc'ed and makedumpfile may
+    leave it out, while the note is always in the dump file.
+    """
     import drgn
 
     try:
-        data = prog["vmcoreinfo_data"]
-        size = int(prog["vmcoreinfo_size"])
-        return prog.read(int(data), size).decode(errors="replace")
-    except (KeyError, LookupError, drgn.FaultError, ValueError):
+        return prog["VMCOREINFO"].string_().decode(errors="replace")
+    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
         return ""
 
 
