@@ -61,6 +61,15 @@ def test_verdict_equals_expected(c: Case) -> None:
     assert j["task"]["comm"] == e["task"]["comm"] and j["task"]["cpu"] == e["task"]["cpu"]
     assert j["dump"]["panic"] == e["panic"]
     assert [f["function"] for f in j["backtrace"] if f["function"]][: len(e["backtrace"])] == e["backtrace"]
+    # header: the crash time is VMCOREINFO's CRASHTIME, within a minute of the capture stamp
+    import calendar
+    import time
+
+    stamp = os.path.basename(os.path.dirname(c.dump))
+    captured = calendar.timegm(time.strptime(stamp, "%Y%m%d%H%M"))
+    assert captured - 60 <= j["dump"]["crash_time"] <= captured + 60
+    assert 0 < j["dump"]["uptime"] < 60 and j["dump"]["cpus"] == 2
+    assert j["dump"]["release"] == "6.1.192" and j["dump"]["taint"] == "G           O"
     assert _sha(c.dump) == before, "the input dump was written to"
 
 
