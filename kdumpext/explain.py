@@ -260,7 +260,7 @@ class FunctionCode:
 
     # -- tracking a register back --------------------------------------------------
 
-    def _last_writer(self, reg: str, idx: int) -> Optional[int]:
+    def last_writer(self, reg: str, idx: int) -> Optional[int]:
         """Index of the last instruction before ``idx`` (linear order) that changes ``reg``."""
         for j in range(idx - 1, -1, -1):
             insn = self.insns[j]
@@ -295,7 +295,7 @@ class FunctionCode:
                                   pc)],
                         [n.name for n in named if n.name != v.name])
         if depth < _MAX_DEPTH:
-            j = self._last_writer(reg, idx)
+            j = self.last_writer(reg, idx)
             if j is not None:
                 traced = self._from_writer(reg, j, idx, regs, depth)
                 if traced is not None and traced.known:

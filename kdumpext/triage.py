@@ -266,6 +266,13 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     expr, disp = fc.rebase(expr, base_reg, disp, frame.pc)
     typed = fc.retype(expr, base_reg, frame.pc)
     _fill_pointer(v, expr, disp, base_reg, mem.size, typed)
+    if not expr.known:
+        # no names (no debug info for this code?): still say where the value came from
+        j = fc.last_writer(base_reg, idx)
+        if j is not None:
+            w = fc.insns[j]
+            v.evidence.append(Evidence("insn", f"{w.address:#x}: {w.text}  (last write of %{base_reg})", w.address))
+            v.undecided += f"; %{base_reg} was last set by {w.text} at {fc.name}+{w.address - fc.start:#x}"
     return v
 
 
