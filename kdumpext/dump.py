@@ -93,7 +93,9 @@ def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-un
     sub = f.read(8 * 14)
     end = 0
     if len(sub) >= 96:
-        off_erase, size_erase = struct.unpack_from("<qQ", sub, 72)
+        # kdump_sub_header: phys_base, dump_level, split, start_pfn, end_pfn,
+        # offset/size_vmcoreinfo, offset/size_note, then offset/size_eraseinfo at byte 64
+        off_erase, size_erase = struct.unpack_from("<qQ", sub, 64)
         if off_erase and size_erase:
             end = off_erase + size_erase
     bitmap_off = block_size * (1 + sub_hdr_size)

@@ -94,7 +94,9 @@ def file_build_id(path: str) -> str:
                     continue
                 notes: Any = sec  # a NoteSection
                 for note in notes.iter_notes():
-                    if note["n_type"] == "NT_GNU_BUILD_ID":
+                    # only the GNU owner's type 3 is a build-id: Debian's vmlinux also carries
+                    # a Xen note whose type number is 3 too
+                    if note["n_name"] == "GNU" and note["n_type"] == "NT_GNU_BUILD_ID":
                         return str(note["n_desc"])
     except (ELFError, OSError, ValueError):
         return ""
