@@ -307,6 +307,15 @@ def explain_address(s: Session, address: int, pointee: Optional[str] = None, off
     return lines
 
 
+def _struct_pointee(value: "gdb.Value") -> Optional[str]:
+    """``struct foo`` when ``value`` is a pointer to a struct or union, else None."""
+    t = value.type.strip_typedefs()
+    if t.code != gdb.TYPE_CODE_PTR:
+        return None
+    target = t.target().strip_typedefs()
+    return str(target) if target.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION) else None
+
+
 def explain_text(s: Session, text: str,
                  evaluate: Callable[[str], "gdb.Value"] = gdb.parse_and_eval) -> str:
     """``kdump explain ADDR|EXPR``: evaluate with gdb; ``PTR + N`` names the member at byte N of ``*PTR``.
@@ -319,22 +328,16 @@ def explain_text(s: Session, text: str,
     pointee: Optional[str] = None
     try:
         if offset:
-            base = evaluate(base_text)
-            t = base.type.strip_typedefs()
-            if t.code == gdb.TYPE_CODE_PTR:
-                target = t.target().strip_typedefs()
-                if target.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
-                    pointee = str(target)
-            if pointee is None:  # not a struct pointer: gdb's own arithmetic
-                base, offset = evaluate(text), 0
+            try:
+                base = evaluate(base_text)
+                pointee = _struct_pointee(base)
+            except gdb.error:
+                pointee = None  # e.g. "a - 1" that is not pointer - constant: let gdb read it all
+        if pointee is not None:
             address = (int(base) + offset) & 0xFFFF_FFFF_FFFF_FFFF
         else:
             value = evaluate(text)
-            t = value.type.strip_typedefs()
-            if t.code == gdb.TYPE_CODE_PTR:
-                target = t.target().strip_typedefs()
-                if target.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
-                    pointee = str(target)
+            pointee, offset = _struct_pointee(value), 0
             address = int(value) & 0xFFFF_FFFF_FFFF_FFFF
     except gdb.error as e:
         raise UsageError(f"cannot evaluate {text!r}: {e}") from None

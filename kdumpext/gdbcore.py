@@ -26,6 +26,7 @@ __all__ = [
     "PRSTATUS_SIZE",
     "PRSTATUS_REGS",
     "IDLE_LWP_BASE",
+    "MAX_THREADS",
     "Region",
     "CoreThread",
     "CoreSummary",
@@ -63,6 +64,9 @@ _PRPSINFO_SIZE = 136
 #: gdb names a thread by its LWP (pr_pid) and needs them distinct: CPU N's idle task
 #: (pid 0 on every CPU) becomes LWP ``IDLE_LWP_BASE + N`` (PID_MAX_LIMIT, above any real pid).
 IDLE_LWP_BASE = 1 << 22
+#: Threads a core gets at most: each one costs a stack unwind in drgn, 16 KiB of stack in the
+#: core and a thread in gdb; beyond it the tasks that were not running are left out.
+MAX_THREADS = 5000
 #: Bump when the core's contents change, so cached cores are rebuilt.
 FORMAT_VERSION = 1
 
@@ -448,8 +452,8 @@ def _stack_regions(prog: "drgn.Program", threads: List["CoreThread"], thread_siz
         if t.stack:
             out.append(Region(t.stack, t.stack + thread_size, f"stack of {t.comm}"))
         for sp in t.stack_pointers:
-            if t.stack <= sp < t.stack + thread_size:
-                continue
+            if t.stack <= sp < t.stack + thread_size or sp < 1 << 63:
+                continue  # on the task stack, or a user-space stack (not in the dump)
             # another stack (IRQ, exception): its size and alignment vary, take both guesses
             base = sp & ~(thread_size - 1)
             out.append(Region(base, base + thread_size, f"stack at {sp:#x}"))
@@ -534,9 +538,10 @@ def _thread_of(prog: "drgn.Program", task: "drgn.Object", why: str, cpu: Optiona
                       stack, sorted(set(sps)), why)
 
 
-def core_threads(prog: "drgn.Program", all_tasks: bool = True) -> List[CoreThread]:
+def core_threads(prog: "drgn.Program", all_tasks: bool = True, max_threads: int = 0) -> List[CoreThread]:
     """The threads to emit: the crashed one first, each CPU's current task, then (``all_tasks``)
-    every other task from where it was switched out.
+    every other task from where it was switched out, up to ``max_threads`` in all
+    (default :data:`MAX_THREADS`).
 
     The crashed thread's registers are drgn's (the exception frame under kdump); a CPU
     stopped by the crash NMI gives the registers saved for it in the dump.
@@ -572,9 +577,12 @@ def core_threads(prog: "drgn.Program", all_tasks: bool = True) -> List[CoreThrea
         if t is not None:
             out.append(t)
             seen.add(t.task)
+    limit = max_threads or MAX_THREADS
     if all_tasks:
         try:
             for task in for_each_task(prog):
+                if len(out) >= limit:
+                    break
                 addr = int(task.value_())
                 if addr in seen:
                     continue

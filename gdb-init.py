@@ -1,0 +1,81 @@
+"""Load kdumpext into stock gdb: `gdb -q -x gdb-init.py` or `(gdb) source /path/to/gdb-init.py`.
+
+gdb runs this in its own embedded Python (Debian: the system python3), not in a venv.  It
+puts this checkout and the site-packages of a venv of the same Python version on sys.path,
+so that kdumpext and its dependencies (drgn, pyelftools, capstone, tabulate) import, then
+loads the `kdump` commands.  Where it looks, in order:
+
+  $KDUMPEXT_VENV, $VIRTUAL_ENV, ./.venv and ./venv next to this file (site-packages of the
+  venv's lib/pythonX.Y matching gdb's Python), then the user site (pip install --user).
+
+When something is missing it prints one line saying what to install, and loads nothing.
+"""
+
+import inspect
+import os
+import site
+import sys
+
+
+def _kdumpext_setup_path() -> None:
+    here = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))  # type: ignore[union-attr]
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    venvs = [os.environ.get("KDUMPEXT_VENV", ""), os.environ.get("VIRTUAL_ENV", ""),
+             os.path.join(here, ".venv"), os.path.join(here, "venv")]
+    dirs = []
+    for venv in venvs:
+        if venv:
+            for lib in ("lib", "lib64"):
+                d = os.path.join(venv, lib, version, "site-packages")
+                if os.path.isdir(d) and d not in dirs:
+                    dirs.append(d)
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
+    if user and os.path.isdir(user) and user not in dirs:
+        dirs.append(user)
+    before = list(sys.path)
+    for d in dirs:
+        site.addsitedir(d)  # also runs the .pth files (an editable install of kdumpext is one)
+    added = [p for p in sys.path if p not in before]
+    rest = [p for p in sys.path if p in before and p != here]
+    # this checkout first, then the venvs (their versions win over the system's), then the rest
+    front = [here] if os.path.isdir(os.path.join(here, "kdumpext")) else []
+    sys.path[:] = front + added + rest
+
+
+def _kdumpext_missing() -> list:
+    import importlib.util
+
+    missing = []
+    for module, package in (("kdumpext", "kdumpext"), ("drgn", "drgn"), ("elftools", "pyelftools"),
+                            ("capstone", "capstone"), ("tabulate", "tabulate")):
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(package)
+        except (ImportError, ValueError):
+            missing.append(package)
+    return missing
+
+
+def _kdumpext_load() -> None:
+    try:
+        import gdb  # noqa: F401
+    except ImportError:
+        print("gdb-init.py: load this from gdb: gdb -q -x gdb-init.py, or (gdb) source gdb-init.py")
+        return
+    _kdumpext_setup_path()
+    missing = _kdumpext_missing()
+    if missing:
+        py = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        print(f"kdumpext: gdb's Python ({sys.version.split()[0]}) cannot import {', '.join(missing)}: "
+              f"install with `{py} -m pip install --user {' '.join(missing)}`, or point KDUMPEXT_VENV "
+              f"at a {py} venv that has them")
+        return
+    try:
+        import kdumpext.gdb  # noqa: F401  (registers the kdump commands)
+    except ImportError as e:
+        print(f"kdumpext: cannot load kdumpext.gdb in gdb's Python ({sys.version.split()[0]}): {e}")
+        return
+    print("kdumpext loaded: kdump open DUMP [VMLINUX] [--debug-dir DIR]; help kdump lists the commands")
+
+
+_kdumpext_load()

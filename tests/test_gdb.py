@@ -1,0 +1,248 @@
+"""Tests for the gdb front-end: stock gdb with gdb-init.py on every sample dump, user errors, the loader."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+from typing import Dict, List, Optional, Sequence
+
+import pytest
+
+from conftest import need, need_program
+from corpus import BUILD, ROOT, SAMPLES, Case, cases
+
+GDB_INIT = os.path.join(ROOT, "gdb-init.py")
+#: Classes whose bad pointer is NULL: `p POINTER` must print 0x0.
+NULL_CLASSES = ("null-deref", "null-fn-call")
+
+_CASES: List[Optional[Case]] = list(cases()) or [None]
+
+
+def _gdb(*commands: str, env: Optional[Dict[str, str]] = None, init: str = GDB_INIT,
+         timeout: int = 300) -> subprocess.CompletedProcess:
+    """``gdb -batch -nx -x gdb-init.py -ex CMD...``: stdout and stderr together, as a user sees them."""
+    gdb = need_program("gdb")
+    args = [gdb, "-batch", "-nx", "-x", init]
+    for c in commands:
+        args += ["-ex", c]
+    e = {k: v for k, v in os.environ.items() if k != "KDUMPEXT_DEBUG_PATH"}
+    e.update(env or {})
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=e,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def _bt_functions(out: str) -> List[str]:
+    """Function names of gdb's ``bt`` lines, innermost first (``??`` for none)."""
+    names = []
+    for line in out.splitlines():
+        m = re.match(r"#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+) \(", line)
+        if m:
+            names.append(m.group(2))
+    return names
+
+
+def _is_subsequence(want: Sequence[str], have: Sequence[str]) -> bool:
+    it = iter(have)
+    return all(any(w == h for h in it) for w in want)
+
+
+def _seed_dump() -> str:
+    dumps = sorted(glob.glob(os.path.join(SAMPLES, "scst-null-dev", "*", "dump.*")))
+    need(len(dumps) == 1, "sample-dumps/scst-null-dev/<stamp>/dump.<stamp> is missing (sample-dumps/generate)")
+    need(os.path.exists(os.path.join(BUILD, "vmlinux.xz")), "sample-dumps/build/vmlinux.xz is missing")
+    return dumps[0]
+
+
+# -- every sample dump ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", _CASES, ids=[str(c) for c in _CASES])
+def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
+    """`kdump open` prints the expected verdict, `bt` the expected chain, `p POINTER` 0x0 for NULL."""
+    need(case is not None, "no sample dump has an expected.json yet (sample-dumps/README.md)")
+    assert case is not None
+    exp = case.expected
+    sep = "echo \\n@@@\\n"
+    cmds = [f"kdump open {case.dump} --debug-dir {BUILD}", sep, "bt", sep, "x/2i $pc", sep, "kdump fault", sep,
+            "info threads"]
+    pointer = exp.get("pointer") or ""
+    printable = pointer and "(" not in pointer  # kdx_probe() would need a live process
+    if printable:
+        cmds += [sep, f"frame function {exp['function']}", f"p {pointer}"]
+    p = _gdb(*cmds)
+    assert p.returncode == 0, p.stdout
+    parts = p.stdout.split("\n@@@\n")
+    report, bt, insns, fault, threads = parts[:5]
+    assert "Traceback" not in p.stdout and "Python Exception" not in p.stdout, p.stdout
+
+    # the verdict, as the CLI words it
+    for key in ("pointer", "access_path", "member"):
+        if exp.get(key):
+            assert exp[key] in fault, f"{key} {exp[key]!r} not in:\n{fault}"
+    if exp.get("struct") and exp.get("offset"):
+        assert f"struct {exp['struct']} +{exp['offset']}" in fault, fault
+    if exp.get("bucket"):
+        assert f"BUCKET   {exp['bucket']}" in fault, fault
+    assert fault.strip() in report  # `kdump fault` is the verdict block of the report
+    task = exp.get("task") or {}
+    if task.get("comm"):
+        assert f'COMM "{task["comm"]}"' in report
+
+    # the backtrace: gdb unwinds the dump itself, through module code into the kernel
+    names = _bt_functions(bt)
+    want = [f for f in exp.get("backtrace") or [] if f]
+    if want:
+        assert _is_subsequence(want, names), f"expected {want} in order, gdb's bt: {names}\n{bt}"
+    assert exp["function"] in names, bt
+
+    # the faulting instruction is readable (kernel or module text is in the core)
+    if exp.get("class") not in ("null-fn-call",) and exp.get("access") != "exec":
+        assert "Cannot access memory" not in insns, insns
+        if exp.get("instruction"):
+            mnemonic = exp["instruction"].split()[0]
+            assert mnemonic in insns, insns
+
+    # threads: the crashed task first, named
+    first = next((line for line in threads.splitlines() if line.startswith("*")), "")
+    if task.get("comm"):
+        assert f'"{task["comm"]}"' in first, threads
+
+    if printable:
+        value = parts[5]
+        assert "$1 = " in value, value
+        if exp.get("class") in NULL_CLASSES:
+            assert re.search(r"^\$1 = (\(.*\) )?0x0$", value, re.M), value
+
+
+# -- the same verdict as the CLI ------------------------------------------------------------------------
+
+
+def test_same_verdict_as_cli() -> None:
+    """`kdump fault` in gdb prints exactly what the engine's render_verdict() gives outside gdb."""
+    dump = _seed_dump()
+    os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
+    from kdumpext.report import render_text, render_verdict
+    from kdumpext.triage import triage
+
+    report = triage(dump, debug_dirs=[BUILD])
+    p = _gdb(f"kdump open {dump} --debug-dir {BUILD}", "echo @@@\\n", "kdump fault", "echo @@@\\n", "kdump triage")
+    assert p.returncode == 0, p.stdout
+    _head, fault, full = p.stdout.split("@@@\n")
+    assert fault.rstrip("\n") == render_verdict(report.verdict)
+    assert full.rstrip("\n") == render_text(report)
+
+
+def test_gdb_commands_on_seed() -> None:
+    """explain, tasks, $kdump_task, frame N / info locals / p *cmd on the seed dump."""
+    dump = _seed_dump()
+    sep = "echo @@@\\n"
+    p = _gdb(f"kdump open {dump} --debug-dir {BUILD}", sep,
+             "kdump explain cmd->dev + 0x240", sep,
+             "kdump explain cmd", sep,
+             "kdump tasks", sep,
+             "p $kdump_task(1)->comm", sep,
+             "p *cmd", sep,
+             "frame 1", "info locals", sep,
+             "p $kdump_task(99999)", sep,
+             "kdump explain no_such_symbol")
+    # (gdb -batch exits 1 because the last command failed, as intended)
+    _open, null, cmd, tasks, comm, star, frame1, nopid, nosym = p.stdout.split("@@@\n")
+    assert "NULL + 0x240" in null and "struct scst_device +0x240: vdev_update_lat_stats" in null
+    assert "slab" in cmd and "points  to struct scst_cmd" in cmd
+    assert re.search(r"^>\s*\d+\s+scstd30\s", tasks, re.M), tasks
+    assert '"init"' in comm or '"swapper' in comm
+    assert "dev = 0x0" in star
+    assert "scst_finish_cmd" in frame1
+    assert nopid.strip() == "no task with pid 99999 in the dump"
+    assert nosym.strip().startswith("cannot evaluate 'no_such_symbol'")
+
+
+# -- user errors: one line, no traceback ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command, message", [
+    ("kdump triage", "no dump is open: kdump open DUMP [VMLINUX] [--debug-dir DIR]"),
+    ("kdump open", "usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."),
+    ("kdump open /nonexistent/dump", "/nonexistent/dump: No such file or directory"),
+    ("kdump open a b c", "usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."),
+    ("kdump open x --frobnicate", "unknown option --frobnicate; usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."),
+    (f"kdump open {GDB_INIT}", f"{GDB_INIT}: not a kernel crash dump"),
+    ("p $kdump_task(1)", "no dump is open: kdump open DUMP [VMLINUX] [--debug-dir DIR]"),
+])
+def test_user_errors(command: str, message: str) -> None:
+    p = _gdb(command, "echo still-running\\n")
+    lines = [line for line in p.stdout.splitlines() if not line.startswith("kdumpext loaded")]
+    # in -batch mode an error stops nothing after it in -ex order, but is printed as one line
+    assert lines[0] == message, p.stdout
+    assert "Traceback" not in p.stdout and "Python Exception" not in p.stdout
+    assert lines[-1] == "still-running"
+
+
+def test_wrong_vmlinux_is_one_line() -> None:
+    dump = _seed_dump()
+    p = _gdb(f"kdump open {dump} {os.path.join(BUILD, 'scst.ko.xz')}")
+    lines = [line for line in p.stdout.splitlines() if not line.startswith("kdumpext loaded")]
+    assert len(lines) == 1 and "build-id" in lines[0], p.stdout
+
+
+def test_plain_functions_in_gdb(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The commands' plain functions raise KdumpextError subclasses (checked inside gdb's Python)."""
+    script = tmp_path / "check.py"
+    script.write_text("""
+import kdumpext.gdb as g
+from kdumpext.errors import UsageError
+assert g.parse_open_args(["d", "v", "--debug-dir", "x", "--debug-dir=y"]) == ("d", "v", ["x", "y"])
+assert g.split_offset("cmd->dev + 0x240") == ("cmd->dev", 0x240)
+assert g.split_offset("p-8") == ("p", -8)
+assert g.split_offset("$rax") == ("$rax", 0)
+for argv in ([], ["a", "b", "c"], ["--debug-dir"], ["d", "--bogus"]):
+    try:
+        g.parse_open_args(argv)
+    except UsageError:
+        pass
+    else:
+        raise AssertionError(argv)
+try:
+    g.session()
+except UsageError as e:
+    assert str(e).startswith("no dump is open")
+print("all-ok")
+""")
+    p = _gdb(f"source {script}")
+    assert "all-ok" in p.stdout, p.stdout
+
+
+# -- gdb-init.py: help, apropos, and a missing dependency ----------------------------------------------------
+
+
+def test_help_and_apropos() -> None:
+    p = _gdb("help kdump", "apropos kdump")
+    for sub in ("open", "triage", "fault", "explain", "tasks"):
+        assert re.search(rf"^kdump {sub} -- \S", p.stdout, re.M), p.stdout
+    assert "function kdump_task -- " in p.stdout
+
+
+def test_loader_names_what_is_missing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """gdb-init.py away from a checkout and any venv: one line saying what to install."""
+    lone = tmp_path / "gdb-init.py"
+    shutil.copy(GDB_INIT, lone)
+    env = {"HOME": str(tmp_path), "KDUMPEXT_VENV": "", "VIRTUAL_ENV": "", "PYTHONNOUSERSITE": "1"}
+    p = _gdb("kdump triage", init=str(lone), env=env)
+    first = p.stdout.splitlines()[0]
+    assert first.startswith("kdumpext: gdb's Python") and "cannot import kdumpext" in first, p.stdout
+    assert "pip install" in first
+    assert "Traceback" not in p.stdout
+    assert 'Undefined command: "kdump"' in p.stdout  # nothing half-loaded
+
+
+def test_loader_finds_venv_by_env(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A copy of gdb-init.py elsewhere finds kdumpext through KDUMPEXT_VENV (the editable install's .pth)."""
+    venv = os.path.join(ROOT, ".venv")
+    need(os.path.isdir(venv), f"{venv} (the project's venv) is missing")
+    lone = tmp_path / "gdb-init.py"
+    shutil.copy(GDB_INIT, lone)
+    p = _gdb("help kdump", init=str(lone), env={"KDUMPEXT_VENV": venv})
+    assert "kdump open -- " in p.stdout, p.stdout
