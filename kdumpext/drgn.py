@@ -371,8 +371,8 @@ def explain_fault(frame: drgn.StackFrame, prog: Optional[drgn.Program] = None, *
     prog = _prog_of(frame, prog)
     report = triage(prog, intel=intel)
     # The frame the engine explains: the first that took the exception, else #0.
-    fi = next((i for i, f in enumerate(report.frames) if f.exception), 0)
-    if report.frames and any(f.pc == frame.pc and f.sp == frame.sp for f in report.frames[fi:fi + 1]):
+    fault = next((f for f in report.frames if f.exception), report.frames[0] if report.frames else None)
+    if fault is not None and (fault.pc, fault.sp) == (frame.pc, frame.sp):
         return FaultVerdict.of(report.verdict)
     if not frame.interrupted:
         name = frame.name or f"{frame.pc:#x}"
