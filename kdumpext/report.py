@@ -157,7 +157,7 @@ def render_verdict(v: Verdict) -> str:
         if v.member is not None:
             m = v.member
             path = v.access_path or m.path
-            rows.append(["ACCESS", f"{v.access:<6}{path}   {m.type_name} +{m.offset:#x}, {m.size or v.size} bytes"])
+            rows.append(["ACCESS", f"{v.access}  {path}   {m.type_name} +{m.offset:#x}, {m.size or v.size} bytes"])
         elif v.access:
             rows.append(["ACCESS", f"{v.access} {v.size} bytes at {v.address:#x}" if v.address is not None
                          else v.access])

@@ -91,6 +91,11 @@ def test_text_report_of_the_seed() -> None:
     assert lines["BUCKET"].split()[1] == "null-deref:scst_update_lat_stats:scst_device.vdev_update_lat_stats"
 
 
+def test_read_write_access_line() -> None:
+    out = run("triage", case("cpu1-null").dump, "--debug-dir", BUILD)
+    assert "ACCESS   read-write  p->stats->polls   struct kdx_stats +0x0, 8 bytes" in out.stdout
+
+
 def test_intel_syntax() -> None:
     c = case("scst-null-dev")
     out = run("triage", "--json", "--intel", c.dump, "--debug-dir", BUILD)
