@@ -91,6 +91,10 @@ _USER_END_5LEVEL = 1 << 56
 _PAGE_OFFSET_4LEVEL_MIN = 0xFFFF_8000_0000_0000
 # __START_KERNEL_map: kernel image, then the module area, fixmap, vsyscall page.
 _KERNEL_IMAGE_START = 0xFFFF_FFFF_8000_0000
+# The most the direct map can cover, 2**MAX_PHYSMEM_BITS bytes: 46 bits with 4-level
+# paging, 52 with 5-level (arch/x86/include/asm/sparsemem.h).
+_MAX_DIRECT_MAP_4LEVEL = 1 << 46
+_MAX_DIRECT_MAP_5LEVEL = 1 << 52
 
 # Kernel-internal errnos (include/linux/errno.h), which userspace's errno lacks,
 # and the names lib/errname.c prints where errno.errorcode picks an alias.
@@ -170,19 +174,34 @@ def _delta_poison(value: int) -> Optional[Tuple[str, int]]:
     return near
 
 
-def _kernel_detail(address: int, page_offset: Optional[int], kernel_mode: bool) -> str:
-    """Where in the kernel half an address lies, as far as we know the layout."""
+def _kernel_detail(
+    address: int, page_offset: Optional[int], kernel_mode: bool, direct_map_size: Optional[int] = None
+) -> str:
+    """Where in the kernel half an address lies, as far as we know the layout.
+
+    ``page_offset_base + X`` only for an address inside the direct map: below
+    ``page_offset + direct_map_size`` when the size is known, else within the most
+    any direct map covers (vmalloc, vmemmap and the other areas lie above it, at
+    KASLR-chosen places, so "above page_offset_base" alone says nothing).
+    """
     if not kernel_mode:
         return "kernel address accessed from user mode"
     if address >= _KERNEL_IMAGE_START:
         return "kernel image or module area"
-    if page_offset is not None and address >= page_offset:
-        return f"page_offset_base + {address - page_offset:#x}"
-    return ""
+    if page_offset is None or address < page_offset:
+        return ""
+    offset = address - page_offset
+    if direct_map_size is None:
+        limit = _MAX_DIRECT_MAP_5LEVEL if _la57(page_offset) else _MAX_DIRECT_MAP_4LEVEL
+        return f"page_offset_base + {offset:#x}" if offset < limit else ""
+    if offset < direct_map_size:
+        return f"page_offset_base + {offset:#x}"
+    return "outside the direct map"
 
 
 def _classify(
-    pointer: int, offset: int, page_offset: Optional[int], kernel_mode: bool
+    pointer: int, offset: int, page_offset: Optional[int], kernel_mode: bool,
+    direct_map_size: Optional[int] = None,
 ) -> BadAddress:
     """The engine of classify() and classify_pointer()."""
     pointer &= _MASK64
@@ -224,7 +243,7 @@ def _classify(
         detail = "user address accessed from kernel mode" if kernel_mode else ""
         return BadAddress(address, "user", base=pointer, offset=offset, detail=detail)
 
-    detail = _kernel_detail(address, page_offset, kernel_mode)
+    detail = _kernel_detail(address, page_offset, kernel_mode, direct_map_size)
     return BadAddress(address, "kernel", base=pointer, offset=offset, detail=detail)
 
 
@@ -234,6 +253,7 @@ def classify_pointer(
     *,
     page_offset: Optional[int] = None,
     kernel_mode: bool = True,
+    direct_map_size: Optional[int] = None,
 ) -> BadAddress:
     """Classify the access ``base_value + offset``, knowing the pointer it went through.
 
@@ -244,14 +264,18 @@ def classify_pointer(
     below :data:`NULL_LIMIT` counts as NULL plus that much, a pointer less than
     :data:`POISON_WINDOW` above a list or slab poison value as that poison plus the
     difference; the kinds are then decided as in :func:`classify`, user and kernel
-    on the address reached. ``page_offset`` (``page_offset_base``) and ``kernel_mode`` are as
-    for :func:`classify`.
+    on the address reached. ``page_offset`` (``page_offset_base``), ``kernel_mode`` and
+    ``direct_map_size`` are as for :func:`classify`.
     """
-    return _classify(base_value, offset, page_offset, kernel_mode)
+    return _classify(base_value, offset, page_offset, kernel_mode, direct_map_size)
 
 
 def classify(
-    address: int, *, page_offset: Optional[int] = None, kernel_mode: bool = True
+    address: int,
+    *,
+    page_offset: Optional[int] = None,
+    kernel_mode: bool = True,
+    direct_map_size: Optional[int] = None,
 ) -> BadAddress:
     """Classify a faulting address on its own, e.g. CR2 of a page fault.
 
@@ -271,11 +295,16 @@ def classify(
 
     ``page_offset`` is the kernel's ``page_offset_base`` when known: it tells
     5-level paging (canonical addresses are then 57 bits wide, not 48) and lets a
-    kernel address be given relative to the direct map. ``kernel_mode`` says
-    whether the access was made by kernel code (the oops's ``CS`` was the
-    kernel's); it only changes ``detail``. Use :func:`describe` for the phrase.
+    kernel address in the direct map be given relative to it (``detail``
+    ``page_offset_base + 0x12345678``, the physical address). ``direct_map_size`` is
+    how many bytes the direct map covers (``max_pfn << PAGE_SHIFT``): with it, a
+    kernel address above that (vmalloc, vmemmap, ...) is ``outside the direct map``;
+    without it, only addresses beyond the largest possible direct map are told apart.
+    ``kernel_mode`` says whether the access was made by kernel code (the oops's
+    ``CS`` was the kernel's); it only changes ``detail``. Use :func:`describe` for
+    the phrase.
     """
-    return _classify(address, 0, page_offset, kernel_mode)
+    return _classify(address, 0, page_offset, kernel_mode, direct_map_size)
 
 
 def describe(bad: BadAddress) -> str:

@@ -56,11 +56,10 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional,
 
 import drgn
 
-from . import addresses
 from .errors import DebugInfoMismatch, KdumpextError
-from .explain import member_of, pointee, type_str
+from .identify import identify
 from .locate import DEBUG_PATH_ENV, SearchPath, find_module_file, find_vmlinux
-from .model import BadAddress, DumpInfo, Frame, Member, Report, Verdict
+from .model import AddressInfo, DumpInfo, Frame, Report, Verdict
 from .report import SCHEMA, render_text, render_verdict, to_json_dict, verdict_dict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,96 +163,6 @@ class FaultVerdict(Verdict):
     def struct(self) -> Optional[str]:
         """``scst_device`` for a member of ``struct scst_device``; None without a member."""
         return self.member.type_name.split()[-1] if self.member is not None else None
-
-
-@dataclasses.dataclass
-class AddressInfo:
-    """What an address is: its kind of (bad) pointer, what drgn knows lives there, the member it hits."""
-
-    address: int  #: the address explained (``pointer + offset`` when given that way)
-    bad: BadAddress  #: :func:`kdumpext.addresses.classify` (or ``classify_pointer``) of it
-    pointer: Optional[int] = None  #: the pointer, when given as ``pointer+offset``
-    offset: int = 0  #: the offset added to ``pointer``
-    in_dump: bool = False  #: whether a byte at :attr:`address` can be read from the program
-    symbol: str = ""  #: ``jiffies+0x8`` when a symbol covers it
-    module: str = ""  #: the kernel module (or "vmlinux") whose address range holds it
-    identities: List[str] = dataclasses.field(default_factory=list)  #: drgn's ``identify_address`` answers
-    slab_cache: str = ""  #: ``kmalloc-512`` for an address inside a slab object
-    slab_object: Optional[int] = None  #: start of that slab object
-    slab_allocated: Optional[bool] = None  #: whether that object is allocated (None: drgn can't tell)
-    member: Optional[Member] = None  #: the member of :attr:`member_type_source`'s type at the offset
-    member_type_source: str = ""  #: where the type came from: ``type given``, ``task``, ``page``, ...
-
-    @property
-    def kind(self) -> str:
-        """``null``, ``err-ptr``, ``list-poison``, ``slab-poison``, ``non-canonical``, ``user``, ``kernel``."""
-        return self.bad.kind
-
-    @property
-    def text(self) -> str:
-        """The phrase for the address: ``NULL + 0x240``, ``ERR_PTR(-ENOMEM)``, ``kernel address 0x...``."""
-        return addresses.describe(self.bad)
-
-    def to_dict(self) -> Dict[str, Any]:
-        """A JSON-ready dict; addresses as ``0x`` hex strings."""
-        m = self.member
-        return {
-            "address": f"{self.address:#x}",
-            "pointer": None if self.pointer is None else f"{self.pointer:#x}",
-            "offset": f"{self.offset:#x}",
-            "kind": self.bad.kind,
-            "detail": self.bad.detail,
-            "text": self.text,
-            "in_dump": self.in_dump,
-            "symbol": self.symbol,
-            "module": self.module,
-            "identities": list(self.identities),
-            "slab": None if not self.slab_cache else {
-                "cache": self.slab_cache,
-                "object": None if self.slab_object is None else f"{self.slab_object:#x}",
-                "allocated": self.slab_allocated,
-            },
-            "member": None if m is None else {
-                "type": m.type_name, "struct": m.type_name.split()[-1], "member": m.path,
-                "offset": f"{m.offset:#x}", "size": m.size, "member_type": m.member_type,
-                "type_from": self.member_type_source,
-            },
-        }
-
-    def __str__(self) -> str:
-        from tabulate import tabulate
-
-        addr = f"{self.address:#x}"
-        if self.pointer is not None:
-            addr += f"  (= {self.pointer:#x} + {self.offset:#x})" if self.offset >= 0 else \
-                f"  (= {self.pointer:#x} - {-self.offset:#x})"
-        rows: List[List[str]] = [["ADDRESS", addr], ["KIND", f"{self.bad.kind}: {self.text}"]]
-        if self.symbol:
-            rows.append(["SYMBOL", self.symbol + (f" [{self.module}]" if self.module and
-                                                  self.module != "vmlinux" else "")])
-        elif self.module:
-            rows.append(["MODULE", self.module])
-        if self.slab_cache:
-            state = {True: "allocated", False: "free", None: "state unknown"}[self.slab_allocated]
-            start = f" object {self.slab_object:#x}" if self.slab_object is not None else ""
-            rows.append(["SLAB", f"{self.slab_cache}{start}, +{self.address - (self.slab_object or self.address):#x}"
-                                 f" ({state})"])
-        for ident in self.identities:
-            if not ident.startswith(("slab object", "free slab object", "corrupted slab object")) and \
-                    not (self.symbol and ident.endswith(self.symbol)):
-                rows.append(["IS", ident])
-        if self.member is not None:
-            m = self.member
-            if m.member_type:
-                what = f"{m.path} ({m.member_type}, {m.size} bytes)"
-            elif m.path.startswith("+"):
-                what = "past the end of the type"
-            else:
-                what = m.path
-            src = f"  [{self.member_type_source}]" if self.member_type_source else ""
-            rows.append(["MEMBER", f"{m.type_name} +{m.offset:#x}: {what}{src}"])
-        rows.append(["MEMORY", "in the dump" if self.in_dump else "not readable (not in the dump, or unmapped)"])
-        return tabulate(rows, tablefmt="plain")
 
 
 # -- Python API ----------------------------------------------------------------------
@@ -431,113 +340,16 @@ def parse_address(prog: drgn.Program, text: str) -> Tuple[int, Optional[int], in
     return (base + off) & 0xFFFF_FFFF_FFFF_FFFF, base, off
 
 
-def _lookup_type(prog: drgn.Program, name: Union[str, drgn.Type]) -> drgn.Type:
-    """``struct foo``, ``foo`` (struct, union or typedef) or ``struct foo *`` (its pointee)."""
-    if isinstance(name, drgn.Type):
-        t = name
-    else:
-        t = None
-        for cand in (name, f"struct {name}", f"union {name}"):
-            try:
-                t = prog.type(cand)
-                break
-            except (LookupError, SyntaxError, ValueError):
-                continue
-        if t is None:
-            raise KdumpextError(f"no type named {name!r} in the loaded debug info")
-    return pointee(t) or t
-
-
-def _page_offset(prog: drgn.Program) -> Optional[int]:
-    try:
-        return int(prog["page_offset_base"].value_())
-    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
-        return None
-
-
-def _identify(prog: drgn.Program, info: AddressInfo) -> Optional[Tuple[int, Optional[drgn.Type], str]]:
-    """Fill what drgn's helpers know about ``info.address``; return the containing object
-    ``(start, type or None, where the type comes from)`` if there is one."""
-    addr = info.address
-    container: Optional[Tuple[int, Optional[drgn.Type], str]] = None
-    try:
-        sym = prog.symbol(addr)
-        info.symbol = f"{sym.name}+{addr - sym.address:#x}"
-        if sym.kind == drgn.SymbolKind.OBJECT:
-            try:
-                container = (sym.address, prog.variable(sym.name).type_, f"type of variable {sym.name}")
-            except (LookupError, ValueError):
-                container = (sym.address, None, "")
-    except LookupError:
-        pass
-    try:
-        mod = prog.module(addr)
-        info.module = "vmlinux" if isinstance(mod, drgn.MainModule) else mod.name
-    except LookupError:
-        pass
-    import drgn.helpers.common.memory as memory
-
-    # identify_address_all() is drgn 0.0.31+; before, only the string form exists.
-    identify_all = getattr(memory, "identify_address_all", None)
-    try:
-        if identify_all is not None:
-            for ident in identify_all(prog, addr):
-                info.identities.append(str(ident))
-                slab = getattr(ident, "slab_object_info", None)
-                task = getattr(ident, "task", None)
-                page = getattr(ident, "page", None)
-                if slab is not None and slab.address:
-                    info.slab_object = int(slab.address)
-                    info.slab_allocated = slab.allocated
-                    info.slab_cache = slab.slab_cache.name.string_().decode(errors="replace")
-                    if container is None:
-                        container = (info.slab_object, _slab_type_guess(prog, info.slab_cache),
-                                     f"type guessed from slab cache {info.slab_cache}")
-                elif task is not None and type(ident).__name__ == "IdentifiedTaskStruct":
-                    container = (int(task.value_()), task.type_.type, "task")
-                elif page is not None:
-                    container = (int(page.value_()), page.type_.type, "page")
-        else:
-            found = memory.identify_address(prog, addr)
-            if found:
-                info.identities.append(found)
-    except (drgn.FaultError, LookupError, ValueError, OverflowError, TypeError, AttributeError) as e:
-        _log.debug("identify_address(%#x) failed: %s", addr, e)
-    return container
-
-
-def _has_members(t: drgn.Type) -> bool:
-    """Whether a member path means something in ``t`` (a struct, union, class or array)."""
-    kinds = (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS, drgn.TypeKind.ARRAY)
-    while t.kind == drgn.TypeKind.TYPEDEF:
-        t = t.type
-    return t.kind in kinds
-
-
-def _slab_type_guess(prog: drgn.Program, cache: str) -> Optional[drgn.Type]:
-    """``struct NAME`` for a slab cache named NAME (``task_struct``, ``scst_cmd``), if it exists."""
-    if not re.fullmatch(r"[A-Za-z_]\w*", cache) or cache.startswith("kmalloc"):
-        return None
-    try:
-        return prog.type(f"struct {cache}")
-    except (LookupError, SyntaxError, ValueError):
-        return None
-
-
 def explain_address(prog: drgn.Program, addr: Union[int, str], *,
                     type: Union[str, drgn.Type, None] = None) -> AddressInfo:
-    """Say what an address is.
+    """Say what an address is: :func:`kdumpext.identify.identify` of ``addr``.
 
     ``addr`` is an int or a string as :func:`parse_address` reads it
-    (``0xffff888003a1c000+0x240``, ``0+0x240``, ``jiffies``).  The answer has
-    the kind of pointer (:func:`kdumpext.addresses.classify`, or
-    ``classify_pointer`` for ``PTR+OFF``, so ``0+0x240`` is ``NULL + 0x240``),
-    the symbol, module, slab object, task or page drgn's helpers find there, and
-    the member reached: of ``type`` at the offset (from ``PTR``, else from the
-    start of the object that holds the address, else 0), or without ``type`` of
-    the type the holder has (a global variable's, ``struct task_struct``,
-    ``struct page``, or ``struct CACHE`` for a slab cache of that name, marked
-    as a guess).
+    (``0xffff888003a1c000+0x240``, ``0+0x240``, ``jiffies``); ``PTR+OFF`` is the
+    address reached through pointer ``PTR``, so ``0+0x240`` is ``NULL + 0x240`` and
+    ``type`` is what ``PTR`` points to.  The answer (kind of pointer, symbol,
+    module, slab object, task or page, the member reached) is the engine's, and
+    ``str()`` of it is what ``%explain`` and gdb's ``kdump explain`` print.
 
     :param type: C type the pointer points to: ``struct scst_device``,
         ``scst_device`` or ``struct scst_device *``.
@@ -547,38 +359,8 @@ def explain_address(prog: drgn.Program, addr: Union[int, str], *,
     if isinstance(addr, str):
         address, pointer, offset = parse_address(prog, addr)
     else:
-        address, pointer, offset = addr & 0xFFFF_FFFF_FFFF_FFFF, None, 0
-    page_offset = _page_offset(prog)
-    if pointer is not None:
-        bad = addresses.classify_pointer(pointer, offset, page_offset=page_offset)
-    else:
-        bad = addresses.classify(address, page_offset=page_offset)
-    info = AddressInfo(address=address, bad=bad, pointer=pointer, offset=offset)
-    try:
-        prog.read(address, 1)
-        info.in_dump = True
-    except (drgn.FaultError, ValueError, OverflowError):
-        pass
-    container = _identify(prog, info) if bad.kind == "kernel" else None
-    if pointer is not None:
-        # PTR+OFF: the object is the one PTR points into, wherever OFF lands
-        base = AddressInfo(address=pointer, bad=addresses.classify(pointer, page_offset=page_offset))
-        container = _identify(prog, base) if base.bad.kind == "kernel" else None
-    target: Optional[drgn.Type] = None
-    member_offset = 0
-    if type is not None:
-        target = _lookup_type(prog, type)
-        info.member_type_source = "type given"
-        if pointer is not None:
-            member_offset = offset
-        elif container is not None:
-            member_offset = address - container[0]
-    elif container is not None and container[1] is not None:
-        target, info.member_type_source = pointee(container[1]) or container[1], container[2]
-        member_offset = address - container[0]
-    if target is not None and member_offset >= 0 and _has_members(target):
-        info.member = member_of(target, member_offset)
-    return info
+        address, pointer, offset = addr, None, 0
+    return identify(prog, address, pointer, offset, type=type)
 
 
 # -- the debug info finder -----------------------------------------------------------

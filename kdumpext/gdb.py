@@ -36,8 +36,6 @@ def _import_drgn_deepbind() -> None:
 _import_drgn_deepbind()
 
 if TYPE_CHECKING:  # pragma: no cover
-    import drgn
-
     from .dump import OpenedDump
     from .gdbcore import CoreSummary
     from .model import Report
@@ -234,93 +232,40 @@ def split_offset(text: str) -> Tuple[str, int]:
     return m.group("expr"), -off if m.group("sign") == "-" else off
 
 
-def _direct_map_size(prog: "drgn.Program") -> int:
-    """Bytes of physical memory the direct map covers (``max_pfn`` pages)."""
-    import drgn
-
-    try:
-        return int(prog["max_pfn"]) * 4096
-    except (KeyError, LookupError, drgn.FaultError):
-        return 0
-
-
 def explain_address(s: Session, address: int, pointee: Optional[str] = None, offset: int = 0) -> List[str]:
-    """Lines saying what ``address`` is: bad-pointer kind, symbol, slab object, direct map;
-    with ``pointee`` (a C type name) and ``offset``, the member of it at that byte offset.
+    """Lines saying what ``address`` is (:func:`kdumpext.identify.render_address` of the engine's
+    :func:`~kdumpext.identify.identify`): bad-pointer kind, symbol, slab object, direct map, in the
+    dump or not; with ``pointee`` (a C type name), ``address`` is a ``pointee *`` plus ``offset``
+    bytes and the member of it at that offset is named.
+
+    :raises KdumpextError: ``pointee`` is not a type drgn knows.
     """
-    import drgn
+    from .identify import identify, render_address
 
-    from . import addresses
-    from .explain import member_of
-
-    prog = s.opened.prog
-    lines = [f"{address:#x}"]
-    try:
-        page_offset: Optional[int] = int(prog["page_offset_base"])
-    except (KeyError, LookupError, drgn.FaultError):
-        page_offset = None
-    if pointee is not None and offset:
-        bad = addresses.classify_pointer(address - offset, offset, page_offset=page_offset)
-    else:
-        bad = addresses.classify(address, page_offset=page_offset)
-    lines.append(f"  is      {addresses.describe(bad)}")
-    try:
-        sym = prog.symbol(address)
-        mod = ""
-        try:
-            m = prog.module(address)
-            mod = "" if isinstance(m, drgn.MainModule) else f" [{m.name}]"
-        except LookupError:
-            pass
-        lines.append(f"  symbol  {sym.name}+{address - sym.address:#x}{mod}")
-    except LookupError:
-        pass
-    if bad.kind == "kernel":
-        try:
-            from drgn.helpers.linux.slab import slab_object_info
-
-            so = slab_object_info(prog, address)
-        except (LookupError, ValueError, drgn.FaultError):
-            so = None
-        if so is not None and so.slab_cache:
-            state = "allocated" if so.allocated else "free"
-            lines.append(f"  slab    {so.slab_cache.name.string_().decode()} object {so.address:#x} "
-                         f"+{address - so.address:#x} ({state})")
-        if page_offset is not None and 0 <= address - page_offset < _direct_map_size(prog):
-            lines.append(f"  map     direct map, physical {address - page_offset:#x}")
-        try:
-            prog.read(address, 1)
-        except drgn.FaultError:
-            lines.append("  memory  not in the dump")
-    if pointee is not None:
-        try:
-            t = prog.type(pointee)
-        except (LookupError, SyntaxError, ValueError):
-            t = None
-        if t is not None and not offset:
-            lines.append(f"  points  to {pointee} ({t.size or 0:#x} bytes)")
-        elif t is not None:
-            m = member_of(t, offset)
-            if m is not None:
-                lines.append(f"  member  {m.type_name} +{offset:#x}: {m.path}"
-                             + (f" ({m.member_type}, {m.size} bytes)" if m.member_type else ""))
-    return lines
+    pointer = (address - offset) & 0xFFFF_FFFF_FFFF_FFFF if pointee is not None else None
+    info = identify(s.opened.prog, address, pointer, offset if pointee is not None else 0, type=pointee)
+    return render_address(info).splitlines()
 
 
 def _struct_pointee(value: "gdb.Value") -> Optional[str]:
-    """``struct foo`` when ``value`` is a pointer to a struct or union, else None."""
+    """``struct foo`` when ``value`` is a pointer to a named struct or union, else None."""
     t = value.type.strip_typedefs()
     if t.code != gdb.TYPE_CODE_PTR:
         return None
     target = t.target().strip_typedefs()
-    return str(target) if target.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION) else None
+    if target.code not in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+        return None
+    name = str(target)
+    return None if "{" in name else name  # an anonymous struct has no name drgn could look up
 
 
 def explain_text(s: Session, text: str,
                  evaluate: Callable[[str], "gdb.Value"] = gdb.parse_and_eval) -> str:
-    """``kdump explain ADDR|EXPR``: evaluate with gdb; ``PTR + N`` names the member at byte N of ``*PTR``.
+    """``kdump explain ADDR|EXPR``: evaluate with gdb, then :func:`explain_address`; ``PTR + N``
+    names the member at byte N of ``*PTR``, a struct pointer alone the member at byte 0.
 
     :raises UsageError: empty or unevaluable expression.
+    :raises KdumpextError: the pointed-to type is unknown to drgn.
     """
     if not text.strip():
         raise UsageError("usage: kdump explain ADDR|EXPR   (EXPR + OFFSET: the member at that byte offset)")
@@ -461,9 +406,10 @@ class KdumpExplain(_Command):
     """Say what an address is: kdump explain ADDR|EXPR [+ OFFSET]
 
 EXPR is evaluated by gdb.  The answer names the kind of address (NULL + off, ERR_PTR,
-poison, user, kernel), its symbol, slab object and direct-map place.  For a struct pointer
-plus a constant (`kdump explain cmd->dev + 0x240`) the constant is a BYTE offset and the
-member of the pointed-to type at that offset is named."""
+poison, user, kernel), its symbol, slab object, task, direct-map place and whether the dump
+holds it: the same text as `explain` in drgn.  For a struct pointer plus a constant
+(`kdump explain cmd->dev + 0x240`) the constant is a BYTE offset and the member of the
+pointed-to type at that offset is named; a struct pointer alone names the member at 0."""
 
     def __init__(self) -> None:
         super().__init__("kdump explain", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)

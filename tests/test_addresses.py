@@ -288,6 +288,35 @@ def test_kernel_address() -> None:
     )
 
 
+def test_kernel_address_outside_the_direct_map() -> None:
+    """Only an address inside the direct map is page_offset_base + X: vmalloc, vmemmap and the
+    other areas above it (0xffffc90000000000 without KASLR) are not."""
+    page_offset, size = 0xFFFF888000000000, 1 << 32  # 4 GiB of RAM: max_pfn << PAGE_SHIFT
+    inside = classify(page_offset + 0x12345678, page_offset=page_offset, direct_map_size=size)
+    assert inside.detail == "page_offset_base + 0x12345678"
+    assert classify(page_offset + size - 1, page_offset=page_offset, direct_map_size=size).detail == (
+        "page_offset_base + 0xffffffff"
+    )
+    past = classify(page_offset + size, page_offset=page_offset, direct_map_size=size)
+    assert (past.kind, past.detail) == ("kernel", "outside the direct map")
+    vmalloc = classify(0xFFFFC90000123000, page_offset=page_offset, direct_map_size=size)
+    assert (vmalloc.kind, vmalloc.detail) == ("kernel", "outside the direct map")
+    assert describe(vmalloc) == "kernel address 0xffffc90000123000 (outside the direct map)"
+    # through a pointer, the same
+    assert classify_pointer(0xFFFFC90000123000, 0x10, page_offset=page_offset,
+                            direct_map_size=size).detail == "outside the direct map"
+    # the image and module area keep their name; below page_offset_base nothing is said
+    assert classify(0xFFFFFFFFC0123456, page_offset=page_offset, direct_map_size=size).detail == (
+        "kernel image or module area"
+    )
+    assert classify(0xFFFF800000001000, page_offset=page_offset, direct_map_size=size).detail == ""
+    # size unknown: not beyond the largest direct map there can be (2**46 bytes, 4-level paging)
+    assert classify(0xFFFFC90000123000, page_offset=page_offset).detail == ""
+    assert classify(page_offset + (1 << 46) - 1, page_offset=page_offset).detail == (
+        f"page_offset_base + {(1 << 46) - 1:#x}"
+    )
+
+
 def test_order_poison_before_canonical() -> None:
     """Poison values are non-canonical too: the specific kind wins."""
     for value in (LIST_POISON1, *SLAB_POISONS.values()):

@@ -151,7 +151,19 @@ def test_gdb_commands_on_seed() -> None:
     # (gdb -batch exits 1 because the last command failed, as intended)
     _open, null, cmd, tasks, comm, star, frame1, nopid, nosym = p.stdout.split("@@@\n")
     assert "NULL + 0x240" in null and "struct scst_device +0x240: vdev_update_lat_stats" in null
-    assert "slab" in cmd and "points  to struct scst_cmd" in cmd
+    assert "SLAB     kmalloc-" in cmd and "MEMBER   struct scst_cmd +0x0: cmd_list_entry.next" in cmd
+    # the same text as drgn's `explain` for the same address: both print the engine's render_address()
+    os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
+    from kdumpext.drgn import explain_address
+    from kdumpext.dump import open_dump
+    from kdumpext.identify import identify, render_address
+
+    prog = open_dump(dump, debug_dirs=[BUILD]).prog
+    address = int(prog.crashed_thread().stack_trace()[0]["cmd"].value_())
+    assert null.rstrip("\n") == str(explain_address(prog, "0+0x240", type="struct scst_device")) == \
+        render_address(identify(prog, 0x240, 0, 0x240, type="struct scst_device"))
+    assert cmd.rstrip("\n") == str(explain_address(prog, f"{address:x}+0", type="struct scst_cmd")) == \
+        render_address(identify(prog, address, address, 0, type="struct scst_cmd"))
     assert re.search(r"^>\s*\d+\s+scstd30\s", tasks, re.M), tasks
     assert '"init"' in comm or '"swapper' in comm
     assert "dev = 0x0" in star

@@ -1,0 +1,259 @@
+"""Say what an address in a dump is: bad-pointer kind, symbol, module, slab object, task, page, member."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, List, Optional, Tuple, Union
+
+from . import addresses
+from .errors import KdumpextError
+from .explain import member_of, pointee
+from .model import AddressInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+__all__ = ["identify", "render_address", "page_offset", "direct_map_size", "lookup_type"]
+
+_MASK64 = (1 << 64) - 1
+_log = logging.getLogger("kdumpext")
+
+#: The object an address lies in: (its start, its type if known, where that type comes from).
+_Holder = Tuple[int, Optional["drgn.Type"], str]
+
+
+def page_offset(prog: "drgn.Program") -> Optional[int]:
+    """``page_offset_base``: where the direct map starts; None when the dump does not say."""
+    import drgn
+
+    try:
+        return int(prog["page_offset_base"].value_())
+    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
+        return None
+
+
+def direct_map_size(prog: "drgn.Program") -> Optional[int]:
+    """Bytes of physical memory the direct map covers, ``max_pfn << PAGE_SHIFT``; None if unknown."""
+    import drgn
+
+    try:
+        max_pfn = int(prog["max_pfn"].value_())
+    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
+        return None
+    try:
+        shift = int(prog["PAGE_SHIFT"].value_())
+    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
+        shift = 12  # x86-64's only page size
+    return max_pfn << shift
+
+
+def lookup_type(prog: "drgn.Program", name: Union[str, "drgn.Type"]) -> "drgn.Type":
+    """``struct foo``, ``foo`` (struct, union or typedef) or ``struct foo *`` (its pointee).
+
+    :raises KdumpextError: no such type in the loaded debug info.
+    """
+    import drgn
+
+    if isinstance(name, drgn.Type):
+        t = name
+    else:
+        found: Optional[drgn.Type] = None
+        for cand in (name, f"struct {name}", f"union {name}"):
+            try:
+                found = prog.type(cand)
+                break
+            except (LookupError, SyntaxError, ValueError):
+                continue
+        if found is None:
+            raise KdumpextError(f"no type named {name!r} in the loaded debug info")
+        t = found
+    return pointee(t) or t
+
+
+def _has_members(t: "drgn.Type") -> bool:
+    """Whether a member path means something in ``t`` (a struct, union, class or array)."""
+    import drgn
+
+    kinds = (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS, drgn.TypeKind.ARRAY)
+    while t.kind == drgn.TypeKind.TYPEDEF:
+        t = t.type
+    return t.kind in kinds
+
+
+def _slab_type_guess(prog: "drgn.Program", cache: str) -> Optional["drgn.Type"]:
+    """``struct NAME`` for a slab cache named NAME (``task_struct``, ``scst_cmd``), if it exists."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", cache) or cache.startswith("kmalloc"):
+        return None
+    try:
+        return prog.type(f"struct {cache}")
+    except (LookupError, SyntaxError, ValueError):
+        return None
+
+
+def _holder(prog: "drgn.Program", info: AddressInfo) -> Optional[_Holder]:
+    """Fill what drgn's helpers know about ``info.address`` (symbol, module, identities, slab
+    object); return the object that holds the address, if there is one."""
+    import drgn
+    import drgn.helpers.common.memory as memory
+
+    addr = info.address
+    holder: Optional[_Holder] = None
+    try:
+        sym = prog.symbol(addr)
+        info.symbol = f"{sym.name}+{addr - sym.address:#x}"
+        if sym.kind == drgn.SymbolKind.OBJECT:
+            try:
+                holder = (sym.address, prog.variable(sym.name).type_, f"type of variable {sym.name}")
+            except (LookupError, ValueError):
+                holder = (sym.address, None, "")
+    except LookupError:
+        pass
+    try:
+        mod = prog.module(addr)
+        info.module = "vmlinux" if isinstance(mod, drgn.MainModule) else mod.name
+    except LookupError:
+        pass
+    # identify_address_all() is drgn 0.0.31+; before, only the string form exists.
+    identify_all = getattr(memory, "identify_address_all", None)
+    try:
+        if identify_all is not None:
+            for ident in identify_all(prog, addr):
+                info.identities.append(str(ident))
+                slab = getattr(ident, "slab_object_info", None)
+                task = getattr(ident, "task", None)
+                page = getattr(ident, "page", None)
+                if slab is not None and slab.address:
+                    info.slab_object = int(slab.address)
+                    info.slab_allocated = slab.allocated
+                    info.slab_cache = slab.slab_cache.name.string_().decode(errors="replace")
+                    if holder is None:
+                        holder = (info.slab_object, _slab_type_guess(prog, info.slab_cache),
+                                  f"type guessed from slab cache {info.slab_cache}")
+                elif task is not None and type(ident).__name__ == "IdentifiedTaskStruct":
+                    holder = (int(task.value_()), task.type_.type, "task")
+                elif page is not None:
+                    holder = (int(page.value_()), page.type_.type, "page")
+        else:
+            found = memory.identify_address(prog, addr)
+            if found:
+                info.identities.append(found)
+    except (drgn.FaultError, LookupError, ValueError, OverflowError, TypeError, AttributeError) as e:
+        _log.debug("identify_address(%#x) failed: %s", addr, e)
+    return holder
+
+
+def identify(prog: "drgn.Program", address: int, pointer: Optional[int] = None, offset: int = 0,
+             type: Union[str, "drgn.Type", None] = None) -> AddressInfo:
+    """Say what ``address`` is in the program ``prog`` (a kernel dump, or any program).
+
+    The answer has the kind of pointer (:func:`kdumpext.addresses.classify`, or
+    :func:`~kdumpext.addresses.classify_pointer` when reached through ``pointer``,
+    so ``pointer=0, offset=0x240`` is ``NULL + 0x240``), where it lies in the direct
+    map, whether the dump holds it, the symbol and module, the slab object, task or
+    page drgn's helpers find there, and the member reached: of ``type`` at
+    ``offset`` from ``pointer`` (else from the start of the object that holds the
+    address, else 0), or without ``type`` of the type the holder has (a global
+    variable's, ``struct task_struct``, ``struct page``, or ``struct CACHE`` for a
+    slab cache of that name, marked as a guess).
+
+    :param address: the address, ``pointer + offset`` when ``pointer`` is given.
+    :param pointer: the pointer the address was reached through; with ``offset``
+        and no ``pointer``, the pointer is ``address - offset``.
+    :param offset: byte offset from ``pointer``, may be negative.
+    :param type: C type the pointer points to: ``struct scst_device``,
+        ``scst_device``, ``struct scst_device *`` or a :class:`drgn.Type`.
+    :raises ValueError: ``address`` is not ``pointer + offset``.
+    :raises KdumpextError: ``type`` is unknown.
+    """
+    import drgn
+
+    address &= _MASK64
+    if pointer is None and offset:
+        pointer = (address - offset) & _MASK64
+    if pointer is not None:
+        pointer &= _MASK64
+        if (pointer + offset) & _MASK64 != address:
+            raise ValueError(f"address {address:#x} is not pointer {pointer:#x} + offset {offset:#x}")
+    target: Optional[drgn.Type] = lookup_type(prog, type) if type is not None else None
+    start = page_offset(prog)
+    size = direct_map_size(prog)
+    if pointer is not None:
+        bad = addresses.classify_pointer(pointer, offset, page_offset=start, direct_map_size=size)
+    else:
+        bad = addresses.classify(address, page_offset=start, direct_map_size=size)
+    info = AddressInfo(address=address, bad=bad, pointer=pointer, offset=offset)
+    if bad.kind == "kernel" and start is not None and size is not None and 0 <= address - start < size:
+        info.physical = address - start
+    try:
+        prog.read(address, 1)
+        info.in_dump = True
+    except (drgn.FaultError, ValueError, OverflowError):
+        pass
+    holder = _holder(prog, info) if bad.kind == "kernel" else None
+    if pointer is not None:
+        # PTR+OFF: the object is the one PTR points into, wherever OFF lands
+        base = AddressInfo(address=pointer, bad=addresses.classify(pointer, page_offset=start, direct_map_size=size))
+        holder = _holder(prog, base) if base.bad.kind == "kernel" else None
+    member_offset = 0
+    if target is not None:
+        info.member_type_source = "type given"
+        if pointer is not None:
+            member_offset = offset
+        elif holder is not None:
+            member_offset = address - holder[0]
+    elif holder is not None and holder[1] is not None:
+        # the holder's own type: a global pointer variable holds a pointer, not what it points to
+        target, info.member_type_source = holder[1], holder[2]
+        member_offset = address - holder[0]
+    if target is not None and member_offset >= 0 and _has_members(target):
+        info.member = member_of(target, member_offset)
+    return info
+
+
+def render_address(info: AddressInfo) -> str:
+    """The text both front-ends print for an address: one ``LABEL  value`` row per fact.
+
+    ``ADDRESS`` (and the ``pointer + offset`` it came from), ``KIND``, ``SYMBOL``
+    (``[module]`` for a module's), ``SLAB``, ``IS`` (what else drgn identified),
+    ``MEMBER`` and ``MEMORY`` (in the dump or not).
+    """
+    from tabulate import tabulate
+
+    addr = f"{info.address:#x}"
+    if info.pointer is not None and info.offset:
+        addr += f"  (= {info.pointer:#x} + {info.offset:#x})" if info.offset > 0 else \
+            f"  (= {info.pointer:#x} - {-info.offset:#x})"
+    rows: List[List[str]] = [["ADDRESS", addr], ["KIND", f"{info.bad.kind}: {info.text}"]]
+    if info.symbol:
+        rows.append(["SYMBOL", info.symbol + (f" [{info.module}]" if info.module and
+                                              info.module != "vmlinux" else "")])
+    elif info.module:
+        rows.append(["MODULE", info.module])
+    if info.slab_cache:
+        state = {True: "allocated", False: "free", None: "state unknown"}[info.slab_allocated]
+        start = f" object {info.slab_object:#x}" if info.slab_object is not None else ""
+        rows.append(["SLAB", f"{info.slab_cache}{start}, +{info.address - (info.slab_object or info.address):#x}"
+                             f" ({state})"])
+    for ident in info.identities:
+        if not ident.startswith(("slab object", "free slab object", "corrupted slab object")) and \
+                not (info.symbol and ident.endswith(info.symbol)):
+            rows.append(["IS", ident])
+    if info.member is not None:
+        m = info.member
+        if m.member_type:
+            what = f"{m.path} ({m.member_type}, {m.size} bytes)"
+        elif m.path.startswith("+"):
+            what = "past the end of the type"
+        else:
+            what = m.path
+        src = f"  [{info.member_type_source}]" if info.member_type_source else ""
+        rows.append(["MEMBER", f"{m.type_name} +{m.offset:#x}: {what}{src}"])
+    if info.in_dump:
+        memory = "in the dump"
+    elif info.physical is not None:
+        memory = f"not in the dump (the dump left out physical page {info.physical & -addresses.PAGE_SIZE:#x})"
+    else:
+        memory = "not readable (not in the dump, or unmapped)"
+    rows.append(["MEMORY", memory])
+    return str(tabulate(rows, tablefmt="plain"))
