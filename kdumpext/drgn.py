@@ -237,10 +237,7 @@ def triage(prog: drgn.Program, *, intel: bool = False) -> TriageReport:
 
     _check_crash_dump(prog)
     info = _dump_info(prog)
-    report = triage_program(prog, info, intel)
-    if info.modules_missing_debuginfo:
-        report.warnings.append("no debug info for module(s): " + ", ".join(info.modules_missing_debuginfo))
-    return TriageReport.of(report)
+    return TriageReport.of(triage_program(prog, info, intel))
 
 
 def _prog_of(frame: drgn.StackFrame, prog: Optional[drgn.Program]) -> drgn.Program:

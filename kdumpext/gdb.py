@@ -97,11 +97,7 @@ class Session:
         if self._report is None:
             from .triage import triage_program
 
-            report = triage_program(self.opened.prog, self.opened.info)
-            missing = self.opened.info.modules_missing_debuginfo
-            if missing:
-                report.warnings.append("no debug info for module(s): " + ", ".join(missing))
-            self._report = report
+            self._report = triage_program(self.opened.prog, self.opened.info)
         return self._report
 
 

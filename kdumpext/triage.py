@@ -107,10 +107,7 @@ def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] =
     :raises KdumpextError: bad input, see :mod:`kdumpext.errors`.
     """
     opened = open_dump(path, vmlinux, debug_dirs)
-    report = triage_program(opened.prog, opened.info, intel)
-    if opened.info.modules_missing_debuginfo:
-        report.warnings.append("no debug info for module(s): " + ", ".join(opened.info.modules_missing_debuginfo))
-    return report
+    return triage_program(opened.prog, opened.info, intel)
 
 
 def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel: bool = False) -> Report:
@@ -140,6 +137,8 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
         except (LookupError, ValueError):
             pass
     verdict = explain_crash(prog, ctx, frames, regs, intel)
+    if info.modules_missing_debuginfo:
+        warnings.append("no debug info for module(s): " + ", ".join(info.modules_missing_debuginfo))
     return Report(info, ctx.task, frames, verdict, regs, warnings)
 
 
