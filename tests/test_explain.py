@@ -114,3 +114,22 @@ def test_taint_letters() -> None:
     assert decode_taint("P    W  O E") == ["P: proprietary module loaded", "W: kernel issued a warning",
                                             "O: out-of-tree module loaded", "E: unsigned module loaded"]
     assert decode_taint("") == []
+
+
+@pytest.mark.parametrize("name", ["scst.ko", "kdx.ko"])
+def test_bulk_relocation_equals_pyelftools(name: str) -> None:
+    """The bulk x86-64 relocation of a module's DWARF gives pyelftools' bytes exactly."""
+    from elftools.elf.elffile import ELFFile
+
+    from kdumpext.dwarf import _elf_class
+
+    ko = os.path.join(unpacked_debug_dir(), name)
+    with open(ko, "rb") as f1, open(ko, "rb") as f2:
+        ours = _elf_class()(f1).get_dwarf_info()
+        theirs = ELFFile(f2).get_dwarf_info()
+        for sec in ("debug_info_sec", "debug_line_sec", "debug_loclists_sec", "debug_rnglists_sec",
+                    "debug_aranges_sec", "debug_frame_sec", "debug_str_offsets_sec", "debug_addr_sec"):
+            a, b = getattr(ours, sec), getattr(theirs, sec)
+            assert (a is None) == (b is None), sec
+            if a is not None:
+                assert a.stream.getvalue() == b.stream.getvalue(), sec
