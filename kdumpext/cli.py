@@ -121,6 +121,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback, unless asked for
+        if os.environ.get("KDUMPEXT_DEBUG"):
+            raise
+        print(f"kdumpext: internal error: {type(e).__name__}: {e} (KDUMPEXT_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

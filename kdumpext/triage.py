@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from . import addresses
@@ -136,7 +137,14 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
             regs = {k: int(v) for k, v in trace[0].registers().items()}
         except (LookupError, ValueError):
             pass
-    verdict = explain_crash(prog, ctx, frames, regs, intel)
+    try:
+        verdict = explain_crash(prog, ctx, frames, regs, intel)
+    except Exception as e:  # noqa: BLE001 - an unforeseen dump must still get its report
+        if os.environ.get("KDUMPEXT_DEBUG"):
+            raise
+        verdict = Verdict("unknown", undecided=f"explaining the fault failed: {type(e).__name__}: {e}")
+        warnings.append("the verdict is incomplete because of an internal error "
+                        "(KDUMPEXT_DEBUG=1 shows the traceback; please report it)")
     if info.modules_missing_debuginfo:
         warnings.append("no debug info for module(s): " + ", ".join(info.modules_missing_debuginfo))
     return Report(info, ctx.task, frames, verdict, regs, warnings)

@@ -214,3 +214,20 @@ def test_excluded_page_is_said_plainly() -> None:
     with pytest.raises(MemoryNotInDump) as e:
         read_memory(d.prog, user_pc, 16, "code at the user-space pc")
     assert "not in the dump" in str(e.value) and f"{user_pc:#x}" in str(e.value)
+
+
+def test_internal_error_keeps_the_report(monkeypatch: Any) -> None:
+    """An unforeseen failure in the explain stage still gives the header and backtrace."""
+    import kdumpext.triage as t
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("decoder fell over")
+
+    monkeypatch.setattr(t, "explain_crash", broken)
+    monkeypatch.delenv("KDUMPEXT_DEBUG", raising=False)
+    r = t.triage(case("null-write").dump, debug_dirs=[BUILD])
+    assert r.task is not None and r.task.comm == "init"
+    assert r.frames and r.frames[0].function == "kdx_flow_set_error"
+    assert r.verdict.crash_class == "unknown"
+    assert r.verdict.undecided == "explaining the fault failed: RuntimeError: decoder fell over"
+    assert any("internal error" in w for w in r.warnings)
