@@ -17,6 +17,7 @@ _TITLES = (
     re.compile(r"^BUG: unable to handle kernel paging request at (?P<addr>[0-9a-f]+)"),
     re.compile(r"^general protection fault(?:, probably for non-canonical address (?P<addr>0x[0-9a-f]+))?"),
     re.compile(r"^kernel BUG at (?P<file>[^:]+):(?P<line>\d+)!"),
+    re.compile(r"^WARNING: CPU: \d+ PID: \d+ at (?P<file>[^:]+):(?P<line>\d+) "),
     re.compile(r"^invalid opcode: \d+"),
     re.compile(r"^BUG: kernel NULL pointer dereference"),
     re.compile(r"^(?:BUG|WARNING): .*"),

@@ -128,8 +128,8 @@ def render_verdict(v: Verdict) -> str:
         rows.append(["PANIC", v.summary])
         if v.source:
             rows.append(["", v.site + "  " + v.source])
-    elif v.crash_class == "bug":
-        rows.append(["BUG", f"{v.site}  {v.source}".strip()])
+    elif v.crash_class in ("bug", "warning"):
+        rows.append(["BUG" if v.crash_class == "bug" else "WARN", f"{v.site}  {v.source}".strip()])
         if insn:
             rows.append(["", insn.text])
     else:
@@ -202,7 +202,7 @@ def render_text(r: Report, evidence: bool = True) -> str:
 
 def short_verdict(v: Verdict) -> str:
     """One cell for a batch table: ``cmd->dev NULL -> ->vdev_update_lat_stats +0x240``."""
-    if v.crash_class in ("panic", "bug"):
+    if v.crash_class in ("panic", "bug", "warning"):
         return v.summary
     if v.pointer and v.member is not None:
         word = "NULL" if v.bad is not None and v.bad.kind == "null" else (v.bad.detail or v.bad.kind) if v.bad else "bad"

@@ -70,8 +70,10 @@ def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
             sp = f.sp
         except (LookupError, ValueError):
             sp = 0
-        out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline),
-                         bool(getattr(f, "interrupted", False)), sp))
+        # drgn marks as interrupted both the CPU's exception frames and the registers
+        # crash_setup_regs() saved on the way into kdump; only the former are faults
+        exception = bool(getattr(f, "interrupted", False)) and name not in PANIC_PATH
+        out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline), exception, sp))
     return out
 
 
@@ -376,12 +378,14 @@ def _bad_word(bad: Optional[BadAddress]) -> str:
 
 def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
     o = ctx.oops
-    v.crash_class = "bug"
+    # WARN() also traps on ud2; with panic_on_warn it ends the same way as BUG()
+    warn = o is not None and o.title.startswith("WARNING:")
+    v.crash_class = "warning" if warn else "bug"
     v.access = ""
     where = f"{o.bug_file}:{o.bug_line}" if o is not None and o.bug_file else _source(frame)
     if where:
         v.source = where
-    v.summary = f"BUG() at {where or '?'} in {v.function}"
+    v.summary = f"{'WARN()' if warn else 'BUG()'} at {where or '?'} in {v.function}"
     v.confidence = "high"
     v.evidence.append(Evidence("note", o.title if o is not None else "ud2"))
     return v
