@@ -204,7 +204,11 @@ def short_verdict(v: Verdict) -> str:
     """One cell for a batch table: ``cmd->dev NULL -> ->vdev_update_lat_stats +0x240``."""
     if v.crash_class in ("panic", "bug", "warning"):
         return v.summary
+    word = "NULL" if v.bad is not None and v.bad.kind == "null" else (v.bad.detail or v.bad.kind) if v.bad else "bad"
+    if v.pointer and v.access == "exec":
+        return f"{v.pointer} {word}, called"
     if v.pointer and v.member is not None:
-        word = "NULL" if v.bad is not None and v.bad.kind == "null" else (v.bad.detail or v.bad.kind) if v.bad else "bad"
+        if not v.member.path:  # a scalar pointee
+            return f"{v.pointer} {word} \u2192 {v.access_path or '*' + v.pointer}"
         return f"{v.pointer} {word} \u2192 ->{v.member.path.split(' or ')[0]} +{v.member.offset:#x}"
     return v.summary or v.crash_class

@@ -231,3 +231,18 @@ def test_internal_error_keeps_the_report(monkeypatch: Any) -> None:
     assert r.verdict.crash_class == "unknown"
     assert r.verdict.undecided == "explaining the fault failed: RuntimeError: decoder fell over"
     assert any("internal error" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize("scenario,cell", [
+    ("scst-null-dev", "cmd->dev NULL \u2192 ->vdev_update_lat_stats +0x240"),
+    ("err-ptr", "kdx_probe() ERR_PTR(-ENODEV) \u2192 ->irq +0x34"),
+    ("lkdtm-access-null", "ptr NULL \u2192 *ptr"),
+    ("null-fn-call", "n->ops->xmit NULL, called"),
+    ("sysrq-panic", 'panic("sysrq triggered crash") called from sysrq_handle_crash'),
+])
+def test_short_verdict(scenario: str, cell: str) -> None:
+    """The one-cell verdict of batch tables."""
+    from kdumpext.report import short_verdict
+    from kdumpext.triage import triage
+
+    assert short_verdict(triage(case(scenario).dump, debug_dirs=[BUILD]).verdict) == cell
