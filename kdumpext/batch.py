@@ -171,7 +171,10 @@ class Options:
 
 
 def _stamp_time(path: str) -> Optional[float]:
-    """Seconds since the epoch from the crash directory's name (kdump-tools or RHEL), as UTC."""
+    """Seconds since the epoch from the crash directory's name (kdump-tools or RHEL).
+
+    Both write the crashed machine's local time and no zone; it is taken as UTC.
+    """
     name = os.path.basename(os.path.dirname(os.path.abspath(path)))
     for pat, fmt in ((_STAMP_DIR, "%Y%m%d%H%M"), (_RHEL_DIR, "%Y-%m-%d-%H:%M:%S")):
         m = pat.search(name)
@@ -432,8 +435,9 @@ def _context() -> Any:
     Not plain fork: drgn indexes DWARF with OpenMP, and a process forked from one that
     has run an OpenMP region hangs in its own first one (libgomp is not fork-safe), so a
     caller that triaged a dump in-process (a test, a drgn session) could not fork
-    workers.  The fork server is a fresh process that imports the engine once; each
-    worker is forked from it, warm and with no threads behind it.
+    workers.  The fork server is a fresh process that imports the engine and drgn once
+    (and runs no OpenMP region); each worker is forked from it, warm and with no threads
+    behind it.
     """
     import multiprocessing
 
@@ -441,8 +445,34 @@ def _context() -> Any:
         ctx = multiprocessing.get_context("forkserver")
     except ValueError:  # pragma: no cover - no fork server on this platform
         return multiprocessing.get_context("spawn")
-    ctx.set_forkserver_preload(["kdumpext.batch", "kdumpext.triage", "kdumpext.oopstriage"])
+    ctx.set_forkserver_preload(["kdumpext.batch", "kdumpext.triage", "kdumpext.oopstriage", "drgn"])
     return ctx
+
+
+def _start(proc: Any, threads: int) -> None:
+    """Start a worker.  If this starts the fork server, the server gets ``threads`` OpenMP
+    threads per worker and ignores Ctrl-C, and so do the workers it forks.
+
+    libgomp reads ``OMP_NUM_THREADS`` when it is loaded, which is when the fork server
+    imports drgn (a value the user set is left alone).  A worker forked from the server
+    takes back the server's own SIGINT disposition before any of our code runs: ignored,
+    no worker dies of a KeyboardInterrupt half-way through starting; the parent decides
+    what Ctrl-C stops.
+    """
+    env = "OMP_NUM_THREADS" not in os.environ
+    if env:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: cannot, and need not, touch signals
+        old = None
+    try:
+        proc.start()
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+        if env:
+            del os.environ["OMP_NUM_THREADS"]
 
 
 class _Progress:
@@ -529,7 +559,9 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
     it arrives.  Ctrl-C stops the workers and returns what was finished
     (``interrupted``).  ``worker`` makes the row of an item (:func:`analyse`; another
     module-level function in tests: it is pickled by name).  The workers' drgn share the
-    CPUs for their DWARF indexing threads.
+    CPUs for their DWARF indexing threads.  Workers start from a fork server (see
+    :func:`_context`), which, like multiprocessing's spawn, imports the caller's main
+    script: a script calling this needs the ``if __name__ == "__main__":`` guard.
     """
     from multiprocessing.connection import wait
 
@@ -540,7 +572,7 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
     result = BatchResult([], skipped, cached=len(done))
     bar = _Progress(len(todo), progress)
     running: List[_Running] = []
-    pending = list(todo)
+    pending = sorted(todo, key=lambda i: -_size(items[i].path))  # biggest first: a short tail at the end
     ctx = _context()
     threads = max(1, _cpu_count() // jobs)
 
@@ -559,9 +591,13 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
                 i = pending.pop(0)
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, args=(send, items[i], opts, worker, threads), daemon=True)
-                proc.start()
+                running.append(_Running(proc, recv, i, time.monotonic()))  # first: Ctrl-C in start() kills it
+                try:
+                    _start(proc, threads)
+                except Exception:
+                    running.pop()
+                    raise
                 send.close()
-                running.append(_Running(proc, recv, i, time.monotonic()))
             deadline = min(r.started for r in running) + timeout
             ready = wait([r.conn for r in running] + [r.proc.sentinel for r in running],
                          timeout=max(0.0, deadline - time.monotonic()))
@@ -588,16 +624,25 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
             running = still
     except KeyboardInterrupt:
         result.interrupted = True
-        for r in running:
+        started = [r for r in running if r.proc.pid is not None]
+        for r in started:
             r.proc.kill()
-        for r in running:
+        for r in started:
             r.proc.join()
+        for r in running:
             r.conn.close()
     finally:
         bar.close()
     result.rows = [done[i] for i in range(len(items)) if i in done]
     result.seconds = time.monotonic() - t0
     return result
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _cpu_count() -> int:
@@ -673,7 +718,9 @@ def _render_tables(result: BatchResult, fmt: str) -> str:
     paths = [r["dump"] or r["dmesg"] for r in result.rows]
     base, names = _short_names(paths)
     where = os.path.relpath(base) if base else ""
-    where = "" if where == "." else f" (under {where}{os.sep})"
+    if where.startswith(os.pardir):
+        where = base
+    where = "" if where in ("", ".") else f" (under {where.rstrip(os.sep)}{os.sep})"
 
     def head(title: str, note: str = "") -> str:
         return f"## {title}{note}\n\n" if md else f"{title.upper()}{note}\n"

@@ -130,15 +130,19 @@ def parse_log(text: str) -> Optional[Oops]:
     after it.  None when the log has neither.
     """
     text = kernel_part(text)
-    oops = parse_oops(text)
+    # The oops' own report ends where panic() starts its own (panic_on_warn, "Fatal
+    # exception"): its second "CPU:" line and call trace must not join the first.
+    lines = text.splitlines()
+    cut = next((i for i, line in enumerate(lines) if _PANIC_TITLE.search(line)), len(lines))
+    oops = parse_oops("\n".join(lines[:cut]))
     if oops is not None:
+        oops.panic = oops.panic or panic_line(text)
         return oops
     msg = panic_line(text)
     if not msg:
         return None
     # panic() prints its line, then dump_stack(): "CPU: ..." and the call trace.  parse_oops
     # reads those once the panic line is spelled like an oops title ("Oops: ...").
-    lines = text.splitlines()
     for i, line in enumerate(lines):
         m = _PANIC_TITLE.search(line)
         if m:
@@ -518,7 +522,9 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
         raise NoOopsError(path)
     warnings = ["explained from the kernel log text, not from a dump" + (f": {why}" if why else "")]
     missing: List[str] = []
-    search = SearchPath.build(debug_dirs, path)
+    # a vmlinux given by hand often has its modules beside it
+    search = SearchPath.build(list(debug_dirs) + ([os.path.dirname(os.path.abspath(vmlinux))] if vmlinux else []),
+                              path)
     tp = _debug_program(oops, search, vmlinux, find_debug_info, warnings, missing)
     frames = frames_from_oops(oops, tp.address_of if tp is not None else None)
     code_from = ""
@@ -534,8 +540,12 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
                                                      + ", ".join(sorted(tp.modules))
                                                      + " (the oops does not say where a module was loaded)"))
     if tp is None:
-        _retouch_bare(verdict, frames)
-    elif missing:
+        _retouch_bare(verdict, frames, "no vmlinux")
+    elif frames and frames[0].exception and frames[0].function and not frames[0].pc:
+        _retouch_bare(verdict, frames, f"no debug info for {frames[0].module or 'vmlinux'}")
+    elif frames and frames[0].exception and not frames[0].function and len(frames) > 1 and not frames[1].pc:
+        _retouch_bare(verdict, frames, f"no debug info for {frames[1].module or 'vmlinux'}")
+    if missing:
         warnings.append("no debug info for module(s): " + ", ".join(missing))
     info = DumpInfo(path=path, format=TEXT_FORMAT, release=oops.release, vmlinux=tp.vmlinux if tp else "",
                     uptime=log_uptime(text, oops.title or oops.panic),
@@ -570,14 +580,16 @@ _FROM_DUMP = "(faulting instruction, from the dump)"
 _NO_SYMBOL = "no symbol at the faulting pc"
 
 
-def _retouch_bare(v: Verdict, frames: List[Frame]) -> None:
-    """Without a vmlinux the pc is unknown (0): name the code by its symbol, and say what is missing."""
+def _retouch_bare(v: Verdict, frames: List[Frame], missing: str) -> None:
+    """Without the faulting code's debug file its pc is unknown (0): name the code by its
+    symbol, and say what is missing (``missing``)."""
     site = frames[0].site if frames and frames[0].exception and frames[0].function else ""
     for e in v.evidence:
         if site and e.kind == "insn" and e.address == 0 and e.text.startswith("0x0: "):
             e.text = f"{site}: {e.text[len('0x0: '):]}"
-    reasons = [u for u in v.undecided.split("; ") if u and u != _NO_SYMBOL]
-    reasons.append("no vmlinux: the pointer and member cannot be named from the text alone")
+    # the engine's "no symbol at pc" and "stack not in the dump" only restate what is missing here
+    reasons = [u for u in v.undecided.split("; ") if u and u != _NO_SYMBOL and not u.startswith("the stack at")]
+    reasons.append(f"{missing}: the pointer and member cannot be named from the text alone")
     v.undecided = "; ".join(reasons)
 
 
