@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("oops", help="explain an oops from kernel log text (dmesg.<stamp>, vmcore-dmesg.txt)")
     p.add_argument("file", help="a file with the oops text")
     p.add_argument("--vmlinux", metavar="PATH", help="resolve source lines and types with this vmlinux")
-    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
+                   help="also look here for vmlinux and module debug info (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
     p.set_defaults(func=_oops)
@@ -95,7 +96,7 @@ def _oops(args: argparse.Namespace) -> int:
     from .oopstriage import oops_report
     from .report import render_text, to_json_dict
 
-    report = oops_report(args.file, args.vmlinux, intel=args.intel)
+    report = oops_report(args.file, args.vmlinux, intel=args.intel, debug_dirs=args.debug_dir)
     if args.json:
         json.dump(to_json_dict(report), sys.stdout, indent=2)
         sys.stdout.write("\n")

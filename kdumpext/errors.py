@@ -9,6 +9,8 @@ __all__ = [
     "DebugInfoMismatch",
     "MissingDebugInfo",
     "MemoryNotInDump",
+    "NoOopsError",
+    "ReleaseMismatch",
     "UsageError",
     "EXIT_CODES",
 ]
@@ -95,6 +97,28 @@ class MemoryNotInDump(KdumpextError):
         self.address = address
 
 
+class NoOopsError(KdumpextError):
+    """A log with neither an oops (BUG, page fault, GPF) nor a ``Kernel panic`` line in it."""
+
+    exit_code = 3
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path}: no oops, BUG or kernel panic message in this log")
+        self.path = path
+
+
+class ReleaseMismatch(DebugInfoMismatch):
+    """A vmlinux whose ``init_uts_ns`` release is not the one the oops' ``CPU:`` line names.
+
+    The oops text has no build-id, so the release string is what a vmlinux is checked by.
+    """
+
+    def __init__(self, path: str, want: str, got: str) -> None:
+        KdumpextError.__init__(
+            self, f"{path}: kernel release {got or 'unknown'} does not match the oops' release {want}")
+        self.path, self.want, self.got = path, want, got
+
+
 #: CLI exit status per error class; documented in README.md.
 EXIT_CODES = {
     cls.__name__: cls.exit_code
@@ -106,5 +130,7 @@ EXIT_CODES = {
         DebugInfoMismatch,
         MissingDebugInfo,
         MemoryNotInDump,
+        NoOopsError,
+        ReleaseMismatch,
     )
 }

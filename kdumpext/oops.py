@@ -129,7 +129,10 @@ def parse_oops(text: str) -> Optional[Oops]:
     if start is None:
         return None
     in_trace = False
+    code_seen = False
     for line in lines[start + 1:]:
+        if _PANIC.match(line):
+            break  # panic() starts its own report (panic_on_warn: a second CPU: line and trace)
         if oops.oops_line and (_CR2_ALONE.match(line) or line.startswith("---[ end trace")):
             m = _CR2_ALONE.match(line)
             if m and oops.fault_address is None and oops.title.startswith("BUG"):
@@ -163,9 +166,13 @@ def parse_oops(text: str) -> Optional[Oops]:
             else:
                 oops.rip_address = int(m.group("addr"), 16)
             continue
-        m = _CODE.match(line)
-        if m and not oops.code:
-            oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
+        if line.startswith("Code: ") and not code_seen:
+            # the first Code: line is the kernel's, even when it says "Unable to access
+            # opcode bytes": a later one belongs to the user-mode registers after the trace
+            code_seen = True
+            m = _CODE.match(line)
+            if m:
+                oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
             continue
         line = line.strip()
         if line in ("Call Trace:", "<TASK>", "<IRQ>", "</IRQ>"):

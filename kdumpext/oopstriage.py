@@ -11,19 +11,17 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 from . import addresses
 from .context import CrashContext, decode_taint
-from .errors import DebugInfoMismatch, KdumpextError, UsageError
+from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
 from .oops import Oops, panic_line, parse_oops, strip_timestamps
-from .triage import _bad_verdict_class, explain_crash, explain_frame  # one mapping of bad-address kind to class
+from .triage import explain_crash, explain_frame, verdict_class
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
 __all__ = [
     "TEXT_FORMAT",
-    "NoOopsError",
-    "ReleaseMismatch",
     "read_log",
     "kernel_part",
     "parse_log",
@@ -43,28 +41,6 @@ _PAGE = 4096
 _MODULE_AREA = 0xFFFF_FFFF_C000_0000  # where the synthetic module layout starts (MODULES_VADDR)
 _MODULE_STRIDE = 0x100_0000
 _SHF_ALLOC = 0x2
-
-
-class NoOopsError(KdumpextError):
-    """A log with neither an oops (BUG, page fault, GPF) nor a ``Kernel panic`` line in it."""
-
-    exit_code = 3
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{path}: no oops, BUG or kernel panic message in this log")
-        self.path = path
-
-
-class ReleaseMismatch(DebugInfoMismatch):
-    """A vmlinux whose ``init_uts_ns`` release is not the one the oops' ``CPU:`` line names.
-
-    The oops text has no build-id, so the release string is what a vmlinux is checked by.
-    """
-
-    def __init__(self, path: str, want: str, got: str) -> None:
-        KdumpextError.__init__(
-            self, f"{path}: kernel release {got or 'unknown'} does not match the oops' release {want}")
-        self.path, self.want, self.got = path, want, got
 
 
 # --- reading and cutting the log (pure) ---------------------------------------------
@@ -130,11 +106,8 @@ def parse_log(text: str) -> Optional[Oops]:
     after it.  None when the log has neither.
     """
     text = kernel_part(text)
-    # The oops' own report ends where panic() starts its own (panic_on_warn, "Fatal
-    # exception"): its second "CPU:" line and call trace must not join the first.
     lines = text.splitlines()
-    cut = next((i for i, line in enumerate(lines) if _PANIC_TITLE.search(line)), len(lines))
-    oops = parse_oops("\n".join(lines[:cut]))
+    oops = parse_oops(text)  # stops where panic() starts its own report
     if oops is not None:
         oops.panic = oops.panic or panic_line(text)
         return oops
@@ -274,7 +247,7 @@ def _complete(v: Verdict, oops: Oops, frames: List[Frame]) -> None:
         bad = addresses.classify(where)
         v.bad, v.address = bad, where
         v.access = v.access or ("exec" if exec_fault else oops.pf_access)
-        v.crash_class = _bad_verdict_class(bad, v.access)
+        v.crash_class = verdict_class(bad, v.access)
         v.evidence.append(Evidence("note", f"fault address {where:#x} from the oops' first line"
                                            + (f" and '#PF: ... {oops.pf_access}'" if oops.pf_access else "")))
     if exec_fault and not v.pointer:

@@ -16,7 +16,7 @@ from .model import BadAddress, DumpInfo, Evidence, Frame, Instruction, Registers
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["triage", "triage_program", "frames_of", "explain_frame", "PANIC_PATH"]
+__all__ = ["triage", "triage_program", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
 
 #: Functions on the way from panic()/an oops into kdump: never "where it crashed".
 PANIC_PATH = frozenset({
@@ -81,7 +81,8 @@ def _source(frame: Optional[Frame]) -> str:
     return f"{frame.file}:{frame.line}" if frame is not None and frame.file else ""
 
 
-def _bad_verdict_class(bad: BadAddress, access: str) -> str:
+def verdict_class(bad: BadAddress, access: str) -> str:
+    """The verdict class of an access through a bad address (``null`` + exec is ``null-fn-call``)."""
     if access == "exec" and bad.kind == "null":
         return "null-fn-call"
     return _CLASS_OF_KIND.get(bad.kind, "bad-access")
@@ -259,7 +260,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         offset += regs[mem.index] * mem.scale
     bad = addresses.classify_pointer(base_val, offset)
     v.bad = bad
-    v.crash_class = _bad_verdict_class(bad, insn.access)
+    v.crash_class = verdict_class(bad, insn.access)
     v.evidence.append(Evidence("reg", f"%{base_reg} = {base_val:#x}"))
     try:
         fc = FunctionCode(prog, frame.pc)
@@ -294,7 +295,7 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
     address &= 0xFFFF_FFFF_FFFF_FFFF
     bad = addresses.classify(address)
     v.bad = bad
-    v.crash_class = _bad_verdict_class(bad, v.access)
+    v.crash_class = verdict_class(bad, v.access)
     try:
         fc = FunctionCode(prog, frame.pc)
     except LookupError:
@@ -309,7 +310,7 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
         off = address - (var.const & 0xFFFF_FFFF_FFFF_FFFF)
         if 0 <= off < max(1, _sizeof_safe(target)):
             v.bad = addresses.classify_pointer(var.const & 0xFFFF_FFFF_FFFF_FFFF, off)
-            v.crash_class = _bad_verdict_class(v.bad, v.access)
+            v.crash_class = verdict_class(v.bad, v.access)
             v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
                                                 f"(DW_AT_const_value), folded into the instruction", frame.pc))
             _fill_pointer(v, Expr(var.name, vt, "const", value=var.const), off, "", size)
@@ -398,7 +399,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
 
     pc = frames[fi].pc
     bad = addresses.classify(pc)
-    v = Verdict(_bad_verdict_class(bad, "exec"), access="exec", address=pc, bad=bad)
+    v = Verdict(verdict_class(bad, "exec"), access="exec", address=pc, bad=bad)
     v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))
     rsp = regs.get("rsp")
     if rsp is None:

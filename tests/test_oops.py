@@ -16,10 +16,9 @@ from corpus import BUILD, ROOT, cases
 from kdumpext.decode import decode
 from kdumpext.errors import MissingDebugInfo
 from kdumpext.oops import parse_oops
+from kdumpext.errors import NoOopsError, ReleaseMismatch
 from kdumpext.oopstriage import (
     TEXT_FORMAT,
-    NoOopsError,
-    ReleaseMismatch,
     explain_oops,
     frames_from_oops,
     kernel_part,
