@@ -448,6 +448,7 @@ class FunctionCode:
             base = self._global_at(insn.address + insn.size + disp)
             if base is None:
                 return None
+            raw_base = base
             disp = 0
         elif mem.base is None:
             return None
@@ -456,6 +457,7 @@ class FunctionCode:
             if mem.base == "rsp" or (mem.base == "rbp" and not base.known):
                 # a stack slot, not an object: a spilled variable if DWARF says one lives there
                 return self._stack_slot(mem.base, disp, insn, ev)
+            raw_base = base  # what the register holds, before container_of() re-addressing
             base, disp = self.rebase(base, mem.base, disp, insn.address)
         target = pointee(base.type)
         index_val: Optional[int] = None
@@ -472,7 +474,8 @@ class FunctionCode:
         evidence = base.evidence + [ev]
         if target is None or not _is_struct_like(target) and mem.index is None and disp == 0 and src.kind == "load":
             if target is not None and src.kind == "load" and disp == 0:
-                return Expr(_arrow(base, ""), target, base.root, evidence, via=insn, via_base=(mem.base or "", base))
+                return Expr(_arrow(base, ""), target, base.root, evidence, via=insn,
+                            via_base=(mem.base or "", raw_base))
             return None
         offset = disp
         if index_val is not None:
@@ -494,5 +497,5 @@ class FunctionCode:
             if offset < 0 or path.startswith("+"):
                 return None
             return Expr(f"&{_arrow(base, path)}", self.prog.pointer_type(mtype) if mtype is not None else None,
-                        base.root, evidence, via=insn, via_base=(mem.base or "", base))
-        return Expr(_arrow(base, path), mtype, base.root, evidence, via=insn, via_base=(mem.base or "", base))
+                        base.root, evidence, via=insn, via_base=(mem.base or "", raw_base))
+        return Expr(_arrow(base, path), mtype, base.root, evidence, via=insn, via_base=(mem.base or "", raw_base))

@@ -177,6 +177,8 @@ class Verdict:
     pointer: str = ""  # "cmd->dev"
     pointer_type: str = ""  # "struct scst_device *"
     access_path: str = ""  # "cmd->dev->vdev_update_lat_stats"
+    #: how the bad pointer got into its register: "mov 0x40(%rbx),%rax; rbx = cmd, struct scst_cmd *"
+    pointer_source: str = ""
     member: Optional[Member] = None
     summary: str = ""  # one line
     confidence: str = "low"  # high, medium, low

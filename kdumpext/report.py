@@ -48,6 +48,7 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         },
         "pointer": v.pointer,
         "pointer_type": v.pointer_type,
+        "pointer_source": v.pointer_source,
         "access_path": v.access_path,
         "struct": m.type_name.split()[-1] if m and _is_aggregate(m.type_name) else None,
         "type": m.type_name if m else None,
@@ -145,12 +146,7 @@ def render_verdict(v: Verdict) -> str:
         label = {"null": "NULL", "err-ptr": "ERR_PTR", "list-poison": "POISON", "slab-poison": "POISON",
                  "non-canonical": "BADPTR", "user": "USER", "kernel": "BADPTR"}.get(bad.kind if bad else "", "BADPTR")
         if v.pointer:
-            how = ""
-            via = next((e.text for e in v.evidence if e.kind == "insn" and "faulting" not in e.text
-                        and "call that" not in e.text), "")
-            root = next((e.text for e in v.evidence if e.kind == "dwarf"), "")
-            if via:
-                how = f" (loaded by {via.split(': ', 1)[-1]}" + (f"; {root}" if root else "") + ")"
+            how = f" ({v.pointer_source})" if v.pointer_source else ""
             rows.append([label, f"{v.pointer} is {addresses.describe(bad).split(' + ')[0] if bad else 'bad'}{how}"])
         elif bad is not None:
             rows.append([label, addresses.describe(bad)])
@@ -183,7 +179,7 @@ def render_text(r: Report, evidence: bool = True) -> str:
         ["VMLINUX", d.vmlinux],
         ["CRASHED", _when(d.crash_time)],
         ["UPTIME", _uptime(d.uptime)],
-        ["CPUS", str(d.cpus)],
+        ["CPUS", str(d.cpus) if d.cpus else "?"],
         ["PANIC", d.panic_message or d.oops],
         ["TAINT", (d.taint or "none") + ("  (" + "; ".join(d.taint_flags) + ")" if d.taint_flags else "")],
     ]

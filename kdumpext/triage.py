@@ -340,6 +340,7 @@ def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int, type
     if expr.known:
         v.pointer = expr.text
         v.pointer_type = type_str(typed.type)
+        v.pointer_source = _source_of(expr)
     target = pointee(typed.type)
     if target is not None and offset >= 0:
         m = member_of(target, offset, size)
@@ -365,6 +366,26 @@ def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int, type
         v.confidence = "low"
         v.summary = f"{v.access} of {what} through %{reg}"
         v.undecided = f"could not tell which variable or expression %{reg} held"
+
+
+def _source_of(expr: Expr) -> str:
+    """How the value got into its register, for the report's NULL line.
+
+    ``loaded by mov 0x40(%rbx),%rax; rbx = cmd, struct scst_cmd *`` for a load; ""
+    for a call's result (the expression already says ``kdx_probe()``) or when unknown.
+    """
+    if expr.via is None:
+        return ""
+    if expr.root == "call" and expr.via.is_call:
+        return ""  # the expression is the call itself: kdx_probe()
+    return "loaded by " + _insn_and_base(expr.via.text, expr.via_base)
+
+
+def _insn_and_base(insn_text: str, via_base: Optional[Tuple[str, Expr]]) -> str:
+    if via_base is None or not via_base[0] or not via_base[1].known:
+        return insn_text
+    reg, base = via_base
+    return f"{insn_text}; {reg} = {base.text}" + (f", {type_str(base.type)}" if base.type is not None else "")
 
 
 def _bad_word(bad: Optional[BadAddress]) -> str:
@@ -468,6 +489,8 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
             return v
         base = site_fc.expr_of(base_reg, site_idx, None)
         _name_fn_pointer(v, base, call.mem.disp)
+        if v.pointer:
+            v.pointer_source = "loaded by " + _insn_and_base(call.text, (base_reg, base))
         return v
     if reg is None:
         v.undecided = f"cannot tell how {call.text} chose its target"
@@ -492,6 +515,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.pointer = expr.text
         v.pointer_type = type_str(expr.type)
         v.access_path = expr.text
+        v.pointer_source = _source_of(expr)
     via = expr.via_base
     if via is not None and expr.via is not None and expr.via.mem is not None:
         target = pointee(via[1].type)

@@ -86,9 +86,22 @@ def test_text_report_of_the_seed() -> None:
     assert "[exception RIP: scst_update_lat_stats+0x11] [scst]" in text
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "mov 0x240(%rax),%rax" in text
-    assert lines["NULL"].startswith("NULL     cmd->dev is NULL (loaded by mov 0x40(%rbx),%rax;")
+    assert lines["NULL"] == "NULL     cmd->dev is NULL (loaded by mov 0x40(%rbx),%rax; rbx = cmd, struct scst_cmd *)"
     assert "read  cmd->dev->vdev_update_lat_stats   struct scst_device +0x240, 8 bytes" in lines["ACCESS"]
     assert lines["BUCKET"].split()[1] == "null-deref:scst_update_lat_stats:scst_device.vdev_update_lat_stats"
+
+
+@pytest.mark.parametrize("scenario,line", [
+    ("null-two-levels", "NULL     h->port->rxq is NULL (loaded by mov 0x10(%rax),%rax; rax = h->port, struct kdx_port *)"),
+    ("null-fn-call", "NULL     n->ops->xmit is NULL (loaded by call *0x10(%rax); rax = n->ops, "
+                     "const struct kdx_net_ops *)"),
+    ("cpu1-null", "NULL     p->stats is NULL (loaded by mov -0x8(%rdi),%rax; rdi = item, struct list_head *)"),
+    ("list-poison", "POISON   req->node.next is LIST_POISON1 (loaded by mov (%rdi),%rax; rdi = req, struct kdx_req *)"),
+])
+def test_pointer_line(scenario: str, line: str) -> None:
+    """The NULL/POISON line names the load that produced the bad pointer and its base."""
+    out = run("triage", case(scenario).dump, "--debug-dir", BUILD)
+    assert line in out.stdout.splitlines()
 
 
 def test_read_write_access_line() -> None:
