@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 import gdb
 from gdb.FrameDecorator import FrameDecorator
+from gdb.unwinder import Unwinder, register_unwinder
 
 from .errors import KdumpextError, UsageError
 
@@ -66,6 +67,7 @@ class Session:
     commands: List[str]
     summary: Optional["CoreSummary"] = None  # None when the core came from the cache
     lwp_comm: Dict[int, str] = field(default_factory=dict)
+    steps: Dict[Tuple[int, int], Dict[str, int]] = field(default_factory=dict)  # gdbcore.exception_steps
     _report: Optional["Report"] = None
     _core_error: Optional[BaseException] = None  # from prepare(), re-raised by open_session
     _error: Optional[BaseException] = None  # from prepare(), re-raised by report
@@ -76,7 +78,7 @@ class Session:
         Uses only drgn, never gdb: :func:`open_session` runs it in a thread while gdb
         loads the symbol files (``gdb.execute`` lets other Python threads run).
         """
-        from .gdbcore import cached_core, thread_names
+        from .gdbcore import cached_core, exception_steps, thread_names
 
         try:
             self.core, self.summary = cached_core(self.opened)
@@ -85,6 +87,7 @@ class Session:
             return
         try:
             self.lwp_comm = thread_names(self.opened.prog)
+            self.steps = exception_steps(self.opened.prog)
             self.report
         except BaseException as e:  # noqa: BLE001 - a triage failure must not stop gdb loading the dump
             self._error = e
@@ -480,6 +483,44 @@ class _NoSymbol(FrameDecorator):
         return func
 
 
+class _FrameId:
+    """What ``PendingFrame.create_unwind_info`` wants: an object with ``sp`` and ``pc``."""
+
+    def __init__(self, sp: "gdb.Value", pc: "gdb.Value") -> None:
+        self.sp, self.pc = sp, pc
+
+
+class ExceptionFrameUnwinder(Unwinder):
+    """Unwinder: step over the kernel's exception entry (``pt_regs``) where gdb's CFI ends.
+
+    gdb has no unwind info for ``asm_exc_*``: after a WARN() or any panic taken inside
+    an exception handler, ``bt`` would stop there.  drgn unwinds it with ORC
+    (:func:`kdumpext.gdbcore.exception_steps`); this hands gdb the interrupted
+    context's registers for exactly those frames and leaves every other frame to gdb.
+    """
+
+    _REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+             "r14", "r15", "rip")
+
+    def __init__(self) -> None:
+        super().__init__("kdumpext-exception-frames")
+
+    def __call__(self, pending_frame):  # type: ignore[no-untyped-def]
+        if _session is None or not _session.steps:
+            return None
+        pc = int(pending_frame.read_register("rip"))
+        sp = int(pending_frame.read_register("rsp"))
+        regs = _session.steps.get((pc, sp))
+        if regs is None:
+            return None
+        u64 = gdb.lookup_type("unsigned long")
+        info = pending_frame.create_unwind_info(_FrameId(gdb.Value(sp).cast(u64), gdb.Value(pc).cast(u64)))
+        for name in self._REGS:
+            if name in regs:
+                info.add_saved_register(name, gdb.Value(regs[name]).cast(u64))
+        return info
+
+
 KdumpPrefix()
 KdumpOpen()
 KdumpTriage()
@@ -488,3 +529,4 @@ KdumpExplain()
 KdumpTasks()
 KdumpTaskFunction()
 KernelStackEnd()
+register_unwinder(None, ExceptionFrameUnwinder(), replace=True)

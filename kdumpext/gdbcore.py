@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dump import OpenedDump
 
 __all__ = [
+    "exception_steps",
     "PAGE",
     "PRSTATUS_SIZE",
     "PRSTATUS_REGS",
@@ -611,6 +612,32 @@ def thread_names(prog: "drgn.Program") -> Dict[int, str]:
     except (drgn.FaultError, LookupError):
         pass
     return names
+
+
+def exception_steps(prog: "drgn.Program") -> Dict[Tuple[int, int], Dict[str, int]]:
+    """Where gdb cannot unwind on its own: (pc, sp) of a frame -> its caller's registers.
+
+    The kernel's exception entry code (``asm_exc_*``) has ORC data but no DWARF CFI,
+    so gdb stops there; drgn unwinds it with ORC and reads the interrupted context's
+    ``pt_regs``.  For the crashed task: each frame whose caller drgn marks as
+    interrupted maps to that caller's registers (frames of one inline chain, which share
+    pc and sp, are skipped).
+    """
+    import drgn
+
+    steps: Dict[Tuple[int, int], Dict[str, int]] = {}
+    try:
+        trace = prog.crashed_thread().stack_trace()
+    except (drgn.FaultError, LookupError, ValueError):
+        return steps
+    for inner, outer in zip(trace, list(trace)[1:]):
+        try:
+            if not outer.interrupted or (inner.pc, inner.sp) == (outer.pc, outer.sp):
+                continue
+            steps[(inner.pc, inner.sp)] = {k: int(v) for k, v in outer.registers().items()}
+        except (LookupError, ValueError):
+            continue
+    return steps
 
 
 # -- the whole core ---------------------------------------------------------------------

@@ -66,8 +66,10 @@ def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
     assert case is not None
     exp = case.expected
     sep = "echo \\n@@@\\n"
-    cmds = [f"kdump open {case.dump} --debug-dir {BUILD}", sep, "bt", sep, "x/2i $pc", sep, "kdump fault", sep,
-            "info threads"]
+    # the faulting instruction is at the frame of the expected function: frame #0 for a fault
+    # taken directly into kdump, a frame behind the exception entry after a WARN() and panic()
+    cmds = [f"kdump open {case.dump} --debug-dir {BUILD}", sep, "bt", sep, f"frame function {exp['function']}",
+            "x/2i $pc", sep, "kdump fault", sep, "info threads"]
     pointer = exp.get("pointer") or ""
     printable = pointer and "(" not in pointer  # kdx_probe() would need a live process
     if printable:

@@ -333,3 +333,19 @@ def test_cli_gdb_core(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = subprocess.run([KDUMPEXT, "gdb-core", dump, "-o", dump], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
 
+
+
+def test_exception_steps_cross_the_exception_entry() -> None:
+    """After WARN() + panic_on_warn the crashed task's stack crosses asm_exc_invalid_op:
+    the step hands gdb the pt_regs of lkdtm_WARNING's ud2, which gdb's CFI cannot reach."""
+    from corpus import BUILD, case
+    from kdumpext.dump import open_dump
+    from kdumpext.gdbcore import exception_steps
+
+    prog = open_dump(case("lkdtm-warning").dump, debug_dirs=[BUILD]).prog
+    steps = exception_steps(prog)
+    assert len(steps) >= 1
+    (pc, _sp), regs = next(iter(steps.items()))
+    assert prog.symbol(pc).name == "asm_exc_invalid_op"
+    warn = prog.symbol("lkdtm_WARNING")
+    assert regs["rip"] - warn.address == 0x8  # the ud2, as expected.json's exception_rip says
