@@ -36,6 +36,7 @@ class VarLoc:
     #: for a variable living in memory at ``%mem_reg + mem_off`` (``DW_OP_bregN k`` alone)
     mem_reg: Optional[str] = None
     mem_off: int = 0
+    type_file: str = ""  # where the struct/union it points to is defined (dwarf.decl_file)
 
 
 @dataclass
@@ -102,6 +103,41 @@ def type_name(die: Any) -> str:
             return "void" + suffix
         die = die.get_DIE_from_attribute("DW_AT_type")
     return "void" + suffix
+
+
+def decl_file(die: Any, dwarf: Any) -> str:
+    """The file that defines the named type under ``die`` (through pointers and qualifiers).
+
+    drgn's ``prog.type(name, filename)`` takes it to tell apart two types of one name
+    (a module's private ``struct foo`` and another's); "" when DWARF does not say.
+    """
+    depth = 0
+    while die is not None and depth < 32 and die.tag in (
+            "DW_TAG_pointer_type", "DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_restrict_type",
+            "DW_TAG_atomic_type", "DW_TAG_array_type"):
+        if "DW_AT_type" not in die.attributes:
+            return ""
+        die = die.get_DIE_from_attribute("DW_AT_type")
+        depth += 1
+    if die is None or "DW_AT_decl_file" not in die.attributes:
+        return ""
+    try:
+        lp = dwarf.line_program_for_CU(die.cu)
+        index = die.attributes["DW_AT_decl_file"].value
+        if lp is None:
+            return ""
+        files = lp["file_entry"]
+        entry = files[index] if lp.header["version"] >= 5 else files[index - 1]
+        name = entry.name.decode(errors="replace") if isinstance(entry.name, bytes) else str(entry.name)
+        dirs = lp["include_directory"]
+        d_index = entry.dir_index if lp.header["version"] >= 5 else entry.dir_index - 1
+        if name.startswith("/") or not (0 <= d_index < len(dirs)):
+            return name
+        d = dirs[d_index]
+        d = d.decode(errors="replace") if isinstance(d, bytes) else str(d)
+        return f"{d}/{name}"
+    except (IndexError, KeyError, AttributeError, ValueError):
+        return ""
 
 
 def _ranges(die: Any, dwarf: Any, cu_base: int) -> List[Tuple[int, int]]:
@@ -277,11 +313,14 @@ class DebugFile:
                 if not name:
                     continue
                 tdie = _origin(child)
-                tname = type_name(tdie.get_DIE_from_attribute("DW_AT_type")) if "DW_AT_type" in tdie.attributes else "void"
+                tdie_type = tdie.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in tdie.attributes else None
+                tname = type_name(tdie_type) if tdie_type is not None else "void"
                 reg, desc, addend = self._location_at(child, addr, cu_base)
                 const = _attr(child, "DW_AT_const_value")
                 var = VarLoc(name, tname, child.tag == "DW_TAG_formal_parameter", scope.name, reg, desc,
                              addend, const if isinstance(const, int) else None)
+                if tdie_type is not None and ("struct" in tname or "union" in tname):
+                    var.type_file = decl_file(tdie_type, self.dwarf)
                 m = _BREG_ALONE.match(desc)
                 if m and reg is None:
                     var.mem_reg, var.mem_off = DWARF_REGS.get(int(m.group(1))), int(m.group(2))

@@ -250,9 +250,16 @@ class FunctionCode:
         self._vars[pc] = out
         return out
 
-    def _type(self, name: str) -> Optional["drgn.Type"]:
+    def _type(self, name: str, filename: str = "") -> Optional["drgn.Type"]:
+        """drgn's type for a C type name; ``filename`` (where DWARF says it is defined)
+        picks the right one when two modules define a type of the same name."""
         if not name or "<anonymous>" in name:
             return None
+        if filename:
+            try:
+                return self.prog.type(name, filename)
+            except (LookupError, SyntaxError, ValueError):
+                pass
         try:
             return self.prog.type(name)
         except (LookupError, SyntaxError, ValueError):
@@ -290,7 +297,7 @@ class FunctionCode:
         params = [v for v in named if v.is_param and v.scope == self.name]
         if params:
             v = params[0]
-            return Expr(v.name, self._type(v.type_name), "param",
+            return Expr(v.name, self._type(v.type_name, v.type_file), "param",
                         [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})",
                                   pc)],
                         [n.name for n in named if n.name != v.name])
@@ -306,11 +313,11 @@ class FunctionCode:
                 entry = [v for v in self._named(reg, self.start) if v.is_param]
                 if entry:
                     v = entry[0]
-                    return Expr(v.name, self._type(v.type_name), "param",
+                    return Expr(v.name, self._type(v.type_name, v.type_file), "param",
                                 [Evidence("dwarf", f"{v.name} arrives in %{reg} ({v.location})", self.start)])
         if named:
             v = named[-1]
-            return Expr(v.name, self._type(v.type_name), "param" if v.is_param else "local",
+            return Expr(v.name, self._type(v.type_name, v.type_file), "param" if v.is_param else "local",
                         [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})", pc)],
                         [n.name for n in named[:-1] if n.name != v.name])
         return Expr(f"%{reg}", None, "unknown")
@@ -359,7 +366,7 @@ class FunctionCode:
         for v in self.vars_at(pc):
             if v.reg != reg or not v.addend:
                 continue
-            vt = self._type(v.type_name)
+            vt = self._type(v.type_name, v.type_file)
             vp = pointee(vt)
             if vp is not None and 0 <= disp - v.addend < _sizeof(vp):
                 ev = Evidence("dwarf", f"{v.name} = %{reg} {v.addend:+#x} ({v.location}, {v.type_name})", pc)
@@ -383,7 +390,7 @@ class FunctionCode:
         if not named or expr.type is None:
             return expr
         v = named[-1]
-        vt = self._type(v.type_name)
+        vt = self._type(v.type_name, v.type_file)
         vp, ep = pointee(vt), pointee(expr.type)
         if vp is None or ep is None or _same_type(vp, ep) or not expr.known:
             return expr
@@ -435,7 +442,7 @@ class FunctionCode:
             if v.mem_reg == reg and v.mem_off == disp:
                 dev = Evidence("dwarf", f"{v.name} ({v.type_name}) lives at {disp:#x}(%{reg}) ({v.location})",
                                insn.address)
-                return Expr(v.name, self._type(v.type_name), "param" if v.is_param else "local", [dev, ev], via=insn)
+                return Expr(v.name, self._type(v.type_name, v.type_file), "param" if v.is_param else "local", [dev, ev], via=insn)
         return None
 
     def _from_memory(self, src: Source, j: int, idx: int, regs: Optional[Dict[str, int]], depth: int,

@@ -303,7 +303,7 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
     for var in (fc.vars_at(frame.pc) if fc is not None else []):
         if var.const is None:
             continue
-        vt = fc._type(var.type_name) if fc is not None else None
+        vt = fc._type(var.type_name, var.type_file) if fc is not None else None
         target = pointee(vt)
         if target is None:
             continue
@@ -502,7 +502,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         for var in site_fc.vars_at(call.address):
             if var.reg != reg or var.addend:
                 continue
-            vt = site_fc._type(var.type_name)
+            vt = site_fc._type(var.type_name, var.type_file)
             target = pointee(vt)
             if (target is not None and target.kind == drgn.TypeKind.FUNCTION) or "(*)" in var.type_name:
                 ev = Evidence("dwarf", f"{var.name} ({var.type_name}) is in %{reg} at the call ({var.location})",

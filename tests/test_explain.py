@@ -80,6 +80,20 @@ def test_dwarf_locations_in_a_module() -> None:
     at = {v.name: v for v in debug_file(kdx).variables_at(base + 0x3, "kdx_req_next_tag")}
     # next lives in memory at (%rdi) + 0, where it was loaded from
     assert (at["next"].mem_reg, at["next"].mem_off) == ("rdi", 0)
+    # where the pointed-to struct is defined: drgn's prog.type(name, filename) tells two
+    # same-named structs of different modules apart with it
+    assert at["req"].type_file.endswith("/kdx/kdx.c")
+
+
+def test_type_defined_in_a_header(prog: Any) -> None:
+    from kdumpext.dwarf import debug_file
+
+    vmlinux = os.path.join(unpacked_debug_dir(), "vmlinux")
+    sym = prog.symbol("vfs_write")
+    link = sym.address - prog.main_module().debug_file_bias
+    at = {v.name: v for v in debug_file(vmlinux).variables_at(link)}
+    assert at["file"].type_name == "struct file *"
+    assert at["file"].type_file.endswith("include/linux/fs.h")
 
 
 def test_dwarf_constant_pointer_in_vmlinux(prog: Any) -> None:
