@@ -179,6 +179,8 @@ class Verdict:
     access_path: str = ""  # "cmd->dev->vdev_update_lat_stats"
     #: how the bad pointer got into its register: "mov 0x40(%rbx),%rax; rbx = cmd, struct scst_cmd *"
     pointer_source: str = ""
+    #: a routine that faulted on a bad pointer argument (memcpy); ``function`` is then its caller
+    callee: str = ""
     member: Optional[Member] = None
     summary: str = ""  # one line
     confidence: str = "low"  # high, medium, low
@@ -196,6 +198,8 @@ class Verdict:
         parts = [self.crash_class, self.function or "?"]
         if where:
             parts.append(where)
+        elif self.callee:
+            parts.append(f"{self.callee}()")
         return ":".join(parts)
 
 

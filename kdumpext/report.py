@@ -56,6 +56,7 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "offset": _hex(m.offset) if m else None,
         "member_size": m.size if m else None,
         "member_type": m.member_type if m else None,
+        "callee": v.callee,
         "summary": v.summary,
         "confidence": v.confidence,
         "undecided": v.undecided,
@@ -154,6 +155,8 @@ def render_verdict(v: Verdict) -> str:
             m = v.member
             path = v.access_path or m.path
             rows.append(["ACCESS", f"{v.access}  {path}   {m.type_name} +{m.offset:#x}, {m.size or v.size} bytes"])
+        elif v.callee:
+            rows.append(["ACCESS", f"{v.access}  {v.access_path}   in {v.callee}(), called from {v.function}"])
         elif v.access:
             rows.append(["ACCESS", f"{v.access} {v.size} bytes at {v.address:#x}" if v.address is not None
                          else v.access])

@@ -16,7 +16,8 @@ from .model import BadAddress, DumpInfo, Evidence, Frame, Instruction, Registers
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["triage", "triage_program", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
+__all__ = ["triage", "triage_program", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH",
+           "ARG_REGS"]
 
 #: Functions on the way from panic()/an oops into kdump: never "where it crashed".
 PANIC_PATH = frozenset({
@@ -272,6 +273,11 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         v.undecided = f"the linear sweep of {fc.name} does not reach {frame.pc:#x}"
         return v
     expr = fc.expr_of(base_reg, idx, regs)
+    if not expr.known and not fc.vars_at(frame.pc) and fc.last_writer(base_reg, idx) is None:
+        # a routine without variables (memcpy and its kin are assembly) that faulted on a
+        # register it never changed: an argument, named where the caller made the call
+        if _from_caller(prog, v, frames, fi, base_reg):
+            return v
     disp = mem.disp if mem.index is None else offset
     expr, disp = fc.rebase(expr, base_reg, disp, frame.pc)
     typed = fc.retype(expr, base_reg, frame.pc)
@@ -284,6 +290,55 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
             v.evidence.append(Evidence("insn", f"{w.address:#x}: {w.text}  (last write of %{base_reg})", w.address))
             v.undecided += f"; %{base_reg} was last set by {w.text} at {fc.name}+{w.address - fc.start:#x}"
     return v
+
+
+#: Integer argument registers, in order (System V x86-64 psABI).
+ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+
+
+def _from_caller(prog: "drgn.Program", v: Verdict, frames: List[Frame], fi: int, reg: str) -> bool:
+    """Name a bad pointer argument from the call site in the caller's frame.
+
+    ``v`` keeps the faulting instruction and site; its ``function`` becomes the caller
+    (where the bad value came from), ``callee`` the routine that faulted. False when the
+    register is not an argument or the caller's code does not name it.
+    """
+    if reg not in ARG_REGS:
+        return False
+    phys = fi
+    while phys < len(frames) and frames[phys].inlined:
+        phys += 1
+    if phys + 1 >= len(frames):
+        return False
+    ret = frames[phys + 1].pc
+    try:
+        cfc = FunctionCode(prog, ret)
+    except LookupError:
+        return False
+    idx = cfc.index_of(ret)
+    if not idx or not cfc.insns[idx - 1].is_call:
+        return False
+    call = cfc.insns[idx - 1]
+    expr = cfc.expr_of(reg, idx - 1, None)
+    if not expr.known:
+        return False
+    callee = cfc._callee_name(call) or v.function
+    n = ARG_REGS.index(reg)
+    args = ["\u2026"] * n + [expr.text]
+    v.callee, v.function, v.module = callee, cfc.name, cfc.module_name
+    v.pointer, v.pointer_type = expr.text, type_str(expr.type)
+    v.access_path = f"{callee}({', '.join(args)}, \u2026)"
+    v.pointer_source = _source_of(expr)
+    v.evidence.extend(expr.evidence)
+    where = f"{cfc.name}+{call.address - cfc.start:#x}" + (f" [{cfc.module_name}]" if cfc.module_name else "")
+    v.evidence.append(Evidence("insn", f"{call.address:#x}: {call.text}  (the call in {where}; %{reg} is argument "
+                                       f"{n + 1} and {callee} had not changed it)", call.address))
+    word = _bad_word(v.bad)
+    verb = {"read": "read", "write": "wrote", "read-write": "read and wrote"}.get(v.access, "went")
+    v.summary = f"{expr.text} is {word}; {callee}() {verb} through it (argument {n + 1}, passed by {where})"
+    v.confidence = "medium"  # the routine may have advanced the register (rep movs): the kind, not the value, is shown
+    v.undecided = ""
+    return True
 
 
 def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: int, size: int) -> Verdict:

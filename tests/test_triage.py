@@ -47,7 +47,7 @@ def test_verdict_equals_expected(c: Case) -> None:
     v = j["verdict"]
     e = c.expected
     got = {k: v[k] for k in ("class", "function", "instruction", "access", "pointer", "access_path", "struct",
-                             "member", "offset")}
+                             "member", "offset", "callee")}
     want = {k: e[k] for k in got}
     # no access/pointer/path for a BUG() or a panic(): the JSON says "" where expected.json says null
     got = {k: (None if val in ("", 0) and want[k] is None else val) for k, val in got.items()}
