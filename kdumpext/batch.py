@@ -825,7 +825,10 @@ def run(args: argparse.Namespace) -> int:
         from .locate import cache_dir
 
         cache = Cache(args.cache_dir or os.path.join(cache_dir(), "batch"))
-    opts = Options(args.vmlinux, list(args.debug_dir))
+    # the trees given are searched for debug info too (a crash tree that keeps vmlinux and
+    # modules beside the dumps, like sample-dumps/build/); build-ids decide what fits
+    roots = [d for d in args.dirs if os.path.isdir(d)]
+    opts = Options(args.vmlinux, list(args.debug_dir) + [d for d in roots if d not in args.debug_dir])
     result = run_batch(items, opts, cache, args.jobs, args.timeout, progress=sys.stderr.isatty())
     _write(render(result, args.format), args.out)
     if result.interrupted:

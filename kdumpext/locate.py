@@ -110,6 +110,7 @@ class SearchPath:
     dirs: List[str] = field(default_factory=list)
     searched: List[str] = field(default_factory=list)  # what was looked at, for messages
     _module_index: Dict[str, Dict[str, str]] = field(default_factory=dict, repr=False)
+    _vmlinux_index: Dict[str, List[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, debug_dirs: Iterable[str] = (), dump_path: Optional[str] = None) -> "SearchPath":
@@ -131,21 +132,47 @@ class SearchPath:
             f"/lib/modules/{release}",
         ]
 
+    def _walk(self, top: str) -> None:
+        """Index ``top`` once: module files by name, and every vmlinux file."""
+        modules: Dict[str, str] = {}
+        vmlinuxes: List[str] = []
+        for root, dirs, files in os.walk(top):
+            dirs.sort()
+            for name in sorted(files):
+                mod = _module_name_of(name)
+                if mod:
+                    modules.setdefault(mod, os.path.join(root, name))
+                elif _is_vmlinux_name(name):
+                    vmlinuxes.append(os.path.join(root, name))
+        self._module_index[top] = modules
+        self._vmlinux_index[top] = vmlinuxes
+
     def _index(self, top: str) -> Dict[str, str]:
         """Module file name (dashes as underscores, suffix stripped) -> path, under ``top``."""
-        if top in self._module_index:
-            return self._module_index[top]
-        index: Dict[str, str] = {}
-        for root, _dirs, files in os.walk(top):
-            for name in files:
-                mod = _module_name_of(name)
-                if mod and mod not in index:
-                    index[mod] = os.path.join(root, name)
-        self._module_index[top] = index
-        return index
+        if top not in self._module_index:
+            self._walk(top)
+        return self._module_index[top]
+
+    def vmlinux_files(self) -> List[str]:
+        """Files named ``vmlinux``, ``vmlinux-*`` (also compressed) anywhere under the search dirs."""
+        out: List[str] = []
+        for d in self.dirs:
+            if os.path.isdir(d):
+                if d not in self._vmlinux_index:
+                    self._walk(d)
+                out += self._vmlinux_index[d]
+        return out
 
 
 _MODULE_SUFFIXES = tuple(base + comp for base in (".ko.debug", ".ko") for comp in ("",) + tuple(COMPRESSED))
+
+
+def _is_vmlinux_name(filename: str) -> bool:
+    base = filename
+    for comp in COMPRESSED:
+        if base.endswith(comp):
+            base = base[: -len(comp)]
+    return base == "vmlinux" or (base.startswith("vmlinux-") and not base.endswith((".ko", ".debug")))
 
 
 def _module_name_of(filename: str) -> str:
@@ -165,6 +192,9 @@ def _vmlinux_candidates(search: SearchPath, release: str, build_id: str) -> List
                 out.append(os.path.join(d, n + comp))
         if build_id:
             out.append(os.path.join(d, ".build-id", build_id[:2], build_id[2:] + ".debug"))
+    # then any vmlinux deeper down those directories (a crash tree that keeps its debug
+    # info beside the dumps); the build-id decides
+    out += [p for p in search.vmlinux_files() if p not in out]
     out += [
         f"/usr/lib/debug/boot/vmlinux-{release}",
         f"/usr/lib/debug/lib/modules/{release}/vmlinux",

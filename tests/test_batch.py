@@ -240,7 +240,7 @@ def tree(tmp_path_factory):
     os.makedirs(os.path.join(root, "bare"))
     shutil.copyfile(seed_elf, os.path.join(root, "bare", "vmcore.xz"))
     _link_debug(os.path.join(root, "bare"))
-    _crash_dir(root, "nodebug/202601020101", "null-array-slot", debug=False)  # no vmlinux anywhere
+    _crash_dir(root, "nodebug/202601020101", "null-array-slot", debug=False)  # none beside it: the tree has some
     _crash_dir(root, "logonly/202601030303", "list-poison", dump=False)  # a crash dir with only dmesg
     _touch(os.path.join(root, "junk", "notes.txt"), b"not a dump, not named like one\n")
     _touch(os.path.join(root, "junk", "vmcore.bak"), os.urandom(4096))
@@ -274,7 +274,8 @@ _TREE_ROWS = {
     "kdump/202601010303/dump.202601010303": ("text", "err-ptr:kdx_attach:kdx_device.irq"),
     "rhel/127.0.0.1-2026-01-02-03:04:05/vmcore": ("ok", SEED_BUCKET),
     "bare/vmcore.xz": ("ok", SEED_BUCKET),
-    "nodebug/202601020101/dump.202601020101": ("text", "null-deref:kdx_ring_slot_len"),
+    # no debug info beside it, but the tree given to batch is searched too (build-ids decide)
+    "nodebug/202601020101/dump.202601020101": ("ok", "null-deref:kdx_ring_slot_len:kdx_buf.len"),
     "logonly/202601030303/dmesg.202601030303": ("text", "list-poison:kdx_req_next_tag:kdx_req.tag"),
 }
 
@@ -298,8 +299,6 @@ def test_tree_rows_buckets_cache_and_untouched_inputs(tree, tmp_path):
     # opens hollow and the batch says so: either way the row comes from the dmesg
     why = rows["kdump/202601010303/dump.202601010303"]["triage"]["warnings"][0]
     assert "truncated" in why or "no crash context" in why, why
-    assert rows["nodebug/202601020101/dump.202601020101"]["triage"]["verdict"]["undecided"].endswith(
-        "cannot be named from the text alone")
     assert rows["rhel/127.0.0.1-2026-01-02-03:04:05/vmcore"]["when_from"] == "crash time" or \
         rows["rhel/127.0.0.1-2026-01-02-03:04:05/vmcore"]["when"] == 1767323045.0
     buckets = {b["bucket"]: b["count"] for b in doc["buckets"]}
@@ -318,6 +317,16 @@ def test_tree_rows_buckets_cache_and_untouched_inputs(tree, tmp_path):
     assert _snapshot(tree) == before
 
 
+def test_dump_without_vmlinux_anywhere(tmp_path):
+    """No vmlinux beside it, in the tree or on the search path: the row comes from the dmesg."""
+    _need_corpus()
+    root = str(tmp_path / "in")
+    _crash_dir(root, "202601020101", "null-array-slot", debug=False)
+    doc, _ = _batch([root, "--no-cache"], _env(str(tmp_path)))
+    assert [(r["status"], r["bucket"]) for r in doc["rows"]] == [("text", "null-deref:kdx_ring_slot_len")]
+    assert doc["rows"][0]["triage"]["verdict"]["undecided"].endswith("cannot be named from the text alone")
+
+
 def test_cache_reanalyses_only_new_and_changed(tmp_path):
     _need_corpus()
     root = str(tmp_path / "in")
@@ -325,15 +334,20 @@ def test_cache_reanalyses_only_new_and_changed(tmp_path):
     env, cache = _env(str(tmp_path)), str(tmp_path / "cache")
     doc, _ = _batch([root, "--cache-dir", cache], env)
     assert [(r["status"], r["bucket"]) for r in doc["rows"]] == [("text", "null-deref:kdx_ring_slot_len")]
-    _crash_dir(root, "202601020202", "null-inlined")  # a new crash
+    assert (doc["analysed"], doc["cached"]) == (1, 0)
     doc, _ = _batch([root, "--cache-dir", cache], env)
-    assert (doc["analysed"], doc["cached"]) == (1, 1)
-    _link_debug(os.path.join(root, "202601020101"))  # debug info dropped in: that row is redone, now whole
+    assert (doc["analysed"], doc["cached"]) == (0, 1)
+    # a new crash, with debug info beside it: the tree now has a vmlinux, so the first dump,
+    # whose search path changed, is redone and now whole
+    _crash_dir(root, "202601020202", "null-inlined")
     doc, _ = _batch([root, "--cache-dir", cache], env)
-    assert (doc["analysed"], doc["cached"]) == (1, 1)
+    assert (doc["analysed"], doc["cached"]) == (2, 0)
     assert [(r["status"], r["bucket"]) for r in doc["rows"]] == [
         ("ok", "null-deref:kdx_ring_slot_len:kdx_buf.len"),
         ("ok", "null-deref:kdx_conn_arm_timer:kdx_session.timeout_ms")]
+    _link_debug(os.path.join(root, "202601020101"))  # debug info dropped beside one dump: only it is redone
+    doc, _ = _batch([root, "--cache-dir", cache], env)
+    assert (doc["analysed"], doc["cached"]) == (1, 1)
     doc, _ = _batch([root, "--no-cache"], env)
     assert (doc["analysed"], doc["cached"]) == (2, 0)
 

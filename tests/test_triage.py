@@ -259,3 +259,13 @@ def test_short_verdict(scenario: str, cell: str) -> None:
     from kdumpext.triage import triage
 
     assert short_verdict(triage(case(scenario).dump, debug_dirs=[BUILD]).verdict) == cell
+
+
+def test_vmlinux_found_deeper_in_a_debug_dir() -> None:
+    """A debug dir is searched all the way down (sample-dumps/ keeps its vmlinux in build/)."""
+    from corpus import SAMPLES
+
+    out = run("triage", "--json", case("null-write").dump, "--debug-dir", SAMPLES, env={"KDUMPEXT_DEBUG_PATH": ""})
+    assert out.returncode == 0, out.stderr
+    j = json.loads(out.stdout)
+    assert j["verdict"]["access_path"] == "f->owner->last_error" and j["dump"]["modules_missing_debuginfo"] == []
