@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
-from .errors import KdumpextError, MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
+from .errors import MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
 from .locate import COMPRESSED, SearchPath, find_module_file, find_vmlinux, unpacked
 from .model import DumpInfo
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from .decode import DecodeError, Source, decode_all, source_of
+from .decode import Source, decode_all, source_of
 from .dwarf import VarLoc, debug_file
 from .model import Evidence, Instruction, Member
 
@@ -400,8 +400,6 @@ class FunctionCode:
             head = path.split(".")[0].split("[")[0]
             if start == 0 and head:
                 try:
-                    import drgn
-
                     first = vp.member(head)
                     if _same_type(first.type, ep):
                         via_member = head

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 __all__ = [
@@ -288,8 +288,3 @@ class AddressInfo:
         from .identify import render_address  # the renderer lives with the engine that fills this
 
         return render_address(self)
-
-
-def dataclass_dict(obj: Any) -> Dict[str, Any]:
-    """``dataclasses.asdict`` re-exported for the renderers."""
-    return asdict(obj)

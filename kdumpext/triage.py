@@ -10,8 +10,8 @@ from .context import CrashContext, crash_context
 from .decode import DecodeError, decode
 from .dump import open_dump, read_memory
 from .errors import MemoryNotInDump
-from .explain import CALLER_SAVED, Expr, FunctionCode, member_of, pointee, type_str
-from .model import BadAddress, DumpInfo, Evidence, Frame, Instruction, Registers, Report, Verdict
+from .explain import Expr, FunctionCode, member_of, pointee, type_str
+from .model import BadAddress, DumpInfo, Evidence, Frame, Registers, Report, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -209,11 +209,6 @@ def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes,
     if o is not None and o.code and o.code_fault_index is not None:
         return o.code[o.code_fault_index:], "oops Code: line"
     return b"", missing + ", and the oops has no Code: line"
-
-
-def _pointer_line(expr: Expr, value: int) -> List[Evidence]:
-    ev = list(expr.evidence)
-    return ev
 
 
 def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
