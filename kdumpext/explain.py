@@ -212,6 +212,7 @@ class FunctionCode:
         except LookupError:
             pass
         self._vars: Dict[int, List[VarLoc]] = {}
+        self._percpu_syms: Optional[List[Tuple[int, int, str]]] = None
 
     # -- addresses --------------------------------------------------------------
 
@@ -435,6 +436,34 @@ class FunctionCode:
         text = sym.name if off == 0 else f"{sym.name}+{off:#x}"
         return Expr(f"&{text}", self.prog.pointer_type(t) if t is not None else None, "global")
 
+    def _percpu(self, offset: int, insn: Instruction, ev: Evidence) -> Optional[Expr]:
+        """``%gs:offset`` on x86-64 is this CPU's copy of a per-cpu variable.
+
+        Per-cpu symbols are offsets into the per-cpu area; drgn finds them by name but not
+        by address, so the vmlinux symbols below the first kernel text address are searched
+        once.  ``this_cpu_read(current_task)`` is what the kernel calls ``current``.
+        """
+        if self._percpu_syms is None:
+            try:
+                text = self.prog.symbol("_text").address
+            except LookupError:
+                text = 1 << 63
+            self._percpu_syms = sorted((s.address, s.size, s.name) for s in self.prog.symbols()
+                                       if s.address < min(text, 1 << 32) and s.size)
+        found = [(a, n) for a, size, n in self._percpu_syms if a <= offset < a + size]
+        if not found:
+            return None
+        address, name = found[0]
+        try:
+            t = self.prog.variable(name).type_
+        except (LookupError, ValueError):
+            t = None
+        if offset != address:
+            return None  # a member of a per-cpu struct: not named yet
+        text = "current" if name == "current_task" else f"this_cpu_read({name})"
+        return Expr(text, t, "global", [Evidence("insn", f"{insn.text}: this CPU's {name}", insn.address), ev],
+                    via=insn)
+
     def _stack_slot(self, reg: str, disp: int, insn: Instruction, ev: Evidence) -> Optional[Expr]:
         for v in self.vars_at(insn.address):
             if v.mem_reg == reg and v.mem_off == disp:
@@ -456,6 +485,8 @@ class FunctionCode:
             raw_base = base
             disp = 0
         elif mem.base is None:
+            if mem.segment == "gs" and mem.index is None and src.kind == "load":
+                return self._percpu(mem.disp, insn, ev)
             return None
         else:
             base = self.expr_of(mem.base, j, regs, depth + 1)

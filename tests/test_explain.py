@@ -147,3 +147,18 @@ def test_bulk_relocation_equals_pyelftools(name: str) -> None:
             assert (a is None) == (b is None), sec
             if a is not None:
                 assert a.stream.getvalue() == b.stream.getvalue(), sec
+
+
+def test_percpu_current(prog: Any) -> None:
+    """lkdtm_HUNG_TASK's `mov %gs:0x1ac00,%rdx; xchg %eax,0x18(%rdx)` (real code in the
+    fixture vmlinux): %rdx is this CPU's current_task, which the kernel calls `current`."""
+    from kdumpext.explain import FunctionCode, members_at, pointee, type_str
+
+    sym = prog.symbol("lkdtm_HUNG_TASK")
+    fc = FunctionCode(prog, sym.address)
+    xchg = next(i for i, insn in enumerate(fc.insns) if insn.mnemonic.startswith("xchg"))
+    assert fc.insns[xchg - 1].text.startswith("mov %gs:")
+    e = fc.expr_of("rdx", xchg, None)
+    assert (e.text, type_str(e.type), e.root) == ("current", "struct task_struct *", "global")
+    assert fc.insns[xchg].mem is not None
+    assert [p for p, _t, _s in members_at(pointee(e.type), fc.insns[xchg].mem.disp)] == ["__state"]
