@@ -16,6 +16,7 @@ from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Sequence, 
 
 from . import __version__
 from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo, UsageError
+from .locate import strip_compression
 
 __all__ = [
     "BATCH_SCHEMA",
@@ -79,16 +80,9 @@ def _is_dump(name: str) -> bool:
     return bool(_DUMP_NAME.match(name)) and not _is_dmesg(name)
 
 
-def _strip_compression(name: str) -> str:
-    for suffix in (".xz", ".gz", ".bz2", ".zst"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def _pair(dump: str, logs: List[str]) -> Optional[str]:
     """The log beside ``dump`` that belongs to it: same stamp, RHEL's name, or the only one."""
-    name = _strip_compression(dump)
+    name = strip_compression(dump)
     if name.startswith("dump."):
         want = "dmesg." + name[len("dump."):]
         if want in logs:

@@ -7,7 +7,7 @@ import os
 import struct
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Tuple
 
 from .errors import MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
 from .locate import COMPRESSED, SearchPath, find_module_file, find_vmlinux, unpacked
@@ -16,7 +16,8 @@ from .model import DumpInfo
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump", "read_memory"]
+__all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump", "read_memory", "kdump_geometry",
+           "dumpable_bitmap"]
 
 _KDUMP_SIG = b"KDUMP   "
 _FLAT_SIG = b"makedumpfile"
@@ -80,15 +81,50 @@ def sniff(path: str) -> DumpFormat:
     raise NotADumpError(path)
 
 
-def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-untyped-def]
-    """End of the last page's data in a kdump-compressed file, from its header and tables."""
-    f.seek(0)
-    hdr = f.read(464)
-    if len(hdr) < 464:
-        return 464, "header cut short"
+_KDUMP_HEADER = 464  # struct disk_dump_header, up to nr_cpus
+
+
+def kdump_geometry(hdr: bytes) -> Optional[Tuple[int, int, int]]:
+    """``(block_size, sub-header blocks, bytes per page bitmap)`` of a disk_dump_header.
+
+    None when ``hdr`` is not one or makes no sense.  The two page bitmaps (valid, then
+    dumpable) follow the sub-header; the page descriptors follow them.
+    """
+    if len(hdr) < _KDUMP_HEADER or not hdr.startswith(_KDUMP_SIG):
+        return None
     block_size, sub_hdr_size, bitmap_blocks = struct.unpack_from("<iiI", hdr, 428)
     if block_size <= 0 or sub_hdr_size < 0:
+        return None
+    return block_size, sub_hdr_size, bitmap_blocks * block_size // 2
+
+
+def dumpable_bitmap(read: Callable[[int, int], bytes]) -> Optional[bytes]:
+    """The dumpable-pages bitmap (bit n: page frame n was saved) of a kdump-compressed image.
+
+    ``read(offset, size)`` reads the image (a plain file, or one rebuilt from a flattened
+    file); None when the header is not kdump's or the bitmap is cut short.
+    """
+    geo = kdump_geometry(read(0, _KDUMP_HEADER))
+    if geo is None or not geo[2]:
+        return None
+    block_size, sub_hdr_size, half = geo
+    bitmap = read(block_size * (1 + sub_hdr_size) + half, half)
+    return bitmap if len(bitmap) == half else None
+
+
+def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-untyped-def]
+    """End of the last page's data in a kdump-compressed file, from its header and tables."""
+    def read(offset: int, n: int) -> bytes:
+        f.seek(offset)
+        return f.read(n)
+
+    hdr = read(0, _KDUMP_HEADER)
+    if len(hdr) < _KDUMP_HEADER:
+        return _KDUMP_HEADER, "header cut short"
+    geo = kdump_geometry(hdr)
+    if geo is None:
         return 0, "bad header"
+    block_size, sub_hdr_size, half = geo
     f.seek(block_size)
     sub = f.read(8 * 14)
     end = 0
@@ -99,10 +135,8 @@ def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-un
         if off_erase and size_erase:
             end = off_erase + size_erase
     bitmap_off = block_size * (1 + sub_hdr_size)
-    half = bitmap_blocks * block_size // 2
-    f.seek(bitmap_off + half)
-    bitmap2 = f.read(half)
-    if len(bitmap2) < half:
+    bitmap2 = dumpable_bitmap(read) if half else b""
+    if bitmap2 is None:
         return bitmap_off + 2 * half, "page bitmap cut short"
     npages = bin(int.from_bytes(bitmap2, "little")).count("1")  # int.bit_count() is 3.10+
     desc_off = bitmap_off + 2 * half

@@ -12,7 +12,7 @@ from .model import Evidence, Instruction, Member
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Expr", "FunctionCode", "members_at", "pointee", "type_str", "CALLER_SAVED"]
+__all__ = ["Expr", "FunctionCode", "members_at", "member_of", "pointee", "sizeof", "type_str", "CALLER_SAVED"]
 
 #: Registers a call may change (System V x86-64 psABI); rax also carries the return value.
 CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
@@ -74,7 +74,8 @@ def _same_type(a: "drgn.Type", b: "drgn.Type") -> bool:
     return type_str(_unqualified(a)) == type_str(_unqualified(b))
 
 
-def _sizeof(t: "drgn.Type") -> int:
+def sizeof(t: "drgn.Type") -> int:
+    """``sizeof(t)``, 0 for an incomplete or function type."""
     try:
         import drgn
 
@@ -96,7 +97,7 @@ def members_at(t: "drgn.Type", offset: int, size: int = 0) -> List[Tuple[str, Op
     t = _unqualified(t)
     if t.kind == drgn.TypeKind.ARRAY:
         elem = t.type
-        esize = _sizeof(elem)
+        esize = sizeof(elem)
         if esize <= 0:
             return [(f"+{offset:#x}", None, offset)]
         idx, rest = divmod(offset, esize)
@@ -110,13 +111,13 @@ def members_at(t: "drgn.Type", offset: int, size: int = 0) -> List[Tuple[str, Op
     if t.kind not in (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS):
         if offset == 0:
             return [("", t, 0)]
-        return [(f"+{offset:#x}", t, 0)] if offset < _sizeof(t) else [(f"+{offset:#x}", None, 0)]
+        return [(f"+{offset:#x}", t, 0)] if offset < sizeof(t) else [(f"+{offset:#x}", None, 0)]
     out: List[Tuple[str, Optional["drgn.Type"], int]] = []
     for m in t.members or ():
         if m.bit_offset is None:
             continue
         start = m.bit_offset // 8
-        msize = _sizeof(m.type)
+        msize = sizeof(m.type)
         if m.bit_field_size:
             msize = max(1, (m.bit_offset % 8 + m.bit_field_size + 7) // 8)
         if not (start <= offset < start + max(msize, 1)):
@@ -148,7 +149,7 @@ def member_of(t: "drgn.Type", offset: int, size: int = 0) -> Optional[Member]:
         type_name=type_str(_unqualified(t)),
         path=path,
         offset=offset,
-        size=_sizeof(mt) if mt is not None else 0,
+        size=sizeof(mt) if mt is not None else 0,
         member_type=type_str(mt),
     )
 
@@ -362,14 +363,14 @@ class FunctionCode:
         contains ``disp - k``, the access is ``p->member``.
         """
         target = pointee(base.type)
-        if target is not None and 0 <= disp < max(_sizeof(target), 1):
+        if target is not None and 0 <= disp < max(sizeof(target), 1):
             return base, disp
         for v in self.vars_at(pc):
             if v.reg != reg or not v.addend:
                 continue
             vt = self._type(v.type_name, v.type_file)
             vp = pointee(vt)
-            if vp is not None and 0 <= disp - v.addend < _sizeof(vp):
+            if vp is not None and 0 <= disp - v.addend < sizeof(vp):
                 ev = Evidence("dwarf", f"{v.name} = %{reg} {v.addend:+#x} ({v.location}, {v.type_name})", pc)
                 return Expr(v.name, vt, "local", [ev], [base.text] if base.known else []), disp - v.addend
         return base, disp

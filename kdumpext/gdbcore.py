@@ -246,19 +246,6 @@ def bitmap_runs(bitmap: bytes, unit: int = PAGE) -> List[Tuple[int, int]]:
     return [(a * unit, b * unit) for a, b in runs]
 
 
-def _kdump_bitmap(read: Callable[[int, int], bytes]) -> Optional[bytes]:
-    """The second (dumpable pages) bitmap of a kdump-compressed image read through ``read``."""
-    hdr = read(0, 464)
-    if len(hdr) < 464 or not hdr.startswith(b"KDUMP   "):
-        return None
-    block_size, sub_hdr_size, bitmap_blocks = struct.unpack_from("<iiI", hdr, 428)
-    if block_size <= 0 or sub_hdr_size < 0 or not bitmap_blocks:
-        return None
-    half = bitmap_blocks * block_size // 2
-    bitmap = read(block_size * (1 + sub_hdr_size) + half, half)
-    return bitmap if len(bitmap) == half else None
-
-
 def _flat_image(f: BinaryIO) -> Callable[[int, int], bytes]:
     """``read(offset, size)`` of the kdump-compressed image inside a flattened file.
 
@@ -298,7 +285,7 @@ def present_map(path: str) -> Optional[List[Tuple[int, int]]]:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-    from .dump import sniff
+    from .dump import dumpable_bitmap, sniff
     from .locate import unpacked
 
     try:
@@ -313,9 +300,9 @@ def present_map(path: str) -> Optional[List[Tuple[int, int]]]:
                 def read(offset: int, size: int) -> bytes:
                     f.seek(offset)
                     return f.read(size)
-                bitmap = _kdump_bitmap(read)
+                bitmap = dumpable_bitmap(read)
             elif fmt.kind == "flattened":
-                bitmap = _kdump_bitmap(_flat_image(f))
+                bitmap = dumpable_bitmap(_flat_image(f))
             else:
                 return None
     except (OSError, ELFError, KdumpextError, struct.error):

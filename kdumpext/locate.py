@@ -16,6 +16,8 @@ from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo
 
 __all__ = [
     "COMPRESSED",
+    "COMPRESSION_SUFFIXES",
+    "strip_compression",
     "DEBUG_PATH_ENV",
     "SearchPath",
     "cache_dir",
@@ -167,11 +169,20 @@ class SearchPath:
 _MODULE_SUFFIXES = tuple(base + comp for base in (".ko.debug", ".ko") for comp in ("",) + tuple(COMPRESSED))
 
 
+#: Compression suffixes a dump or debug file name may carry (zstd: named, not unpacked).
+COMPRESSION_SUFFIXES = tuple(COMPRESSED) + (".zst",)
+
+
+def strip_compression(name: str, suffixes: Tuple[str, ...] = COMPRESSION_SUFFIXES) -> str:
+    """``dump.202611261148.xz`` -> ``dump.202611261148`` (one of ``suffixes`` removed)."""
+    for suffix in suffixes:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _is_vmlinux_name(filename: str) -> bool:
-    base = filename
-    for comp in COMPRESSED:
-        if base.endswith(comp):
-            base = base[: -len(comp)]
+    base = strip_compression(filename, tuple(COMPRESSED))  # only what unpacked() can open
     return base == "vmlinux" or (base.startswith("vmlinux-") and not base.endswith((".ko", ".debug")))
 
 

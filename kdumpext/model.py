@@ -150,6 +150,11 @@ class Member:
     size: int  # size of the member reached (0 if none)
     member_type: str = ""  # C type of that member
 
+    @property
+    def in_aggregate(self) -> bool:
+        """True when ``type_name`` is a struct, union or class (not a scalar pointee)."""
+        return bool(self.type_name) and self.type_name.split()[0] in ("struct", "union", "class")
+
 
 @dataclass
 class Evidence:
@@ -192,8 +197,7 @@ class Verdict:
         """``class:function:struct.member``: stable across reboots and KASLR."""
         where = ""
         m = self.member
-        if m is not None and m.path and not m.path.startswith("+") and \
-                m.type_name.split()[0] in ("struct", "union", "class"):
+        if m is not None and m.path and not m.path.startswith("+") and m.in_aggregate:
             where = f"{m.type_name.split()[-1]}.{m.path.split(' or ')[0]}"
         parts = [self.crash_class, self.function or "?"]
         if where:

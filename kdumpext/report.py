@@ -20,10 +20,6 @@ def _hex(v: Optional[int]) -> Optional[str]:
     return None if v is None else f"{v:#x}"
 
 
-def _is_aggregate(type_name: str) -> bool:
-    return type_name.split()[0] in ("struct", "union", "class") if type_name else False
-
-
 def verdict_dict(v: Verdict) -> Dict[str, Any]:
     """The ``verdict`` object of the JSON schema."""
     m = v.member
@@ -50,7 +46,7 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "pointer_type": v.pointer_type,
         "pointer_source": v.pointer_source,
         "access_path": v.access_path,
-        "struct": m.type_name.split()[-1] if m and _is_aggregate(m.type_name) else None,
+        "struct": m.type_name.split()[-1] if m and m.in_aggregate else None,
         "type": m.type_name if m else None,
         "member": m.path if m and m.path else None,
         "offset": _hex(m.offset) if m else None,

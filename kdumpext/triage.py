@@ -10,7 +10,7 @@ from .context import CrashContext, crash_context
 from .decode import DecodeError, decode
 from .dump import open_dump, read_memory
 from .errors import MemoryNotInDump
-from .explain import Expr, FunctionCode, member_of, pointee, type_str
+from .explain import Expr, FunctionCode, member_of, pointee, sizeof, type_str
 from .model import BadAddress, DumpInfo, Evidence, Frame, Registers, Report, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,12 +97,12 @@ def _fault_frame_index(frames: List[Frame]) -> Optional[int]:
     return 0 if frames else None
 
 
-def _physical_frame(frames: List[Frame], i: int) -> Frame:
-    """The real (non-inlined) function frame sharing frame ``i``'s pc."""
+def _physical_index(frames: List[Frame], i: int) -> int:
+    """Index of the real (non-inlined) function frame sharing frame ``i``'s pc."""
     j = i
     while j < len(frames) and frames[j].inlined:
         j += 1
-    return frames[j] if j < len(frames) else frames[i]
+    return j if j < len(frames) else i
 
 
 def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] = (),
@@ -215,7 +215,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
                   intel: bool = False) -> Verdict:
     """Explain the access made by the instruction at frame ``fi``'s pc."""
     frame = frames[fi]
-    phys = _physical_frame(frames, fi)
+    phys = frames[_physical_index(frames, fi)]
     oops = ctx.oops
     v = Verdict("unknown", function=phys.function, module=phys.module, site=phys.site, source=_source(frame))
     code, where = _read_code(prog, frame.pc, ctx)
@@ -300,9 +300,7 @@ def _from_caller(prog: "drgn.Program", v: Verdict, frames: List[Frame], fi: int,
     """
     if reg not in ARG_REGS:
         return False
-    phys = fi
-    while phys < len(frames) and frames[phys].inlined:
-        phys += 1
+    phys = _physical_index(frames, fi)
     if phys + 1 >= len(frames):
         return False
     ret = frames[phys + 1].pc
@@ -358,7 +356,7 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
         if target is None:
             continue
         off = address - (var.const & 0xFFFF_FFFF_FFFF_FFFF)
-        if 0 <= off < max(1, _sizeof_safe(target)):
+        if 0 <= off < max(1, sizeof(target)):
             v.bad = addresses.classify_pointer(var.const & 0xFFFF_FFFF_FFFF_FFFF, off)
             v.crash_class = verdict_class(v.bad, v.access)
             v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
@@ -368,15 +366,6 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
     v.summary = f"{v.access} of {addresses.describe(bad)}"
     v.undecided = "the address is a constant in the instruction and no variable names it"
     return v
-
-
-def _sizeof_safe(t: "drgn.Type") -> int:
-    import drgn
-
-    try:
-        return drgn.sizeof(t)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int, typed: Optional[Expr] = None) -> None:
