@@ -20,6 +20,7 @@ __all__ = [
     "reg64",
     "written_gpr",
     "source_of",
+    "stored_register",
 ]
 
 _MASK64 = (1 << 64) - 1
@@ -566,3 +567,17 @@ def source_of(insn: Instruction) -> Optional[Source]:
     ):
         return Source("imm", dest, width, value=0)  # the zeroing idiom
     return Source("other", dest, width, mem=insn.mem if insn.access else None)
+
+
+def stored_register(insn: Instruction) -> Optional[str]:
+    """The general-purpose register a ``mov %reg,mem`` or ``push %reg`` writes to memory (64-bit name).
+
+    None for anything else (a store of an immediate, a read-modify-write, a string op).
+    """
+    ci = _first(insn.raw, insn.address)
+    ops = list(ci.operands)
+    if ci.id == x86.X86_INS_PUSH and len(ops) == 1 and ops[0].type == x86.X86_OP_REG:
+        return reg64(ci.reg_name(ops[0].reg))
+    if ci.id in _MOVES and len(ops) == 2 and ops[0].type == x86.X86_OP_MEM and ops[1].type == x86.X86_OP_REG:
+        return reg64(ci.reg_name(ops[1].reg))
+    return None

@@ -59,7 +59,8 @@ import drgn
 from .errors import DebugInfoMismatch, KdumpextError
 from .identify import identify
 from .locate import DEBUG_PATH_ENV, SearchPath, find_module_file, find_vmlinux
-from .model import AddressInfo, DumpInfo, Frame, Report, Verdict
+from .identify import AddressInfo
+from .model import DumpInfo, Frame, Report, Verdict
 from .report import SCHEMA, render_text, render_verdict, to_json_dict, verdict_dict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,6 +124,10 @@ class TriageReport(Report):
     def bucket(self) -> str:
         """The verdict's bucket id, ``class:function:struct.member``."""
         return self.verdict.bucket
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON document as a dict (schema ``kdumpext.triage/1``)."""
+        return to_json_dict(self)
 
     def to_json(self) -> str:
         """The JSON document, indented as ``kdumpext triage --json`` prints it."""

@@ -1,19 +1,329 @@
-"""DWARF with pyelftools: the scopes (function, inlined calls) at a pc and where each variable lives there."""
+"""DWARF with pyelftools: the scopes and variable locations at a pc, and what it says across calls (call sites, entry values, signatures)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-__all__ = ["DWARF_REGS", "VarLoc", "Scope", "DebugFile", "debug_file"]
+__all__ = [
+    "DWARF_REGS", "VarLoc", "Scope", "DebugFile", "debug_file", "type_name", "decl_file",
+    "Const", "RegPlus", "Deref", "EntryValue", "FrameBase", "Plus", "ParamRef", "Unknown", "CallValue",
+    "evaluate", "location_value", "CallSite", "FunctionInfo",
+]
 
 #: DWARF register number -> drgn register name (System V x86-64 psABI, table 3.36).
 DWARF_REGS = {
     0: "rax", 1: "rdx", 2: "rcx", 3: "rbx", 4: "rsi", 5: "rdi", 6: "rbp", 7: "rsp",
     8: "r8", 9: "r9", 10: "r10", 11: "r11", 12: "r12", 13: "r13", 14: "r14", 15: "r15",
 }
+
+
+# --- What a DWARF expression computes, symbolically ------------------------------------------
+#
+# A call site's DW_AT_call_value, an indirect call's DW_AT_call_target and a variable's
+# DW_AT_location are DWARF expressions over registers and memory that are known only in a
+# dump.  ``evaluate`` runs them as the stack machine DWARF defines, over pyelftools' parsed
+# ops, and leaves a small tree that says what to read: register plus constant, memory at
+# an address, the value a register had on entry to the function.
+
+
+def _num(n: int) -> str:
+    """Small numbers in decimal, others in hex, as objdump and the kernel spell offsets."""
+    return str(n) if -10 < n < 10 else (f"-{-n:#x}" if n < 0 else f"{n:#x}")
+
+
+def _plus_text(base: str, k: int) -> str:
+    return base if k == 0 else f"{base} - {_num(-k)}" if k < 0 else f"{base} + {_num(k)}"
+
+
+@dataclass(frozen=True)
+class Const:
+    """A constant (``DW_OP_lit*``, ``DW_OP_const*``, ``DW_OP_implicit_value``) or, with
+    ``is_address``, an address (``DW_OP_addr``: a link address in vmlinux; in a ``.ko``
+    an offset into whichever section the relocation named)."""
+
+    value: int
+    is_address: bool = False
+
+    @property
+    def text(self) -> str:
+        """``16``, ``0xdc0``, ``address 0x1b``."""
+        return f"address {self.value:#x}" if self.is_address else _num(self.value)
+
+
+@dataclass(frozen=True)
+class RegPlus:
+    """The value of register ``reg`` (drgn's name) plus ``addend`` (``DW_OP_bregN k``;
+    ``DW_OP_regN`` is addend 0).  In a call site's value: the register in the CALLER's
+    frame at the call (GCC names callee-saved registers there, which the unwinder knows)."""
+
+    reg: str
+    addend: int = 0
+
+    @property
+    def text(self) -> str:
+        """``%rbx``, ``%rbx + 0x10``, ``%rbp - 1``."""
+        return _plus_text(f"%{self.reg}", self.addend)
+
+
+@dataclass(frozen=True)
+class Deref:
+    """``size`` bytes of memory at ``base`` (``DW_OP_deref``, ``DW_OP_deref_size``)."""
+
+    base: "CallValue"
+    size: int = 8
+
+    @property
+    def text(self) -> str:
+        """``[%rbx - 1]``, ``[%rdi + 0x8] (4 bytes)``."""
+        return f"[{self.base.text}]" + ("" if self.size == 8 else f" ({self.size} bytes)")
+
+
+@dataclass(frozen=True)
+class EntryValue:
+    """The value register ``reg`` had on entry to the function the expression belongs to
+    (``DW_OP_entry_value(DW_OP_regN)``, GNU: ``DW_OP_GNU_entry_value``): for a parameter,
+    the argument as it arrived."""
+
+    reg: str
+
+    @property
+    def text(self) -> str:
+        """``entry value of %rdi``."""
+        return f"entry value of %{self.reg}"
+
+
+@dataclass(frozen=True)
+class FrameBase:
+    """The address ``offset`` bytes from the function's frame base (``DW_OP_fbreg``; GCC's
+    kernel code sets the frame base to ``DW_OP_call_frame_cfa``): a stack slot's address."""
+
+    offset: int
+
+    @property
+    def text(self) -> str:
+        """``frame base - 0x30``."""
+        return _plus_text("frame base", self.offset)
+
+
+@dataclass(frozen=True)
+class Plus:
+    """``a + k`` where ``a`` is not a register or constant (``DW_OP_plus_uconst``,
+    ``DW_OP_plus``/``DW_OP_minus`` with a constant)."""
+
+    a: "CallValue"
+    k: int
+
+    @property
+    def text(self) -> str:
+        """``[%rbx] + 0x10``."""
+        return _plus_text(self.a.text, self.k)
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """The value the caller passed for the function's source parameter ``name``
+    (``DW_OP_GNU_parameter_ref``): GCC's description of a parameter an ``.isra`` clone
+    no longer receives whole (it gets ``p->a`` instead of ``p``); the caller's call site
+    gives the value (:attr:`CallSite.param_values`)."""
+
+    name: str
+
+    @property
+    def text(self) -> str:
+        """``value passed for p``."""
+        return f"value passed for {self.name}"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An expression this evaluator does not reduce (pieces, arithmetic on two unknowns,
+    registers beyond the general-purpose ones); ``text`` spells its DWARF ops."""
+
+    text: str
+
+
+#: What a DWARF expression computes; every member has a ``text`` for evidence.
+CallValue = Union[Const, RegPlus, Deref, EntryValue, FrameBase, Plus, ParamRef, Unknown]
+
+
+class _Unsupported(Exception):
+    """An op the evaluator does not reduce; the whole expression becomes :class:`Unknown`."""
+
+
+def _op_text(op: Any) -> str:
+    args = []
+    for a in op.args:
+        if isinstance(a, list) and a and hasattr(a[0], "op_name"):
+            args.append(f"({_ops_text(a)})")
+        else:
+            args.append(str(a))
+    if args and args[0].startswith("("):
+        return str(op.op_name) + " ".join(args)
+    return f"{op.op_name} {' '.join(args)}".strip()
+
+
+def _ops_text(ops: Sequence[Any]) -> str:
+    """The ops as ``readelf`` would spell them, e.g. ``DW_OP_entry_value(DW_OP_reg5); DW_OP_stack_value``."""
+    return "; ".join(_op_text(op) for op in ops)
+
+
+def _dwarf_reg(n: int) -> str:
+    reg = DWARF_REGS.get(n)
+    if reg is None:
+        raise _Unsupported(f"DWARF register {n}")
+    return reg
+
+
+def _reg_of(op: Any) -> Optional[str]:
+    """The register of a lone ``DW_OP_regN``/``DW_OP_regx`` op, else None."""
+    name = op.op_name
+    if name == "DW_OP_regx":
+        return DWARF_REGS.get(int(op.args[0]))
+    if name.startswith("DW_OP_reg") and name[len("DW_OP_reg"):].isdigit():
+        return DWARF_REGS.get(int(name[len("DW_OP_reg"):]))
+    return None
+
+
+def _add(a: CallValue, k: int) -> CallValue:
+    if isinstance(a, Const):
+        return Const(a.value + k, a.is_address)
+    if isinstance(a, RegPlus):
+        return RegPlus(a.reg, a.addend + k)
+    if isinstance(a, FrameBase):
+        return FrameBase(a.offset + k)
+    if isinstance(a, Plus):
+        return Plus(a.a, a.k + k) if a.k + k else a.a
+    return Plus(a, k) if k else a
+
+
+_CONST_OPS = frozenset(("DW_OP_const1u", "DW_OP_const1s", "DW_OP_const2u", "DW_OP_const2s", "DW_OP_const4u",
+                        "DW_OP_const4s", "DW_OP_const8u", "DW_OP_const8s", "DW_OP_constu", "DW_OP_consts"))
+_MASK64 = 0xFFFF_FFFF_FFFF_FFFF
+_BINARY = {
+    "DW_OP_and": lambda a, b: a & b, "DW_OP_or": lambda a, b: a | b, "DW_OP_xor": lambda a, b: a ^ b,
+    "DW_OP_mul": lambda a, b: a * b, "DW_OP_shl": lambda a, b: (a << b) & _MASK64,
+    "DW_OP_shr": lambda a, b: (a & _MASK64) >> b, "DW_OP_shra": lambda a, b: a >> b,
+}
+
+
+def _step(op: Any, stack: List[CallValue], cu: Any) -> bool:
+    """Apply one op to ``stack``; False at ``DW_OP_stack_value`` (the value is on top)."""
+    name, args = op.op_name, op.args
+    if name.startswith("DW_OP_lit") and name[len("DW_OP_lit"):].isdigit():
+        stack.append(Const(int(name[len("DW_OP_lit"):])))
+    elif name in _CONST_OPS:
+        stack.append(Const(int(args[0])))
+    elif name == "DW_OP_addr":
+        stack.append(Const(int(args[0]), True))
+    elif name == "DW_OP_bregx":
+        stack.append(RegPlus(_dwarf_reg(int(args[0])), int(args[1])))
+    elif name.startswith("DW_OP_breg"):
+        stack.append(RegPlus(_dwarf_reg(int(name[len("DW_OP_breg"):])), int(args[0])))
+    elif name == "DW_OP_regx" or (name.startswith("DW_OP_reg") and name[len("DW_OP_reg"):].isdigit()):
+        stack.append(RegPlus(_dwarf_reg(int(args[0]) if name == "DW_OP_regx" else int(name[len("DW_OP_reg"):]))))
+    elif name == "DW_OP_fbreg":
+        stack.append(FrameBase(int(args[0])))
+    elif name == "DW_OP_call_frame_cfa":
+        stack.append(Unknown("CFA"))
+    elif name in ("DW_OP_deref", "DW_OP_deref_size", "DW_OP_deref_type", "DW_OP_GNU_deref_type"):
+        stack.append(Deref(stack.pop(), 8 if name == "DW_OP_deref" else int(args[0])))
+    elif name == "DW_OP_plus_uconst":
+        stack.append(_add(stack.pop(), int(args[0])))
+    elif name in ("DW_OP_plus", "DW_OP_minus"):
+        b, a = stack.pop(), stack.pop()
+        sign = 1 if name == "DW_OP_plus" else -1
+        if isinstance(b, Const):
+            stack.append(_add(a, sign * b.value))
+        elif isinstance(a, Const) and sign == 1:
+            stack.append(_add(b, a.value))
+        else:
+            raise _Unsupported(name)
+    elif name in _BINARY:
+        b, a = stack.pop(), stack.pop()
+        if not (isinstance(a, Const) and isinstance(b, Const)):
+            raise _Unsupported(name)
+        stack.append(Const(_BINARY[name](a.value, b.value)))
+    elif name in ("DW_OP_neg", "DW_OP_not", "DW_OP_abs"):
+        a = stack.pop()
+        if not isinstance(a, Const):
+            raise _Unsupported(name)
+        stack.append(Const(-a.value if name == "DW_OP_neg" else ~a.value if name == "DW_OP_not" else abs(a.value)))
+    elif name == "DW_OP_dup":
+        stack.append(stack[-1])
+    elif name == "DW_OP_drop":
+        stack.pop()
+    elif name == "DW_OP_over":
+        stack.append(stack[-2])
+    elif name == "DW_OP_pick":
+        stack.append(stack[-1 - int(args[0])])
+    elif name == "DW_OP_swap":
+        stack[-1], stack[-2] = stack[-2], stack[-1]
+    elif name == "DW_OP_rot":
+        stack[-1], stack[-2], stack[-3] = stack[-2], stack[-3], stack[-1]
+    elif name in ("DW_OP_entry_value", "DW_OP_GNU_entry_value"):
+        inner = args[0]
+        reg = _reg_of(inner[0]) if len(inner) == 1 else None
+        stack.append(EntryValue(reg) if reg else Unknown(f"entry value of ({evaluate(inner, cu).text})"))
+    elif name == "DW_OP_GNU_parameter_ref":
+        if cu is None:
+            raise _Unsupported(name)
+        stack.append(ParamRef(_name(cu.get_DIE_from_refaddr(cu.cu_offset + int(args[0])))))
+    elif name == "DW_OP_implicit_value":
+        stack.append(Const(int.from_bytes(bytes(args[0]), "little")))
+    elif name == "DW_OP_nop":
+        pass
+    elif name == "DW_OP_stack_value":
+        return False
+    else:
+        raise _Unsupported(name)
+    return True
+
+
+def evaluate(ops: Sequence[Any], cu: Any = None) -> CallValue:
+    """What a DWARF expression computes, as a :data:`CallValue`.
+
+    ``ops`` are pyelftools ``DWARFExprOp`` (``DWARFExprParser(structs).parse_expr(bytes)``).
+    This is the value on top of DWARF's stack at the end (``DW_OP_regN`` counts as the
+    register's value, as GCC uses it in ``DW_AT_call_value``); an op it cannot reduce
+    symbolically makes the whole expression :class:`Unknown`, spelled as its ops.
+    ``cu`` (the pyelftools CU the expression comes from) resolves the DIE references of
+    ``DW_OP_GNU_parameter_ref``.
+    """
+    stack: List[CallValue] = []
+    try:
+        for op in ops:
+            if not _step(op, stack, cu):
+                break
+        if stack:
+            return stack[-1]
+    except (_Unsupported, IndexError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return Unknown(_ops_text(ops) or "empty expression")
+
+
+def location_value(ops: Sequence[Any], size: int = 8, cu: Any = None) -> CallValue:
+    """The value of a variable whose location expression (at one pc) is ``ops``.
+
+    A location is a register (``DW_OP_regN``: :class:`RegPlus` with addend 0), a computed
+    value (``...; DW_OP_stack_value``, ``DW_OP_implicit_value``) or memory at the computed
+    address (``DW_OP_bregN k`` alone, ``DW_OP_fbreg k``: :class:`Deref` of ``size`` bytes).
+    Composites (``DW_OP_piece``) and implicit pointers are :class:`Unknown`.
+    """
+    if not ops:
+        return Unknown("optimized out")
+    names = [op.op_name for op in ops]
+    if any(n in ("DW_OP_piece", "DW_OP_bit_piece", "DW_OP_implicit_pointer", "DW_OP_GNU_implicit_pointer")
+           for n in names):
+        return Unknown(_ops_text(ops))
+    if len(ops) == 1 and _reg_of(ops[0]) is not None:
+        return RegPlus(str(_reg_of(ops[0])))
+    if names[-1] in ("DW_OP_stack_value", "DW_OP_implicit_value"):
+        return evaluate(ops, cu)
+    where = evaluate(ops, cu)
+    return where if isinstance(where, Unknown) else Deref(where, size)
 
 
 @dataclass
@@ -37,6 +347,11 @@ class VarLoc:
     mem_reg: Optional[str] = None
     mem_off: int = 0
     type_file: str = ""  # where the struct/union it points to is defined (dwarf.decl_file)
+    #: the value at the pc, from the location expression there (None where it is not live)
+    value: Optional[CallValue] = None
+    #: for a parameter of a (non-inlined) function: the register it arrived in, i.e. its
+    #: location at the function's entry when that is a lone ``DW_OP_regN``
+    entry_reg: Optional[str] = None
 
 
 @dataclass
@@ -48,6 +363,127 @@ class Scope:
     die: Any = field(repr=False, default=None)
     call_file: str = ""
     call_line: int = 0
+
+
+@dataclass
+class CallSite:
+    """What the caller's DWARF says about one call (``DW_TAG_call_site``, DWARF 4's
+    ``DW_TAG_GNU_call_site``), found by the return address a backtrace shows.
+
+    ``params`` maps the argument register (drgn's name: ``rdi``, ``rsi``, ...; a stack
+    argument is keyed by its location's ops) to what the caller put there, in the
+    caller's terms at the call: a :class:`RegPlus` is the caller's register (GCC uses the
+    callee-saved ones, which the unwinder restores), an :class:`EntryValue` is what the
+    caller itself received.  ``callee`` is "" for an indirect call, whose ``target`` (when
+    recorded) says where the address came from.  A GCC builtin is named by the function
+    it calls (``strcmp``, not ``__builtin_strcmp``).  ``param_values`` are the values of
+    callee parameters named by ``DW_AT_call_parameter`` (GNU: ``DW_AT_abstract_origin``)
+    rather than by a register: GCC's way to give the ``p`` an ``.isra`` clone receives as
+    ``p->a``, ``p->b`` (the clone's ``p`` is then a :class:`ParamRef`).
+    """
+
+    return_pc: int
+    call_pc: Optional[int]
+    callee: str
+    tail: bool
+    params: Dict[str, CallValue] = field(default_factory=dict)
+    target: Optional[CallValue] = None
+    param_values: Dict[str, CallValue] = field(default_factory=dict)
+    die: Any = field(repr=False, default=None)
+
+
+@dataclass
+class FunctionInfo:
+    """The outermost (out-of-line) function containing an address, as DWARF declares it.
+
+    ``name`` is the source name (``foo`` for GCC's ``foo.isra.0``); ``params`` are the
+    ``(name, type)`` of the DIE's own ``DW_TAG_formal_parameter`` children, in order: for
+    an interprocedural clone that is the clone's signature as DWARF records it (a
+    parameter the clone lost may still be listed, with no location; an unnamed one is
+    ""), and ``source_params`` the source function's.  ``is_clone`` says the DIE is a
+    concrete instance of an abstract subprogram (``DW_AT_abstract_origin``): GCC's
+    ``.isra``/``.constprop``/``.part`` clones, but also the out-of-line copy of a function
+    that is inlined elsewhere; the ELF symbol's suffix tells them apart.  ``param_locs``
+    says where each named parameter is at the entry: :class:`RegPlus` for one that
+    arrived in a register, :class:`Const` for one a ``.constprop`` clone no longer
+    receives (``DW_AT_const_value``), :class:`ParamRef` for one an ``.isra`` clone
+    receives in pieces; a parameter DWARF does not place there is absent.
+    """
+
+    name: str
+    linkage_name: str
+    low_pc: int
+    return_type: str  # "struct kdx_device *", "void", "int"
+    return_type_file: str = ""  # decl_file of the struct/union it points to, like VarLoc.type_file
+    params: List[Tuple[str, str]] = field(default_factory=list)
+    is_clone: bool = False
+    source_params: List[Tuple[str, str]] = field(default_factory=list)
+    param_locs: Dict[str, CallValue] = field(default_factory=dict)
+    die: Any = field(repr=False, default=None)
+
+
+_CALL_SITE_TAGS = ("DW_TAG_call_site", "DW_TAG_GNU_call_site")
+_CALL_PARAM_TAGS = ("DW_TAG_call_site_parameter", "DW_TAG_GNU_call_site_parameter")
+
+
+def _type_die(die: Any) -> Any:
+    """The DIE of ``die``'s DW_AT_type, following abstract_origin / specification; None for void."""
+    seen = 0
+    while die is not None and seen < 8:
+        if "DW_AT_type" in die.attributes:
+            return die.get_DIE_from_attribute("DW_AT_type")
+        ref = die.attributes.get("DW_AT_abstract_origin") or die.attributes.get("DW_AT_specification")
+        if ref is None:
+            return None
+        die = die.get_DIE_from_attribute(ref.name)
+        seen += 1
+    return None
+
+
+def _byte_size(tdie: Any) -> int:
+    """The size of a type (through typedefs and qualifiers); 8 when DWARF does not say."""
+    depth = 0
+    while tdie is not None and depth < 16:
+        if "DW_AT_byte_size" in tdie.attributes:
+            return int(tdie.attributes["DW_AT_byte_size"].value)
+        if "DW_AT_type" not in tdie.attributes:
+            break
+        tdie = tdie.get_DIE_from_attribute("DW_AT_type")
+        depth += 1
+    return 8
+
+
+def _params_of(die: Any) -> List[Tuple[str, str]]:
+    out: List[Tuple[str, str]] = []
+    for child in die.iter_children():
+        if child.tag == "DW_TAG_formal_parameter":
+            t = _type_die(child)
+            out.append((_name(child), type_name(t) if t is not None else "void"))
+        elif child.tag == "DW_TAG_unspecified_parameters":
+            out.append(("...", ""))
+    return out
+
+
+def _callee_name(die: Any) -> str:
+    """A called function's name; for a GCC builtin (``__builtin_strcmp``) the function the
+    call reaches (its ``DW_AT_linkage_name``, ``strcmp``), as the symbol table names it."""
+    name = _name(die)
+    if name.startswith("__builtin_"):
+        linkage = _attr(die, "DW_AT_linkage_name")
+        if isinstance(linkage, bytes) and linkage:
+            return linkage.decode(errors="replace")
+    return name
+
+
+def _walk_call_sites(die: Any) -> Iterator[Any]:
+    """Call-site DIEs under a subprogram, also inside inlined calls and lexical blocks."""
+    todo = [die]
+    while todo:
+        for child in todo.pop().iter_children():
+            if child.tag in _CALL_SITE_TAGS:
+                yield child
+            elif child.tag in ("DW_TAG_inlined_subroutine", "DW_TAG_lexical_block"):
+                todo.append(child)
 
 
 def _attr(die: Any, name: str) -> Any:
@@ -250,6 +686,9 @@ class DebugFile:
         self.dwarf = self.elf.get_dwarf_info(relocate_dwarf_sections=self.relocatable)
         self._aranges: Any = None
         self._locparser: Any = None
+        self._exprparsers: Dict[Tuple[Any, ...], Any] = {}
+        self._symtab: Optional[Tuple[bytes, List[Tuple[int, int, int]]]] = None
+        self._top_functions: Optional[Dict[str, int]] = None
 
     def _cus_for(self, addr: int) -> Iterator[Any]:
         if not self.relocatable:
@@ -262,12 +701,12 @@ class DebugFile:
                     return
         yield from self.dwarf.iter_CUs()
 
-    def scopes_at(self, addr: int, function: str = "") -> List[Scope]:
-        """The subprogram and inlined calls containing ``addr``, outermost first.
+    def _subprogram_at(self, addr: int, function: str = "") -> Optional[Tuple[Any, int]]:
+        """The top-level subprogram DIE containing ``addr`` and its CU's base address."""
+        return next(self._subprograms_at(addr, function), None)
 
-        ``addr`` is a link-time address (vmlinux) or a section offset (a ``.ko``, whose
-        sections all start at 0: ``function``, the symbol at the pc, picks among them).
-        """
+    def _subprograms_at(self, addr: int, function: str = "") -> Iterator[Tuple[Any, int]]:
+        """Every top-level subprogram containing ``addr`` (a ``.ko``'s sections overlap)."""
         want = function.split(".")[0] if function else ""
         for cu in self._cus_for(addr):
             top = cu.get_top_DIE()
@@ -279,10 +718,21 @@ class DebugFile:
                     continue
                 if want and self.relocatable and _name(die) != want:
                     continue
-                chain = [Scope(_name(die), False, die)]
-                self._descend(die, addr, cu_base, chain)
-                return chain
-        return []
+                yield die, cu_base
+
+    def scopes_at(self, addr: int, function: str = "") -> List[Scope]:
+        """The subprogram and inlined calls containing ``addr``, outermost first.
+
+        ``addr`` is a link-time address (vmlinux) or a section offset (a ``.ko``, whose
+        sections all start at 0: ``function``, the symbol at the pc, picks among them).
+        """
+        found = self._subprogram_at(addr, function)
+        if found is None:
+            return []
+        die, cu_base = found
+        chain = [Scope(_name(die), False, die)]
+        self._descend(die, addr, cu_base, chain)
+        return chain
 
     def _descend(self, die: Any, addr: int, cu_base: int, chain: List[Scope]) -> None:
         for child in die.iter_children():
@@ -300,12 +750,17 @@ class DebugFile:
             return
 
     def variables_at(self, addr: int, function: str = "") -> List[VarLoc]:
-        """Every variable and parameter in scope at ``addr`` with its location there, innermost last."""
+        """Every variable and parameter in scope at ``addr`` with its location there, innermost last.
+
+        ``value`` is the location as a :data:`CallValue`; ``entry_reg`` (parameters of the
+        out-of-line function) the register the argument arrived in.
+        """
         out: List[VarLoc] = []
         for scope in self.scopes_at(addr, function):
             cu = scope.die.cu
             top = cu.get_top_DIE()
             cu_base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            entry = self._entry_pc(scope.die, cu_base) if scope.die.tag == "DW_TAG_subprogram" else None
             for child in scope.die.iter_children():
                 if child.tag not in ("DW_TAG_formal_parameter", "DW_TAG_variable"):
                     continue
@@ -315,7 +770,8 @@ class DebugFile:
                 tdie = _origin(child)
                 tdie_type = tdie.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in tdie.attributes else None
                 tname = type_name(tdie_type) if tdie_type is not None else "void"
-                reg, desc, addend = self._location_at(child, addr, cu_base)
+                ops, status = self._location_ops_at(child, addr, cu_base)
+                reg, desc, addend = self._describe(ops, status)
                 const = _attr(child, "DW_AT_const_value")
                 var = VarLoc(name, tname, child.tag == "DW_TAG_formal_parameter", scope.name, reg, desc,
                              addend, const if isinstance(const, int) else None)
@@ -324,16 +780,48 @@ class DebugFile:
                 m = _BREG_ALONE.match(desc)
                 if m and reg is None:
                     var.mem_reg, var.mem_off = DWARF_REGS.get(int(m.group(1))), int(m.group(2))
+                if ops is not None:
+                    var.value = location_value(ops, _byte_size(tdie_type), child.cu)
+                elif var.const is not None:
+                    var.value = Const(var.const)
+                if var.is_param and entry is not None:
+                    var.entry_reg = self._entry_reg(child, entry, cu_base)
                 out.append(var)
         return out
 
-    def _location_at(self, die: Any, addr: int, cu_base: int) -> Tuple[Optional[str], str, int]:
+    def _entry_reg(self, die: Any, entry: int, cu_base: int) -> Optional[str]:
+        ops, _status = self._location_ops_at(die, entry, cu_base)
+        return _reg_of(ops[0]) if ops is not None and len(ops) == 1 else None
+
+    @staticmethod
+    def _entry_pc(die: Any, cu_base: int) -> Optional[int]:
+        """Where a subprogram is entered: DW_AT_entry_pc, DW_AT_low_pc, or its first range."""
+        attrs = die.attributes
+        if "DW_AT_entry_pc" in attrs and attrs["DW_AT_entry_pc"].form == "DW_FORM_addr":
+            return int(attrs["DW_AT_entry_pc"].value)
+        if "DW_AT_low_pc" in attrs:
+            return int(attrs["DW_AT_low_pc"].value)
+        ranges = _ranges(die, die.dwarfinfo, cu_base)
+        return ranges[0][0] if ranges else None
+
+    def _parse(self, expr: Any, cu: Any) -> List[Any]:
+        """pyelftools' ops for the expression bytes ``expr`` of a DIE in ``cu``."""
         from elftools.dwarf.dwarf_expr import DWARFExprParser
+
+        s = cu.structs
+        key = (s.little_endian, s.dwarf_format, s.address_size, s.dwarf_version)
+        parser = self._exprparsers.get(key)
+        if parser is None:
+            parser = self._exprparsers[key] = DWARFExprParser(s)
+        return list(parser.parse_expr(expr))
+
+    def _location_ops_at(self, die: Any, addr: int, cu_base: int) -> Tuple[Optional[List[Any]], str]:
+        """The ops of ``die``'s DW_AT_location at ``addr``, or None and why not."""
         from elftools.dwarf.locationlists import LocationParser
 
         attr = die.attributes.get("DW_AT_location")
         if attr is None:
-            return None, "optimized out" if "DW_AT_const_value" not in die.attributes else "constant", 0
+            return None, "optimized out" if "DW_AT_const_value" not in die.attributes else "constant"
         if self._locparser is None:
             self._locparser = LocationParser(self.dwarf.location_lists())
         loc = self._locparser.parse_from_attribute(attr, die.cu["version"], die)
@@ -349,10 +837,15 @@ class DebugFile:
                     expr = e.loc_expr
                     break
             if expr is None:
-                return None, "not live here", 0
+                return None, "not live here"
         else:
             expr = loc.loc_expr
-        ops = DWARFExprParser(die.cu.structs).parse_expr(expr)
+        return self._parse(expr, die.cu), ""
+
+    @staticmethod
+    def _describe(ops: Optional[List[Any]], status: str) -> Tuple[Optional[str], str, int]:
+        if ops is None:
+            return None, status, 0
         names = [op.op_name for op in ops]
         if len(ops) == 1 and names[0].startswith("DW_OP_reg") and names[0] != "DW_OP_regx":
             reg = DWARF_REGS.get(int(names[0][len("DW_OP_reg"):]))
@@ -361,7 +854,163 @@ class DebugFile:
                 and names[1] == "DW_OP_stack_value" and ops[0].args:
             reg = DWARF_REGS.get(int(names[0][len("DW_OP_breg"):]))
             return reg, f"{names[0]} {ops[0].args[0]}; DW_OP_stack_value", int(ops[0].args[0])
-        return None, "; ".join(f"{op.op_name} {' '.join(map(str, op.args))}".strip() for op in ops), 0
+        return None, _ops_text(ops), 0
+
+    def _location_at(self, die: Any, addr: int, cu_base: int) -> Tuple[Optional[str], str, int]:
+        """(register, description, addend) of ``die``'s location at ``addr`` (see :class:`VarLoc`)."""
+        return self._describe(*self._location_ops_at(die, addr, cu_base))
+
+    # --- across calls -----------------------------------------------------------------------
+
+    def call_site(self, return_addr: int, function: str = "") -> Optional[CallSite]:
+        """The call whose return address is ``return_addr``, as the caller's DWARF records it.
+
+        ``return_addr`` is the address a backtrace shows for the caller's frame, in this
+        file's terms (vmlinux: link address; ``.ko``: offset in its section, with
+        ``function``, the caller's symbol, to pick the section as in :meth:`scopes_at`).
+        None when the compiler recorded no call site there: GCC records none below
+        ``-O1``, none for calls made from asm (``__fentry__``, alternatives), and none
+        when the DWARF was stripped of them.
+        """
+        for sub, _cu_base in self._subprograms_at(return_addr - 1, function):
+            site = self._call_site_in(sub, return_addr)
+            if site is not None:
+                return site
+        return None
+
+    def _call_site_in(self, sub: Any, return_addr: int) -> Optional[CallSite]:
+        for die in _walk_call_sites(sub):
+            attrs = die.attributes
+            ret = attrs.get("DW_AT_call_return_pc") or attrs.get("DW_AT_low_pc")
+            if ret is None or ret.value != return_addr:
+                continue
+            gnu = die.tag == "DW_TAG_GNU_call_site"  # DWARF 4's extension names the callee by abstract_origin
+            origin = attrs.get("DW_AT_abstract_origin" if gnu else "DW_AT_call_origin")
+            callee = _callee_name(die.get_DIE_from_attribute(origin.name)) if origin is not None else ""
+            tail = attrs.get("DW_AT_call_tail_call") or attrs.get("DW_AT_GNU_tail_call")
+            call_pc = attrs.get("DW_AT_call_pc")
+            target = attrs.get("DW_AT_call_target") or attrs.get("DW_AT_GNU_call_site_target")
+            site = CallSite(return_addr, int(call_pc.value) if call_pc is not None else None, callee,
+                            bool(tail.value) if tail is not None else False, {},
+                            evaluate(self._parse(target.value, die.cu), die.cu) if self._is_expr(target) else None,
+                            {}, die)
+            for p in die.iter_children():
+                if p.tag not in _CALL_PARAM_TAGS:
+                    continue
+                loc = p.attributes.get("DW_AT_location")
+                val = p.attributes.get("DW_AT_call_value") or p.attributes.get("DW_AT_GNU_call_site_value")
+                value = evaluate(self._parse(val.value, p.cu), p.cu) if self._is_expr(val) else Unknown("not recorded")
+                if self._is_expr(loc):
+                    loc_ops = self._parse(loc.value, p.cu)
+                    key = _reg_of(loc_ops[0]) if len(loc_ops) == 1 else None
+                    site.params[key or _ops_text(loc_ops)] = value
+                    continue
+                ref = p.attributes.get("DW_AT_abstract_origin" if gnu else "DW_AT_call_parameter")
+                if ref is not None:
+                    site.param_values[_name(p.get_DIE_from_attribute(ref.name))] = value
+            return site
+        return None
+
+    @staticmethod
+    def _is_expr(attr: Any) -> bool:
+        return attr is not None and isinstance(attr.value, (list, bytes))
+
+    def function_at(self, addr: int, function: str = "") -> Optional[FunctionInfo]:
+        """The outermost (not inlined) function containing ``addr``: name, return type, parameters.
+
+        Addresses and ``function`` as for :meth:`scopes_at`.
+        """
+        found = self._subprogram_at(addr, function)
+        return None if found is None else self._function_info(found[0], found[1])
+
+    def _function_info(self, die: Any, cu_base: int) -> FunctionInfo:
+        linkage = _attr(die, "DW_AT_linkage_name") or _attr(die, "DW_AT_MIPS_linkage_name") or b""
+        rtype = _type_die(die)
+        rname = type_name(rtype) if rtype is not None else "void"
+        origin = die.get_DIE_from_attribute("DW_AT_abstract_origin") \
+            if "DW_AT_abstract_origin" in die.attributes else None
+        is_clone = origin is not None and origin.tag == "DW_TAG_subprogram"
+        entry = self._entry_pc(die, cu_base)
+        locs: Dict[str, CallValue] = {}
+        for child in die.iter_children():
+            name = _name(child)
+            if child.tag != "DW_TAG_formal_parameter" or not name:
+                continue
+            ops = self._location_ops_at(child, entry, cu_base)[0] if entry is not None else None
+            const = _attr(child, "DW_AT_const_value")
+            if ops is not None:
+                locs[name] = location_value(ops, _byte_size(_type_die(child)), child.cu)
+            elif isinstance(const, int) and "DW_AT_location" not in child.attributes:
+                locs[name] = Const(const)
+        return FunctionInfo(
+            _name(die), linkage.decode(errors="replace") if isinstance(linkage, bytes) else str(linkage),
+            entry or 0, rname,
+            decl_file(rtype, self.dwarf) if rtype is not None and ("struct" in rname or "union" in rname) else "",
+            _params_of(die), is_clone, _params_of(origin) if is_clone else [], locs, die)
+
+    def return_type_at(self, addr: int, function: str = "") -> Optional[Tuple[str, str]]:
+        """(C spelling, decl_file) of the return type of the function containing ``addr``.
+
+        :return: e.g. ``("struct kdx_device *", ".../kdx.c")``; the file is "" for a
+            type that is not a struct/union (pointer)
+        """
+        info = self.function_at(addr, function)
+        return None if info is None else (info.return_type, info.return_type_file)
+
+    def return_type_of(self, name: str) -> Optional[Tuple[str, str]]:
+        """(C spelling, decl_file) of the return type of the function called ``name``.
+
+        The ELF symbol table gives its address (also for a GCC clone ``name.isra.0``),
+        and the CU there gives the DWARF, so a big vmlinux costs one CU.  A module's
+        ``.ko`` is small: a function it only declares (one it calls in vmlinux) is
+        also found among its CUs' top-level DIEs.  None when neither knows the name.
+        """
+        for value, _size in self._function_symbols(name):
+            found = self.return_type_at(value, name if self.relocatable else "")
+            if found is not None:
+                return found
+        if not self.relocatable:
+            return None
+        if self._top_functions is None:
+            self._top_functions = {}
+            for cu in self.dwarf.iter_CUs():
+                for die in cu.get_top_DIE().iter_children():
+                    if die.tag == "DW_TAG_subprogram":
+                        n = _name(die)
+                        if n and (n not in self._top_functions or "DW_AT_declaration" not in die.attributes):
+                            self._top_functions[n] = die.offset
+        off = self._top_functions.get(name)
+        if off is None:
+            return None
+        die = self.dwarf.get_DIE_from_refaddr(off)
+        rtype = _type_die(die)
+        rname = type_name(rtype) if rtype is not None else "void"
+        return rname, decl_file(rtype, self.dwarf) if rtype is not None and ("struct" in rname or "union" in rname) else ""
+
+    def _function_symbols(self, name: str) -> List[Tuple[int, int]]:
+        """(value, size) of the STT_FUNC symbols called ``name`` (else ``name.<suffix>``)."""
+        import struct
+
+        if self._symtab is None:
+            sec = self.elf.get_section_by_name(".symtab")
+            if sec is None or self.elf.elfclass != 64 or not self.elf.little_endian:
+                self._symtab = (b"", [])
+            else:
+                strtab = self.elf.get_section(sec.header["sh_link"]).data()
+                self._symtab = (strtab, [(st_name, value, size) for st_name, info, _o, _s, value, size
+                                         in struct.iter_unpack("<IBBHQQ", sec.data()) if info & 0xF == 2])
+        strtab, funcs = self._symtab
+        key = name.encode()
+        for pattern, prefix in ((key + b"\0", False), (b"\0" + key + b".", True)):
+            offsets = set()
+            i = strtab.find(pattern)
+            while i >= 0:
+                offsets.add(i + 1 if prefix else i)
+                i = strtab.find(pattern, i + 1)
+            hits = [(value, size) for st_name, value, size in funcs if st_name in offsets]
+            if hits:
+                return hits
+        return []
 
 
 _BREG_ALONE = re.compile(r"^DW_OP_breg(\d+) (-?\d+)$")  # over our own location text, not a disassembly

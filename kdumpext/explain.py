@@ -1,360 +1,378 @@
-"""Explain a fault: which expression held the bad pointer, and which member the access reached."""
+"""Explain a value inside one function: which C expression a register held, by dataflow over its machine code.
+
+Pure analysis over decoded instructions (:mod:`kdumpext.flow`) and what a
+:class:`~kdumpext.program.ProgramView` says about variables, types and symbols; it
+never reads a dump itself.  The cross-frame chain is :mod:`kdumpext.provenance`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Literal, Optional, Tuple
 
-from .decode import Source, decode_all, source_of
-from .dwarf import VarLoc, debug_file
-from .model import Evidence, Instruction, Member
+from .decode import Source, source_of
+from .dwarf import VarLoc
+from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets
+from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
+from .model import Evidence, Instruction, Member, Registers
+from .program import Code, ProgramView
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Expr", "FunctionCode", "members_at", "member_of", "pointee", "sizeof", "type_str", "CALLER_SAVED"]
+__all__ = ["How", "Value", "Tracer", "ARG_REGS", "arrow"]
 
-#: Registers a call may change (System V x86-64 psABI); rax also carries the return value.
-CALLER_SAVED = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
-_MAX_DEPTH = 8
-_MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
+#: Integer argument registers, in order (System V x86-64 psABI).
+ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+_MAX_DEPTH = 12
+
+#: How a value was made: a parameter on entry, a DWARF-named variable we could not trace
+#: further, a load, an address computed from a pointer, a call's result, a constant, a global.
+How = Literal["param", "local", "load", "address-of", "return", "constant", "global", "unknown"]
 
 
 @dataclass
-class Expr:
-    """A C expression for a value, its type, and how we know it.
-
-    ``root`` says where the chain starts: ``param``, ``local``, ``global``, ``call``,
-    ``const`` or ``unknown``; ``aliases`` are other names (variables) the value has.
-    """
+class Value:
+    """A C expression for the value a register holds at one point, its type, and how we know it."""
 
     text: str
     type: Optional["drgn.Type"] = None
-    root: str = "unknown"
+    how: How = "unknown"
     evidence: List[Evidence] = field(default_factory=list)
-    aliases: List[str] = field(default_factory=list)
-    value: Optional[int] = None
-    #: the instruction that produced the value, and the expression of its base register
-    via: Optional[Instruction] = None
-    via_base: Optional[Tuple[str, "Expr"]] = None
+    aliases: List[str] = field(default_factory=list)  #: variables that also hold the value
+    insn: Optional[Instruction] = None  #: the instruction that made it (load, lea, call, mov $imm)
+    base: Optional["Value"] = None  #: load / address-of: the pointer it went through
+    base_reg: str = ""  #: that pointer's register
+    member: Optional[Member] = None  #: load / address-of: the member of the base's pointee
+    callee: str = ""  #: return: the function called
+    reg: str = ""  #: param: the register it arrived in
+    const: Optional[int] = None  #: constant: the value
+    #: other values reaching the same point on other control-flow paths
+    candidates: List["Value"] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
         """True when the expression names something (not just a register)."""
-        return self.root != "unknown"
+        return self.how != "unknown"
+
+    def with_evidence(self, *extra: Evidence) -> "Value":
+        """The same value with ``extra`` facts appended."""
+        self.evidence = self.evidence + list(extra)
+        return self
 
 
-def type_str(t: Optional["drgn.Type"]) -> str:
-    """The C spelling of a drgn type ("" for None)."""
-    return t.type_name() if t is not None else ""
-
-
-def _unqualified(t: "drgn.Type") -> "drgn.Type":
-    import drgn
-
-    while t.kind == drgn.TypeKind.TYPEDEF:
-        t = t.type
-    return t.unqualified()
-
-
-def pointee(t: Optional["drgn.Type"]) -> Optional["drgn.Type"]:
-    """``struct foo`` for ``struct foo *`` (typedefs seen through); None if not a pointer."""
-    import drgn
-
-    if t is None:
-        return None
-    t = _unqualified(t)
-    if t.kind != drgn.TypeKind.POINTER:
-        return None
-    return t.type
-
-
-def _same_type(a: "drgn.Type", b: "drgn.Type") -> bool:
-    """Same C type, typedefs and qualifiers seen through (types from two lookups compare by name)."""
-    return type_str(_unqualified(a)) == type_str(_unqualified(b))
-
-
-def sizeof(t: "drgn.Type") -> int:
-    """``sizeof(t)``, 0 for an incomplete or function type."""
-    try:
-        import drgn
-
-        return drgn.sizeof(t)
-    except (TypeError, ValueError):
-        return 0
-
-
-def members_at(t: "drgn.Type", offset: int, size: int = 0) -> List[Tuple[str, Optional["drgn.Type"], int]]:
-    """Member paths of type ``t`` containing byte ``offset``, innermost member each.
-
-    Returns ``(path, member type, member start offset)`` per alternative: more than one
-    only through unions.  Paths are spelled like drgn's ``member_at_offset()``:
-    ``lat_stats[3]``, ``node.next``, ``flags+0x2`` (inside a scalar), ``u.a``.
-    An offset past the end of the type gives ``+0x...`` with no type.
-    """
-    import drgn
-
-    t = _unqualified(t)
-    if t.kind == drgn.TypeKind.ARRAY:
-        elem = t.type
-        esize = sizeof(elem)
-        if esize <= 0:
-            return [(f"+{offset:#x}", None, offset)]
-        idx, rest = divmod(offset, esize)
-        if t.length is not None and idx >= t.length:
-            return [(f"+{offset:#x}", None, offset)]
-        elems: List[Tuple[str, Optional["drgn.Type"], int]] = []
-        for path, mt, start in members_at(elem, rest, size):
-            sep = "" if path.startswith(("+", "[")) else "."
-            elems.append((f"[{idx}]" + (sep + path if path else ""), mt, idx * esize + start))
-        return elems
-    if t.kind not in (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS):
-        if offset == 0:
-            return [("", t, 0)]
-        return [(f"+{offset:#x}", t, 0)] if offset < sizeof(t) else [(f"+{offset:#x}", None, 0)]
-    out: List[Tuple[str, Optional["drgn.Type"], int]] = []
-    for m in t.members or ():
-        if m.bit_offset is None:
-            continue
-        start = m.bit_offset // 8
-        msize = sizeof(m.type)
-        if m.bit_field_size:
-            msize = max(1, (m.bit_offset % 8 + m.bit_field_size + 7) // 8)
-        if not (start <= offset < start + max(msize, 1)):
-            continue
-        for path, mt, inner in members_at(m.type, offset - start, size):
-            name = m.name or ""
-            if not name:  # anonymous struct/union: its members are the parent's
-                full = path.lstrip(".")
-            elif not path:
-                full = name
-            elif path.startswith(("[", "+")):
-                full = name + path
-            else:
-                full = f"{name}.{path}"
-            out.append((full, mt, start + inner))
-    if not out:
-        return [(f"+{offset:#x}", None, offset)]
-    return out
-
-
-def member_of(t: "drgn.Type", offset: int, size: int = 0) -> Optional[Member]:
-    """The :class:`Member` of ``t`` at ``offset`` (union alternatives joined with `` or ``)."""
-    alts = members_at(t, offset, size)
-    if not alts:
-        return None
-    path = " or ".join(p for p, _t, _s in alts)
-    mt = alts[0][1]
-    return Member(
-        type_name=type_str(_unqualified(t)),
-        path=path,
-        offset=offset,
-        size=sizeof(mt) if mt is not None else 0,
-        member_type=type_str(mt),
-    )
-
-
-def _arrow(base: Expr, path: str) -> str:
-    """``cmd`` + ``dev`` -> ``cmd->dev``; keeps ``(x)->`` for compound bases."""
+def arrow(base: Value, path: str) -> str:
+    """``cmd`` + ``dev`` → ``cmd->dev``; ``(a + b)->x`` for compound bases; ``*p`` for the pointee itself."""
     b = base.text
-    if b.startswith("&") and b[1:].isidentifier():
-        # through the address of a global: the global itself
-        if not path:
-            return b[1:]
-        return f"*({b}{path})" if path.startswith("+") else f"{b[1:]}.{path}"
+    if b.startswith("&") and b[1:].isidentifier():  # through the address of a global: the global itself
+        return f"{b[1:]}.{path}" if path else b[1:]
     if any(c in b.replace("->", "") for c in " +-*&?") and not b.endswith(")"):
         b = f"({b})"
-    if path.startswith("+") or not path:
-        return f"*({b}{path})" if path else f"*{b}"
-    return f"{b}->{path}"
+    return f"{b}->{path}" if path else f"*{b}"
 
 
-def _is_struct_like(t: Optional["drgn.Type"]) -> bool:
-    import drgn
+class Tracer:
+    """Dataflow over one function's code: the C expression of a register at an instruction.
 
-    if t is None:
-        return False
-    return _unqualified(t).kind in (drgn.TypeKind.STRUCT, drgn.TypeKind.UNION, drgn.TypeKind.CLASS,
-                                    drgn.TypeKind.ARRAY)
-
-
-class FunctionCode:
-    """The machine code and DWARF of the function containing a pc, decoded once.
-
-    :param prog: the dump, with debug info loaded.
-    :param pc: any address inside the function.
-    :raises LookupError: no symbol at ``pc``.
+    :param view: the program.
+    :param code: the function, decoded.
+    :param regs: register values at ``fault_index`` (the fault frame), used for the value
+        of an array index register that nothing changed since.
     """
 
-    def __init__(self, prog: "drgn.Program", pc: int) -> None:
-        import drgn
+    def __init__(self, view: ProgramView, code: Code, regs: Optional[Registers] = None,
+                 fault_index: Optional[int] = None) -> None:
+        self.view = view
+        self.code = code
+        self.insns = code.insns
+        self.cfg = build_cfg(code.insns)
+        self.regs = regs or {}
+        self.fault_index = fault_index
+        self._sp: Optional[List[Optional[int]]] = None
+        self._memo: Dict[Tuple[str, int], Value] = {}
 
-        self.prog = prog
-        sym = prog.symbol(pc)
-        self.symbol = sym
-        self.name: str = sym.name
-        self.start: int = sym.address
-        size = sym.size or 0
-        if size <= 0 or size > _MAX_FUNCTION:
-            size = min(max(pc - sym.address + 16, 16), _MAX_FUNCTION)
-        try:
-            code = prog.read(self.start, size)
-        except drgn.FaultError:
-            code = b""
-        self.insns: List[Instruction] = decode_all(code, self.start) if code else []
-        self._index: Dict[int, int] = {insn.address: i for i, insn in enumerate(self.insns)}
-        self.module = None
-        self.module_name = ""
-        try:
-            mod = prog.module(pc)
-            self.module = mod
-            if not isinstance(mod, drgn.MainModule):
-                self.module_name = mod.name
-        except LookupError:
-            pass
-        self._vars: Dict[int, List[VarLoc]] = {}
-        self._percpu_syms: Optional[List[Tuple[int, int, str]]] = None
+    # -- DWARF names ----------------------------------------------------------------
 
-    # -- addresses --------------------------------------------------------------
+    def vars_at(self, index: int) -> List[VarLoc]:
+        """The variables in scope at instruction ``index``."""
+        pc = self.insns[index].address if index < len(self.insns) else self.code.start
+        return self.view.variables_at(pc)
 
-    def index_of(self, pc: int) -> Optional[int]:
-        """Index of the instruction at ``pc`` in :attr:`insns` (None if not a boundary)."""
-        return self._index.get(pc)
+    def _type(self, v: VarLoc) -> Optional["drgn.Type"]:
+        return self.view.type_named(v.type_name, v.type_file)
 
-    def _dwarf_address(self, pc: int) -> Optional[int]:
-        """``pc`` as the debug file's DWARF sees it: link address or section offset."""
-        import drgn
+    def _named(self, reg: str, index: int) -> List[VarLoc]:
+        return [v for v in self.vars_at(index) if v.reg == reg and v.addend == 0]
 
-        mod = self.module
-        if mod is None or mod.debug_file_path is None:
-            return None
-        if isinstance(mod, drgn.RelocatableModule):
-            best: Optional[Tuple[str, int]] = None
-            for name, addr in mod.section_addresses.items():
-                if addr <= pc and (best is None or addr > best[1]) and (name.startswith(".text") or
-                                                                        name.startswith(".init.text")):
-                    best = (name, addr)
-            return pc - best[1] if best else None
-        return pc - (mod.debug_file_bias or 0)
-
-    def vars_at(self, pc: int) -> List[VarLoc]:
-        """Variables and parameters in scope at ``pc`` with their DWARF locations there."""
-        if pc in self._vars:
-            return self._vars[pc]
-        out: List[VarLoc] = []
-        addr = self._dwarf_address(pc)
-        path = self.module.debug_file_path if self.module is not None else None
-        if addr is not None and path:
-            try:
-                out = debug_file(path).variables_at(addr, self.name)
-            except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
-                out = []
-        self._vars[pc] = out
-        return out
-
-    def _type(self, name: str, filename: str = "") -> Optional["drgn.Type"]:
-        """drgn's type for a C type name; ``filename`` (where DWARF says it is defined)
-        picks the right one when two modules define a type of the same name."""
-        if not name or "<anonymous>" in name:
-            return None
-        if filename:
-            try:
-                return self.prog.type(name, filename)
-            except (LookupError, SyntaxError, ValueError):
-                pass
-        try:
-            return self.prog.type(name)
-        except (LookupError, SyntaxError, ValueError):
-            return None
-
-    # -- tracking a register back --------------------------------------------------
-
-    def last_writer(self, reg: str, idx: int) -> Optional[int]:
-        """Index of the last instruction before ``idx`` (linear order) that changes ``reg``."""
-        for j in range(idx - 1, -1, -1):
-            insn = self.insns[j]
-            if reg in insn.regs_written:
-                return j
-            if insn.is_call and reg in CALLER_SAVED:
-                return j
+    def _param_arriving_in(self, reg: str) -> Optional[VarLoc]:
+        for v in self.view.variables_at(self.code.start):
+            if v.is_param and (getattr(v, "entry_reg", None) == reg or (v.reg == reg and v.addend == 0)):
+                return v
         return None
 
-    def _named(self, reg: str, pc: int) -> List[VarLoc]:
-        return [v for v in self.vars_at(pc) if v.reg == reg and v.addend == 0]
+    # -- the value of a register ------------------------------------------------------
 
-    def expr_of(self, reg: str, idx: int, regs: Optional[Dict[str, int]] = None, depth: int = 0) -> Expr:
-        """The C expression for the value of ``reg`` just before instruction ``idx`` runs.
+    def value(self, reg: str, index: int, depth: int = 0) -> Value:
+        """The C expression for ``reg`` just before instruction ``index`` runs.
 
-        Follows the register back through the function's machine code, in linear order:
-        loads ``disp(%base)`` become member accesses through the base's pointee type,
-        moves are followed, a call's ``rax`` is its return value, and a parameter or a
-        variable whose DWARF location is the register ends the chain.  ``regs`` (the
-        registers at the fault) give index values of array accesses when the index
-        register was not changed since.
+        Reaching definitions over the control-flow graph: a load ``disp(%base)`` is a
+        member access through the base's pointee type, ``lea`` an address of a member,
+        moves and stack spills are followed, a call's ``rax`` is its return value, and a
+        register nothing in the function wrote is the parameter that arrived in it.
+        Where paths disagree, the first traced value is returned with the others as
+        :attr:`Value.candidates`.
         """
-        pc = self.insns[idx].address if idx < len(self.insns) else self.start
-        named = self._named(reg, pc)
-        # inner scopes (inlined calls) come last in vars_at(); prefer the outermost
-        # parameter as the root, and keep inner names as aliases
-        params = [v for v in named if v.is_param and v.scope == self.name]
-        if params:
-            v = params[0]
-            return Expr(v.name, self._type(v.type_name, v.type_file), "param",
-                        [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})",
-                                  pc)],
-                        [n.name for n in named if n.name != v.name])
-        if depth < _MAX_DEPTH:
-            j = self.last_writer(reg, idx)
-            if j is not None:
-                traced = self._from_writer(reg, j, idx, regs, depth)
-                if traced is not None and traced.known:
-                    traced.aliases += [v.name for v in named if v.name not in traced.aliases and v.name != traced.text]
-                    return traced
-            elif not named:
-                # nothing in the function wrote it: a parameter arriving in the register
-                entry = [v for v in self._named(reg, self.start) if v.is_param]
-                if entry:
-                    v = entry[0]
-                    return Expr(v.name, self._type(v.type_name, v.type_file), "param",
-                                [Evidence("dwarf", f"{v.name} arrives in %{reg} ({v.location})", self.start)])
-        if named:
-            v = named[-1]
-            return Expr(v.name, self._type(v.type_name, v.type_file), "param" if v.is_param else "local",
-                        [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})", pc)],
-                        [n.name for n in named[:-1] if n.name != v.name])
-        return Expr(f"%{reg}", None, "unknown")
+        key = (reg, index)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = Value(f"%{reg}")  # a loop back to here: unknown
+        v = self._value(reg, index, depth)
+        self._memo[key] = v
+        return v
 
-    def _from_writer(self, reg: str, j: int, idx: int, regs: Optional[Dict[str, int]],
-                     depth: int) -> Optional[Expr]:
+    def _value(self, reg: str, index: int, depth: int) -> Value:
+        named = self._named(reg, index)
+        if depth > _MAX_DEPTH:
+            return self._from_name(named, reg, index)
+        defs = reaching_defs(self.cfg, reg, index)
+        values: List[Value] = []
+        for d in defs:
+            if d in (ENTRY, UNKNOWN):
+                # UNKNOWN: a path from code no branch in the file reaches, e.g. behind an
+                # alternative the kernel patched at boot: taken as the entry too
+                values.append(self._entry(reg))
+            else:
+                values.append(self._from_def(reg, d, depth))
+        if not values:
+            values = [Value(f"%{reg}")]
+        known = [v for v in values if v.known]
+        best = known[0] if known else values[0]
+        others: List[Value] = []
+        for v in known[1:]:
+            if v.text != best.text and all(v.text != o.text for o in others):
+                others.append(v)
+        if not best.known:
+            if named:
+                return self._from_name(named, reg, index)
+            return best
+        best.aliases = best.aliases + [n.name for n in named if n.name != best.text and n.name not in best.aliases]
+        if others:
+            best.candidates = others
+        return best
+
+    def _from_name(self, named: List[VarLoc], reg: str, index: int) -> Value:
+        if not named:
+            return Value(f"%{reg}")
+        v = named[-1]
+        pc = self.insns[index].address if index < len(self.insns) else self.code.start
+        return Value(v.name, self._type(v), "param" if v.is_param else "local",
+                     [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})", pc)],
+                     [n.name for n in named[:-1] if n.name != v.name], reg=reg)
+
+    def _entry(self, reg: str) -> Value:
+        """The value ``reg`` had on entry: a parameter (named by DWARF when it can)."""
+        p = self._param_arriving_in(reg)
+        if p is not None:
+            return Value(p.name, self._type(p), "param",
+                         [Evidence("dwarf", f"{p.name} ({p.type_name}) arrives in %{reg} ({p.location or 'entry'})",
+                                   self.code.start)], reg=reg)
+        if reg in ARG_REGS:
+            n = ARG_REGS.index(reg) + 1
+            return Value("", None, "param",
+                         [Evidence("note", f"%{reg} is unchanged since {self.code.name} was entered: argument {n}")],
+                         reg=reg)
+        return Value(f"%{reg}", reg=reg)
+
+    def _from_def(self, reg: str, j: int, depth: int) -> Value:
         insn = self.insns[j]
         ev = Evidence("insn", f"{insn.address:#x}: {insn.text}", insn.address)
         if insn.is_call:
             if reg != "rax":
-                return None
-            callee = self._callee_name(insn)
-            rtype = None
-            if callee:
-                try:
-                    rtype = self.prog.function(callee).type_.type
-                except (LookupError, AttributeError):
-                    rtype = None
-            text = f"{callee}()" if callee else "(indirect call)()"
-            return Expr(text, rtype, "call", [ev], via=insn)
+                return Value(f"%{reg}")  # clobbered by the call
+            return self._return_value(insn, j, ev)
         src: Optional[Source] = source_of(insn)
         if src is None or src.dest != reg:
-            return None
+            if insn.mnemonic.startswith("pop"):
+                return self._from_stack(reg, j, self._sp_at(j), 8, depth, ev)
+            return Value(f"%{reg}")
         if src.kind == "copy" and src.reg:
-            inner = self.expr_of(src.reg, j, regs, depth + 1)
-            inner.evidence.append(ev)
-            return inner
+            return self.value(src.reg, j, depth + 1).with_evidence(ev)
         if src.kind == "imm":
             val = src.value or 0
-            return Expr("NULL" if val == 0 else f"{val:#x}", None, "const", [ev], value=val)
+            return Value("NULL" if val == 0 else f"{val:#x}", None, "constant", [ev], insn=insn, const=val)
         if src.kind in ("load", "lea") and src.mem is not None:
-            return self._from_memory(src, j, idx, regs, depth, ev)
+            return self._from_memory(src, j, depth, ev)
+        return Value(f"%{reg}")
+
+    def _return_value(self, call: Instruction, j: int, ev: Evidence) -> Value:
+        callee, rtype = "", None
+        if call.target is not None:
+            sym = self.view.symbol_at(call.target)
+            if sym is not None and sym.address == call.target:
+                callee = sym.name
+            info = self.view.function_info(call.target)
+            if info is not None:
+                callee = info.name or callee
+                rtype = self.view.type_named(info.return_type, info.return_type_file) \
+                    if info.return_type not in ("", "void") else None
+        text = f"{callee}()" if callee else "(indirect call)()"
+        v = Value(text, rtype, "return", [ev], insn=call, callee=callee)
+        # the variable DWARF says holds the result just after the call
+        after = j + 1
+        if after < len(self.insns):
+            for var in self.vars_at(after):
+                if var.reg == "rax" and var.addend == 0:
+                    v.aliases = [var.name]
+                    if v.type is None:
+                        v.type = self._type(var)
+        return v
+
+    # -- memory ---------------------------------------------------------------------------
+
+    def _sp_at(self, j: int) -> Optional[int]:
+        if self._sp is None:
+            self._sp = sp_offsets(self.cfg)
+        return self._sp[j] if j < len(self._sp) else None
+
+    def _from_stack(self, reg: str, j: int, slot: Optional[int], size: int, depth: int, ev: Evidence) -> Value:
+        """A value reloaded from the stack: the register stored (pushed or spilled) there."""
+        if slot is None:
+            return Value(f"%{reg}")
+        stores = [s for s in reaching_stores(self.cfg, slot, size, j) if s not in (ENTRY, UNKNOWN)]
+        if len(stores) != 1:
+            return Value(f"%{reg}")
+        st = self.insns[stores[0]]
+        src = _stored_register(st)
+        if src is None:
+            return Value(f"%{reg}")
+        sev = Evidence("insn", f"{st.address:#x}: {st.text}  (stored to the stack slot {slot:#x})", st.address)
+        return self.value(src, stores[0], depth + 1).with_evidence(sev, ev)
+
+    def _stack_var(self, base_reg: str, disp: int, j: int, ev: Evidence) -> Optional[Value]:
+        for v in self.vars_at(j):
+            if v.mem_reg == base_reg and v.mem_off == disp:
+                dev = Evidence("dwarf", f"{v.name} ({v.type_name}) lives at {disp:#x}(%{base_reg}) ({v.location})",
+                               self.insns[j].address)
+                return Value(v.name, self._type(v), "param" if v.is_param else "local", [dev, ev],
+                             insn=self.insns[j])
         return None
 
-    def rebase(self, base: Expr, reg: str, disp: int, pc: int) -> Tuple[Expr, int]:
+    def _global(self, address: int, insn: Instruction, ev: Evidence) -> Optional[Value]:
+        g = self.view.global_at(address)
+        if g is None:
+            return None
+        name, off, t = g
+        text = name if off == 0 else f"{name}+{off:#x}"
+        return Value(f"&{text}", self.view.pointer_to(t) if t is not None and off == 0 else None, "global", [ev],
+                     insn=insn)
+
+    def _percpu(self, offset: int, insn: Instruction, ev: Evidence) -> Optional[Value]:
+        """``%gs:offset`` is this CPU's per-cpu variable (``current_task`` is ``current``), or a member of one."""
+        p = self.view.percpu_at(offset)
+        if p is None:
+            return None
+        name, off, t = p
+        note = Evidence("insn", f"{insn.text}: this CPU's {name}" + (f" +{off:#x}" if off else ""), insn.address)
+        if off == 0:
+            text = "current" if name == "current_task" else f"this_cpu_read({name})"
+            return Value(text, t, "global", [note, ev], insn=insn)
+        m = member_of(t, off, insn.mem.size if insn.mem else 0) if t is not None else None
+        if m is None or not m.path or m.accessed is not None:
+            return None
+        mt = self.view.type_named(m.member_type) if m.member_type else None
+        text = "current" if m.path.endswith("current_task") else f"this_cpu_read({name}.{m.path})"
+        return Value(text, mt, "global", [note, ev], insn=insn, member=m)
+
+    def _from_memory(self, src: Source, j: int, depth: int, ev: Evidence) -> Value:
+        mem = src.mem
+        assert mem is not None
+        insn = self.insns[j]
+        disp = mem.disp
+        if mem.base == "rip":
+            g = self._global(insn.address + insn.size + disp, insn, ev)
+            if g is None:
+                return Value(f"%{src.dest}")
+            if src.kind == "lea":
+                return g
+            base, raw_base, disp = g, g, 0
+        elif mem.base is None:
+            if mem.segment == "gs" and mem.index is None and src.kind == "load":
+                return self._percpu(mem.disp, insn, ev) or Value(f"%{src.dest}")
+            return Value(f"%{src.dest}")
+        elif mem.base in ("rsp", "rbp"):
+            if src.kind == "lea":
+                return Value(f"%{src.dest}")  # the address of a local
+            named = self._stack_var(mem.base, disp, j, ev)
+            if named is not None:
+                return named
+            sp = self._sp_at(j)
+            slot = sp + disp if mem.base == "rsp" and sp is not None else None
+            return self._from_stack(src.dest, j, slot, mem.size or 8, depth, ev)
+        else:
+            base = self.value(mem.base, j, depth + 1)
+            raw_base = base
+            base, disp = self.rebase(base, mem.base, disp, j)
+        target = pointee(base.type)
+        offset = disp
+        index_text = ""
+        if mem.index is not None:
+            index_val = self._index_value(mem.index, j)
+            if index_val is not None:
+                offset += index_val * mem.scale
+            else:
+                iv = self.value(mem.index, j, depth + 1)
+                index_text = iv.text if iv.known else ""
+        if target is None:
+            return Value(f"%{src.dest}")
+        evidence = base.evidence + [ev]
+        m: Optional[Member] = None
+        path = ""
+        mtype: Optional["drgn.Type"] = None
+        if is_aggregate(target):
+            m = member_of(target, offset, mem.size)
+            if m is None or m.accessed is not None:
+                return Value(f"%{src.dest}")  # padding, past the end, or inside a scalar: not a pointer load
+            path, mtype = m.path, self.view.type_named(m.member_type) if m.member_type else None
+            alts = member_paths(target, offset)
+            if alts:
+                best = next((a for a in alts if a.path == m.path), alts[0])
+                mtype = best.type
+            if mem.index is not None and index_text:
+                # an array indexed by a variable: name the array, index with the variable
+                arr = member_paths(target, disp)
+                if arr:
+                    path = arr[0].path.rsplit("[", 1)[0] + f"[{index_text}]"
+        elif offset != 0 or mem.index is not None:
+            return Value(f"%{src.dest}")
+        else:
+            mtype = target
+        if src.kind == "lea":
+            am = address_member(target, offset) if is_aggregate(target) and mem.index is None else None
+            if am is None:
+                return Value(f"%{src.dest}")
+            m, path = am, am.path
+            mtype = self.view.type_named(am.member_type) if am.member_type else None
+            text = f"&{arrow(base, path)}"
+            ptype = self.view.pointer_to(mtype) if mtype is not None else None
+            return Value(text, ptype, "address-of", evidence, insn=insn, base=base, base_reg=mem.base or "", member=m)
+        # base: what the register held (before container_of() re-addressing), as the evidence shows it
+        return Value(arrow(base, path), mtype, "load", evidence, insn=insn, base=raw_base, base_reg=mem.base or "",
+                     member=m)
+
+    def _index_value(self, reg: str, j: int) -> Optional[int]:
+        """The value of index register ``reg`` at instruction ``j``, from the fault's registers when no write
+        can come between ``j`` and the faulting instruction."""
+        fi = self.fault_index
+        if fi is None or reg not in self.regs:
+            return None
+        if j == fi or reaching_defs(self.cfg, reg, fi) == reaching_defs(self.cfg, reg, j) \
+                and reg not in self.insns[j].regs_written:
+            return self.regs[reg]
+        return None
+
+    # -- container_of() and casts ---------------------------------------------------------
+
+    def rebase(self, base: Value, reg: str, disp: int, index: int) -> Tuple[Value, int]:
         """Re-address ``disp(%reg)`` from a variable whose DWARF value is ``%reg + k``.
 
         GCC folds ``container_of()`` into displacements: ``p = container_of(item, ...)``
@@ -365,174 +383,57 @@ class FunctionCode:
         target = pointee(base.type)
         if target is not None and 0 <= disp < max(sizeof(target), 1):
             return base, disp
-        for v in self.vars_at(pc):
+        pc = self.insns[index].address
+        for v in self.vars_at(index):
             if v.reg != reg or not v.addend:
                 continue
-            vt = self._type(v.type_name, v.type_file)
+            vt = self._type(v)
             vp = pointee(vt)
             if vp is not None and 0 <= disp - v.addend < sizeof(vp):
                 ev = Evidence("dwarf", f"{v.name} = %{reg} {v.addend:+#x} ({v.location}, {v.type_name})", pc)
-                return Expr(v.name, vt, "local", [ev], [base.text] if base.known else []), disp - v.addend
+                return Value(v.name, vt, "local", [ev], [base.text] if base.known else [], reg=reg), disp - v.addend
         return base, disp
 
-    def retype(self, expr: Expr, reg: str, pc: int) -> Expr:
-        """Give ``expr`` the type of the variable that holds it at ``pc``, when they differ.
+    def retype(self, value: Value, reg: str, index: int) -> Value:
+        """Give ``value`` the type of the variable that holds it at ``index``, when they differ.
 
         A value loaded as ``struct list_head *`` and used as ``struct kdx_req *`` went
         through ``container_of()`` or a cast: the variable's DWARF type says what the code
         dereferences.  Spelled ``container_of(x, struct T, member)`` when ``T`` has a member
         of ``x``'s pointee type at offset 0, else as a cast.
         """
-        named = [v for v in self.vars_at(pc) if v.reg == reg and v.addend == 0]
-        via = expr.via
+        named = self._named(reg, index)
+        via = value.insn
         if via is not None and via.mem is not None and via.mem.size == 8:
             # a variable living in memory where the value was loaded from (DW_OP_bregN k)
-            named += [v for v in self.vars_at(pc) if v.mem_reg is not None and v.mem_reg == via.mem.base
+            named += [v for v in self.vars_at(index) if v.mem_reg is not None and v.mem_reg == via.mem.base
                       and v.mem_off == via.mem.disp]
-        if not named or expr.type is None:
-            return expr
+        if not named or value.type is None or not value.known:
+            return value
         v = named[-1]
-        vt = self._type(v.type_name, v.type_file)
-        vp, ep = pointee(vt), pointee(expr.type)
-        if vp is None or ep is None or _same_type(vp, ep) or not expr.known:
-            return expr
-        inner = expr.text
+        vt = self._type(v)
+        vp, ep = pointee(vt), pointee(value.type)
+        if vp is None or ep is None or same_type(vp, ep):
+            return value
+        first = member_paths(vp, 0)
         via_member = ""
-        for path, mt, start in members_at(vp, 0):
-            head = path.split(".")[0].split("[")[0]
-            if start == 0 and head:
-                try:
-                    first = vp.member(head)
-                    if _same_type(first.type, ep):
-                        via_member = head
-                except (LookupError, AttributeError, ValueError):
-                    pass
-            break
-        tname = type_str(_unqualified(vp))
-        text = f"container_of({inner}, {tname}, {via_member})" if via_member else f"(({type_str(vt)}){inner})"
-        ev = Evidence("dwarf", f"{v.name} ({v.type_name}) holds {inner} in %{reg} at {pc:#x} ({v.location})", pc)
-        return Expr(text, vt, expr.root, expr.evidence + [ev], expr.aliases + [v.name], expr.value, expr.via,
-                    expr.via_base)
-
-    def _callee_name(self, insn: Instruction) -> str:
-        if insn.target is None:
-            return ""
-        try:
-            sym = self.prog.symbol(insn.target)
-        except LookupError:
-            return ""
-        return sym.name if sym.address == insn.target else ""
-
-    def _global_at(self, address: int) -> Optional[Expr]:
-        try:
-            sym = self.prog.symbol(address)
-        except LookupError:
-            return None
-        try:
-            obj = self.prog.variable(sym.name)
-            t = obj.type_
-        except (LookupError, ValueError):
-            t = None
-        off = address - sym.address
-        text = sym.name if off == 0 else f"{sym.name}+{off:#x}"
-        return Expr(f"&{text}", self.prog.pointer_type(t) if t is not None else None, "global")
-
-    def _percpu(self, offset: int, insn: Instruction, ev: Evidence) -> Optional[Expr]:
-        """``%gs:offset`` on x86-64 is this CPU's copy of a per-cpu variable.
-
-        Per-cpu symbols are offsets into the per-cpu area; drgn finds them by name but not
-        by address, so the vmlinux symbols below the first kernel text address are searched
-        once.  ``this_cpu_read(current_task)`` is what the kernel calls ``current``.
-        """
-        if self._percpu_syms is None:
+        if first and first[0].start == 0:
+            head = first[0].path.split(".")[0].split("[")[0]
             try:
-                text = self.prog.symbol("_text").address
-            except LookupError:
-                text = 1 << 63
-            self._percpu_syms = sorted((s.address, s.size, s.name) for s in self.prog.symbols()
-                                       if s.address < min(text, 1 << 32) and s.size)
-        found = [(a, n) for a, size, n in self._percpu_syms if a <= offset < a + size]
-        if not found:
-            return None
-        address, name = found[0]
-        try:
-            t = self.prog.variable(name).type_
-        except (LookupError, ValueError):
-            t = None
-        if offset != address:
-            return None  # a member of a per-cpu struct: not named yet
-        text = "current" if name == "current_task" else f"this_cpu_read({name})"
-        return Expr(text, t, "global", [Evidence("insn", f"{insn.text}: this CPU's {name}", insn.address), ev],
-                    via=insn)
+                if head and same_type(unqualified(vp).member(head).type, ep):
+                    via_member = head
+            except (LookupError, AttributeError, ValueError):
+                pass
+        tname = type_str(unqualified(vp))
+        text = f"container_of({value.text}, {tname}, {via_member})" if via_member else f"(({type_str(vt)}){value.text})"
+        pc = self.insns[index].address
+        ev = Evidence("dwarf", f"{v.name} ({v.type_name}) holds {value.text} in %{reg} at {pc:#x} ({v.location})", pc)
+        return Value(text, vt, value.how, value.evidence + [ev], value.aliases + [v.name], value.insn, value.base,
+                     value.base_reg, value.member, value.callee, value.reg, value.const, value.candidates)
 
-    def _stack_slot(self, reg: str, disp: int, insn: Instruction, ev: Evidence) -> Optional[Expr]:
-        for v in self.vars_at(insn.address):
-            if v.mem_reg == reg and v.mem_off == disp:
-                dev = Evidence("dwarf", f"{v.name} ({v.type_name}) lives at {disp:#x}(%{reg}) ({v.location})",
-                               insn.address)
-                return Expr(v.name, self._type(v.type_name, v.type_file), "param" if v.is_param else "local", [dev, ev], via=insn)
-        return None
 
-    def _from_memory(self, src: Source, j: int, idx: int, regs: Optional[Dict[str, int]], depth: int,
-                     ev: Evidence) -> Optional[Expr]:
-        mem = src.mem
-        assert mem is not None
-        insn = self.insns[j]
-        disp = mem.disp
-        if mem.base == "rip":
-            base = self._global_at(insn.address + insn.size + disp)
-            if base is None:
-                return None
-            raw_base = base
-            disp = 0
-        elif mem.base is None:
-            if mem.segment == "gs" and mem.index is None and src.kind == "load":
-                return self._percpu(mem.disp, insn, ev)
-            return None
-        else:
-            base = self.expr_of(mem.base, j, regs, depth + 1)
-            if mem.base == "rsp" or (mem.base == "rbp" and not base.known):
-                # a stack slot, not an object: a spilled variable if DWARF says one lives there
-                return self._stack_slot(mem.base, disp, insn, ev)
-            raw_base = base  # what the register holds, before container_of() re-addressing
-            base, disp = self.rebase(base, mem.base, disp, insn.address)
-        target = pointee(base.type)
-        index_val: Optional[int] = None
-        index_text = ""
-        if mem.index is not None:
-            # the index register's value at the fault is its value here if nothing changed it since
-            if regs is not None and mem.index in regs and all(
-                    mem.index not in self.insns[k].regs_written and not self.insns[k].is_call
-                    for k in range(j, idx)):
-                index_val = regs[mem.index]
-            else:
-                idx_expr = self.expr_of(mem.index, j, regs, depth + 1)
-                index_text = idx_expr.text if idx_expr.known else ""
-        evidence = base.evidence + [ev]
-        if target is None or not _is_struct_like(target) and mem.index is None and disp == 0 and src.kind == "load":
-            if target is not None and src.kind == "load" and disp == 0:
-                return Expr(_arrow(base, ""), target, base.root, evidence, via=insn,
-                            via_base=(mem.base or "", raw_base))
-            return None
-        offset = disp
-        if index_val is not None:
-            offset += index_val * mem.scale
-        alts = members_at(target, offset)
-        path = alts[0][0]
-        mtype = alts[0][1]
-        if mem.index is not None and index_val is None and index_text:
-            # an array indexed by a variable: name the array, index with the variable
-            arr = members_at(target, disp)[0]
-            path = arr[0].split("[")[0] + f"[{index_text}]"
-            mtype = None
-            try:
-                at = _unqualified(arr[1]) if arr[1] is not None else None
-                mtype = at.type if at is not None else None
-            except AttributeError:
-                mtype = None
-        if src.kind == "lea":
-            if offset < 0 or path.startswith("+"):
-                return None
-            return Expr(f"&{_arrow(base, path)}", self.prog.pointer_type(mtype) if mtype is not None else None,
-                        base.root, evidence, via=insn, via_base=(mem.base or "", raw_base))
-        return Expr(_arrow(base, path), mtype, base.root, evidence, via=insn, via_base=(mem.base or "", raw_base))
+def _stored_register(insn: Instruction) -> Optional[str]:
+    """The register a store (``mov %reg,disp(%rsp)``, ``push %reg``) writes to memory."""
+    from .decode import stored_register
+
+    return stored_register(insn)

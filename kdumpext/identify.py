@@ -4,23 +4,89 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, List, Optional, Tuple, Union
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from . import addresses
 from .errors import KdumpextError
-from .explain import member_of, pointee
-from .model import AddressInfo
+from .members import member_of, pointee
+from .model import BadAddress, Member
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["identify", "render_address", "page_offset", "direct_map_size", "lookup_type"]
+__all__ = ["AddressInfo", "identify", "render_address", "page_offset", "direct_map_size", "lookup_type"]
 
 _MASK64 = (1 << 64) - 1
 _log = logging.getLogger("kdumpext")
 
 #: The object an address lies in: (its start, its type if known, where that type comes from).
 _Holder = Tuple[int, Optional["drgn.Type"], str]
+
+
+@dataclass
+class AddressInfo:
+    """What an address is: its kind of (bad) pointer, what the dump knows lives there, the member it hits.
+
+    Made by :func:`kdumpext.identify.identify`; ``str()`` is
+    :func:`kdumpext.identify.render_address`, what ``explain`` prints in drgn and
+    ``kdump explain`` in gdb.
+    """
+
+    address: int  #: the address explained (``pointer + offset`` when given that way)
+    bad: BadAddress  #: :func:`kdumpext.addresses.classify` (or ``classify_pointer``) of it
+    pointer: Optional[int] = None  #: the pointer, when given as ``pointer+offset``
+    offset: int = 0  #: the offset added to ``pointer``
+    in_dump: bool = False  #: whether a byte at :attr:`address` can be read from the dump
+    physical: Optional[int] = None  #: the physical address, for an address in the direct map
+    symbol: str = ""  #: ``jiffies+0x8`` when a symbol covers it
+    module: str = ""  #: the kernel module (or "vmlinux") whose address range holds it
+    identities: List[str] = field(default_factory=list)  #: drgn's ``identify_address`` answers
+    slab_cache: str = ""  #: ``kmalloc-512`` for an address inside a slab object
+    slab_object: Optional[int] = None  #: start of that slab object
+    slab_allocated: Optional[bool] = None  #: whether that object is allocated (None: drgn can't tell)
+    member: Optional[Member] = None  #: the member of :attr:`member_type_source`'s type at the offset
+    member_type_source: str = ""  #: where the type came from: ``type given``, ``task``, ``page``, ...
+
+    @property
+    def kind(self) -> str:
+        """``null``, ``err-ptr``, ``list-poison``, ``slab-poison``, ``non-canonical``, ``user``, ``kernel``."""
+        return self.bad.kind
+
+    @property
+    def text(self) -> str:
+        """The phrase for the address: ``NULL + 0x240``, ``ERR_PTR(-ENOMEM)``, ``kernel address 0x...``."""
+        return addresses.describe(self.bad)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict; addresses as ``0x`` hex strings."""
+        m = self.member
+        return {
+            "address": f"{self.address:#x}",
+            "pointer": None if self.pointer is None else f"{self.pointer:#x}",
+            "offset": f"{self.offset:#x}",
+            "kind": self.bad.kind,
+            "detail": self.bad.detail,
+            "text": self.text,
+            "in_dump": self.in_dump,
+            "physical": None if self.physical is None else f"{self.physical:#x}",
+            "symbol": self.symbol,
+            "module": self.module,
+            "identities": list(self.identities),
+            "slab": None if not self.slab_cache else {
+                "cache": self.slab_cache,
+                "object": None if self.slab_object is None else f"{self.slab_object:#x}",
+                "allocated": self.slab_allocated,
+            },
+            "member": None if m is None else {
+                "type": m.type_name, "struct": m.type_name.split()[-1], "member": m.path,
+                "offset": f"{m.offset:#x}", "size": m.size, "member_type": m.member_type,
+                "type_from": self.member_type_source,
+            },
+        }
+
+    def __str__(self) -> str:
+        return render_address(self)
 
 
 def page_offset(prog: "drgn.Program") -> Optional[int]:
@@ -241,12 +307,9 @@ def render_address(info: AddressInfo) -> str:
             rows.append(["IS", ident])
     if info.member is not None:
         m = info.member
-        if m.member_type:
-            what = f"{m.path} ({m.member_type}, {m.size} bytes)"
-        elif m.path.startswith("+"):
-            what = "past the end of the type"
-        else:
-            what = m.path
+        what = f"{m.path or '(the object itself)'} ({m.member_type}, {m.size} bytes)" if m.member_type else m.path
+        if m.accessed is not None:
+            what += f", byte +{m.accessed - m.offset:#x} of it"
         src = f"  [{info.member_type_source}]" if info.member_type_source else ""
         rows.append(["MEMBER", f"{m.type_name} +{m.offset:#x}: {what}{src}"])
     if info.in_dump:

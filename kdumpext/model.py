@@ -1,9 +1,12 @@
-"""Plain data passed between the stages: dump info, frames, decoded instructions, verdicts."""
+"""Plain data passed between the stages: dump info, frames, decoded instructions, verdicts.
+
+The ground floor of the package: it imports nothing of kdumpext.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Literal, Optional, Tuple
 
 __all__ = [
     "Registers",
@@ -17,7 +20,11 @@ __all__ = [
     "Evidence",
     "Verdict",
     "Report",
-    "AddressInfo",
+    "Hop",
+    "HopKind",
+    "CrashClass",
+    "Access",
+    "Confidence",
 ]
 
 #: Register values by drgn's register names ("rip", "rsp", "rax", ...).
@@ -142,18 +149,87 @@ class BadAddress:
 
 @dataclass
 class Member:
-    """The member of a type at some offset; ``path`` in drgn's member_at_offset spelling."""
+    """The member of a type reached by an access, spelled like drgn's ``member_at_offset()``.
+
+    ``path`` is the deepest member containing the accessed bytes (``node.next``,
+    ``stats[2]``, ``val.counter``); ``""`` when the access is to the pointee itself
+    (a scalar or the first byte of a member-less object).  ``offset`` is that member's
+    own offset in ``type_name``; ``accessed`` the byte offset the instruction touched
+    (``offset`` + a byte inside the member, e.g. a ``testb`` on byte +0x42 of a 4-byte
+    member at +0x40) and ``access_size`` how many bytes it touched.  Union members
+    covering the same bytes are ``alternatives`` (the best fit by size first in
+    ``path``).
+    """
 
     type_name: str  # "struct scst_device"
-    path: str  # "vdev_update_lat_stats", "stats[2]", "u.a or u.b"
-    offset: int  # byte offset of the access inside the type
-    size: int  # size of the member reached (0 if none)
+    path: str  # "vdev_update_lat_stats", "stats[2]", "u.a"
+    offset: int  # the member's own byte offset inside the type
+    size: int  # size of the member reached (0 if unknown)
     member_type: str = ""  # C type of that member
+    accessed: Optional[int] = None  # byte offset accessed (None: the same as offset)
+    access_size: int = 0  # bytes accessed (0: unknown)
+    alternatives: List[str] = field(default_factory=list)  # other union members over these bytes
 
     @property
     def in_aggregate(self) -> bool:
         """True when ``type_name`` is a struct, union or class (not a scalar pointee)."""
         return bool(self.type_name) and self.type_name.split()[0] in ("struct", "union", "class")
+
+    @property
+    def byte(self) -> int:
+        """The byte offset accessed inside the type (``accessed``, else ``offset``)."""
+        return self.offset if self.accessed is None else self.accessed
+
+    @property
+    def struct(self) -> str:
+        """``scst_device`` for ``struct scst_device``; "" for a scalar pointee."""
+        return self.type_name.split()[-1] if self.in_aggregate else ""
+
+
+#: How a bad value got where it was used, one fact per hop of a provenance chain:
+#: ``argument`` it arrived as a parameter (the next hop is in the caller);
+#: ``address-of`` it is ``&p->member`` (the next hop follows ``p`` in the same function);
+#: ``load`` it was loaded from memory (``a->link``); ``return`` it is a call's return value;
+#: ``global`` loaded from a global (or per-cpu) variable; ``constant`` a literal;
+#: ``unknown`` the trail ends without an answer.
+HopKind = Literal["argument", "address-of", "load", "return", "global", "constant", "unknown"]
+HOP_KINDS: Tuple[str, ...] = ("argument", "address-of", "load", "return", "global", "constant", "unknown")
+
+#: Verdict classes (``crash_class``).
+CrashClass = Literal["null-deref", "null-fn-call", "err-ptr", "list-poison", "slab-poison", "non-canonical",
+                     "user-access", "bad-access", "bad-call", "bug", "warning", "panic", "unknown"]
+#: Memory access kinds of an instruction ("" for none).
+Access = Literal["read", "write", "read-write", "exec", ""]
+Confidence = Literal["high", "medium", "low"]
+
+
+@dataclass
+class Hop:
+    """One fact in the provenance of a bad value: what it is called in one function, and how it got there.
+
+    Hops run from the fault outwards; the last one is the origin.  ``function`` is the
+    source function (an ISRA/constprop/part clone by its source name, the suffix in
+    ``clone``); ``fact`` is the instruction or DWARF fact the hop rests on, ``pc`` its
+    address.
+    """
+
+    kind: HopKind
+    function: str
+    expr: str  # the value's name in that function, C syntax: "lock", "&x->lock", "a->link"
+    clone: str = ""  # ".isra.0", ".constprop.0", ".part.0", ""
+    module: str = ""
+    type: str = ""  # C type of the value, when known ("struct file *")
+    fact: str = ""  # "mov 0x40(%rbx),%rdi", "DW_AT_call_value: %rbx + 0x1c8", "parameter x in %rdi"
+    pc: Optional[int] = None
+    member: Optional[Member] = None  # address-of / load: the member of the pointee reached
+    callee: str = ""  # return: whose return value; argument: the function it was passed to
+    candidates: List[str] = field(default_factory=list)  # other values where control-flow paths disagree
+    value: Optional[int] = None  # the bad value itself at this hop, when known (0 for NULL)
+
+    @property
+    def site(self) -> str:
+        """``foo [.isra.0]`` as the report prints a hop's function."""
+        return self.function + (f" [{self.clone}]" if self.clone else "")
 
 
 @dataclass
@@ -169,13 +245,13 @@ class Evidence:
 class Verdict:
     """The answer: what went wrong at the fault, as an engineer would say it."""
 
-    crash_class: str  # null-deref, null-fn-call, err-ptr, list-poison, bug, panic, ...
+    crash_class: CrashClass
     function: str = ""
     module: str = ""
     site: str = ""  # "func+0x21 [mod]"
     source: str = ""  # "drivers/scst/scst_lib.c:10926"
     instruction: Optional[Instruction] = None
-    access: str = ""  # read, write, read-write, exec
+    access: Access = ""
     size: int = 0
     address: Optional[int] = None  # the faulting address the verdict trusts
     bad: Optional[BadAddress] = None
@@ -188,17 +264,24 @@ class Verdict:
     callee: str = ""
     member: Optional[Member] = None
     summary: str = ""  # one line
-    confidence: str = "low"  # high, medium, low
+    confidence: Confidence = "low"
     undecided: str = ""  # why a part could not be decided
     evidence: List[Evidence] = field(default_factory=list)
+    #: where the bad value came from, hop by hop from the fault outwards (empty: not traced)
+    chain: List[Hop] = field(default_factory=list)
+
+    @property
+    def origin(self) -> Optional[Hop]:
+        """The last hop of :attr:`chain`: where the bad value was made."""
+        return self.chain[-1] if self.chain else None
 
     @property
     def bucket(self) -> str:
         """``class:function:struct.member``: stable across reboots and KASLR."""
         where = ""
         m = self.member
-        if m is not None and m.path and not m.path.startswith("+") and m.in_aggregate:
-            where = f"{m.type_name.split()[-1]}.{m.path.split(' or ')[0]}"
+        if m is not None and m.path and m.in_aggregate:
+            where = f"{m.struct}.{m.path}"
         parts = [self.crash_class, self.function or "?"]
         if where:
             parts.append(where)
@@ -217,78 +300,3 @@ class Report:
     verdict: Verdict
     registers: Registers = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
-
-    def to_dict(self) -> Dict[str, Any]:
-        """A JSON-ready dict (schema in README.md)."""
-        from . import report  # the schema lives with the renderers
-
-        return report.to_json_dict(self)
-
-
-@dataclass
-class AddressInfo:
-    """What an address is: its kind of (bad) pointer, what the dump knows lives there, the member it hits.
-
-    Made by :func:`kdumpext.identify.identify`; ``str()`` is
-    :func:`kdumpext.identify.render_address`, what ``explain`` prints in drgn and
-    ``kdump explain`` in gdb.
-    """
-
-    address: int  #: the address explained (``pointer + offset`` when given that way)
-    bad: BadAddress  #: :func:`kdumpext.addresses.classify` (or ``classify_pointer``) of it
-    pointer: Optional[int] = None  #: the pointer, when given as ``pointer+offset``
-    offset: int = 0  #: the offset added to ``pointer``
-    in_dump: bool = False  #: whether a byte at :attr:`address` can be read from the dump
-    physical: Optional[int] = None  #: the physical address, for an address in the direct map
-    symbol: str = ""  #: ``jiffies+0x8`` when a symbol covers it
-    module: str = ""  #: the kernel module (or "vmlinux") whose address range holds it
-    identities: List[str] = field(default_factory=list)  #: drgn's ``identify_address`` answers
-    slab_cache: str = ""  #: ``kmalloc-512`` for an address inside a slab object
-    slab_object: Optional[int] = None  #: start of that slab object
-    slab_allocated: Optional[bool] = None  #: whether that object is allocated (None: drgn can't tell)
-    member: Optional[Member] = None  #: the member of :attr:`member_type_source`'s type at the offset
-    member_type_source: str = ""  #: where the type came from: ``type given``, ``task``, ``page``, ...
-
-    @property
-    def kind(self) -> str:
-        """``null``, ``err-ptr``, ``list-poison``, ``slab-poison``, ``non-canonical``, ``user``, ``kernel``."""
-        return self.bad.kind
-
-    @property
-    def text(self) -> str:
-        """The phrase for the address: ``NULL + 0x240``, ``ERR_PTR(-ENOMEM)``, ``kernel address 0x...``."""
-        from .addresses import describe  # addresses imports this module
-
-        return describe(self.bad)
-
-    def to_dict(self) -> Dict[str, Any]:
-        """A JSON-ready dict; addresses as ``0x`` hex strings."""
-        m = self.member
-        return {
-            "address": f"{self.address:#x}",
-            "pointer": None if self.pointer is None else f"{self.pointer:#x}",
-            "offset": f"{self.offset:#x}",
-            "kind": self.bad.kind,
-            "detail": self.bad.detail,
-            "text": self.text,
-            "in_dump": self.in_dump,
-            "physical": None if self.physical is None else f"{self.physical:#x}",
-            "symbol": self.symbol,
-            "module": self.module,
-            "identities": list(self.identities),
-            "slab": None if not self.slab_cache else {
-                "cache": self.slab_cache,
-                "object": None if self.slab_object is None else f"{self.slab_object:#x}",
-                "allocated": self.slab_allocated,
-            },
-            "member": None if m is None else {
-                "type": m.type_name, "struct": m.type_name.split()[-1], "member": m.path,
-                "offset": f"{m.offset:#x}", "size": m.size, "member_type": m.member_type,
-                "type_from": self.member_type_source,
-            },
-        }
-
-    def __str__(self) -> str:
-        from .identify import render_address  # the renderer lives with the engine that fills this
-
-        return render_address(self)

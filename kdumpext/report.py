@@ -8,9 +8,10 @@ from typing import Any, Dict, List, Optional
 from tabulate import tabulate
 
 from . import addresses
-from .model import Frame, Report, Verdict
+from .model import BadAddress, Frame, Hop, Member, Report, Verdict
 
-__all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "render_text", "render_verdict", "short_verdict"]
+__all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "hop_dict", "render_text", "render_verdict", "render_chain",
+           "short_verdict", "summarize", "bad_word"]
 
 #: Identifies the JSON layout below; bump on incompatible change.
 SCHEMA = "kdumpext.triage/1"
@@ -18,6 +19,125 @@ SCHEMA = "kdumpext.triage/1"
 
 def _hex(v: Optional[int]) -> Optional[str]:
     return None if v is None else f"{v:#x}"
+
+
+def bad_word(bad: Optional[BadAddress]) -> str:
+    """``NULL``, ``ERR_PTR(-ENODEV)``, ``LIST_POISON1``: what a bad pointer is, in one word."""
+    if bad is None:
+        return "bad"
+    if bad.kind == "null":
+        return "NULL"
+    if bad.detail:
+        return bad.detail
+    return f"{bad.kind} {bad.base:#x}"
+
+
+def _member_text(m: Member, size: int = 0) -> str:
+    """``struct scst_device +0x240, 8 bytes``; ``struct x +0x40, byte +0x42, 1 byte`` for a part of a member."""
+    n = m.access_size or size or m.size
+    if m.accessed is not None:
+        return f"{m.type_name} +{m.offset:#x}, byte +{m.accessed:#x}, {n} byte{'s' if n != 1 else ''}"
+    return f"{m.type_name} +{m.offset:#x}, {m.size or n} bytes"
+
+
+def _fn(h: Hop) -> str:
+    return f"{h.function}()" + (f" [{h.clone}]" if h.clone else "")
+
+
+def _word_at(h: Hop, bad: Optional[BadAddress]) -> str:
+    if h.value == 0:
+        return "NULL"
+    if h.value is not None and bad is not None and h.value == bad.base:
+        return bad_word(bad)
+    if h.value is not None:
+        return f"{h.value:#x}"
+    return bad_word(bad)
+
+
+def _chain_story(v: Verdict) -> str:
+    """The cross-frame part of a summary: who passed the bad value, and where it was made."""
+    hops = v.chain
+    if len(hops) < 2 or hops[0].kind != "argument":
+        return ""
+    first = hops[0]
+    addr = next((i for i, h in enumerate(hops) if h.kind == "address-of"), None)
+    origin = hops[-1]
+    if addr is not None and addr + 1 < len(hops) and hops[addr].member is not None:
+        a, base = hops[addr], hops[addr + 1]
+        m = a.member
+        assert m is not None
+        story = (f"{base.expr} is {_word_at(base, v.bad)} in {_fn(a)}: {a.expr} ({m.type_name} +{m.offset:#x}) "
+                 f"passed to {_fn(first)}")
+        if origin is not base and origin.kind not in ("argument", "unknown"):
+            story += f"; {base.expr} = {_origin_text(origin)}"
+        elif base.kind == "argument" and origin.kind == "argument":
+            story += f"; {base.expr} arrived as an argument of {_fn(base)}"
+        return story
+    if origin.kind in ("argument", "unknown"):
+        last = next((h for h in reversed(hops) if h.expr), first)
+        return f"{last.expr} is {_word_at(first, v.bad)} in {_fn(last)}, passed down to {_fn(first)} as {first.expr}"
+    return f"{first.expr} of {_fn(first)} is {_origin_text(origin)}, passed down to it"
+
+
+def _origin_text(h: Hop) -> str:
+    if h.kind == "load":
+        return f"{h.expr}, loaded in {_fn(h)}"
+    if h.kind == "return":
+        held = f", stored in {h.expr}" if h.expr and h.expr != f"{h.callee}()" else ""
+        return f"the return value of {h.callee or '?'}(){held} in {_fn(h)}"
+    if h.kind == "constant":
+        return f"the constant {h.expr} in {_fn(h)}"
+    if h.kind == "global":
+        return f"{h.expr.lstrip('&')}, a global read in {_fn(h)}"
+    return f"{h.expr} in {_fn(h)}"
+
+
+def summarize(v: Verdict, reg: str = "") -> str:
+    """The one-line verdict of a faulting access or a bad call, from the verdict's typed fields and chain.
+
+    The only place a fault verdict is phrased (panics, BUG() and WARN() say themselves).
+    """
+    word = bad_word(v.bad)
+    if v.access == "exec":
+        if v.pointer and v.member is not None:
+            text = f"called {v.pointer}, which is {word} ({v.member.type_name} +{v.member.offset:#x})"
+        elif v.pointer:
+            text = f"called {v.pointer}, which is {word}"
+        else:
+            return f"called {v.address:#x}" + (f" through %{reg}" if reg else "") if v.address is not None \
+                else "called a bad address"
+        origin = v.origin
+        if origin is not None and len(v.chain) > 1 and origin.kind != "unknown":
+            text += f"; it came from {_origin_text(origin)}"
+        return text
+    verb = {"read": "read", "write": "wrote", "read-write": "read and wrote"}.get(v.access, "went")
+    if v.callee:
+        passed = v.chain[1] if len(v.chain) > 1 else None
+        n = v.access_path.count("…,") + 1 if v.access_path else 1
+        by = f", passed by {passed.site}" if passed is not None else ""
+        return f"{v.pointer} is {word}; {v.callee}() {verb} through it (argument {n}{by})"
+    story = _chain_story(v)
+    if v.pointer and v.member is not None:
+        access = f"{v.access} of {v.access_path} ({_member_text(v.member, v.size)})"
+        return f"{story}; {access}" if story else f"{v.pointer} is {word}; {access}"
+    if v.pointer:
+        off = v.bad.offset if v.bad is not None else 0
+        return (f"{story}; " if story else f"{v.pointer} is {word}; ") + f"{v.access} at +{off:#x}"
+    what = addresses.describe(v.bad) if v.bad else ""
+    return f"{v.access} of {what}" + (f" through %{reg}" if reg else "")
+
+
+def hop_dict(h: Hop) -> Dict[str, Any]:
+    """One hop of the ``chain`` array (schema ``kdumpext.triage/1``)."""
+    m = h.member
+    return {
+        "kind": h.kind, "function": h.function, "clone": h.clone, "module": h.module, "expr": h.expr,
+        "type": h.type, "fact": h.fact, "pc": _hex(h.pc), "callee": h.callee,
+        "value": _hex(h.value), "candidates": list(h.candidates),
+        "struct": m.struct if m and m.in_aggregate else None,
+        "member": m.path if m else None,
+        "offset": _hex(m.offset) if m else None,
+    }
 
 
 def verdict_dict(v: Verdict) -> Dict[str, Any]:
@@ -50,15 +170,29 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "type": m.type_name if m else None,
         "member": m.path if m and m.path else None,
         "offset": _hex(m.offset) if m else None,
+        "accessed": _hex(m.byte) if m else None,
+        "access_size": (m.access_size or v.size) if m else None,
         "member_size": m.size if m else None,
         "member_type": m.member_type if m else None,
+        "alternatives": list(m.alternatives) if m else [],
         "callee": v.callee,
         "summary": v.summary,
         "confidence": v.confidence,
         "undecided": v.undecided,
         "evidence": [{"kind": e.kind, "text": e.text, "address": _hex(e.address)} for e in v.evidence],
         "bucket": v.bucket,
+        "chain": [hop_dict(h) for h in v.chain],
+        "origin": hop_dict(v.origin) if v.origin is not None else None,
+        "origin_site": _origin_site(v),
     }
+
+
+def _origin_site(v: Verdict) -> Optional[str]:
+    """``function`` of the origin hop (with its clone suffix) when it is not the faulting function."""
+    o = v.origin
+    if o is None or o.kind == "unknown":
+        return None
+    return o.function + o.clone
 
 
 def _frame_dict(f: Frame) -> Dict[str, Any]:
@@ -150,18 +284,43 @@ def render_verdict(v: Verdict) -> str:
         if v.member is not None:
             m = v.member
             path = v.access_path or m.path
-            rows.append(["ACCESS", f"{v.access}  {path}   {m.type_name} +{m.offset:#x}, {m.size or v.size} bytes"])
+            rows.append(["ACCESS", f"{v.access}  {path}   {_member_text(m, v.size)}"])
         elif v.callee:
             rows.append(["ACCESS", f"{v.access}  {v.access_path}   in {v.callee}(), called from {v.function}"])
         elif v.access:
             rows.append(["ACCESS", f"{v.access} {v.size} bytes at {v.address:#x}" if v.address is not None
                          else v.access])
+    if len(v.chain) > 1:
+        for i, line in enumerate(render_chain(v.chain)):
+            rows.append(["CHAIN" if i == 0 else "", line])
     rows.append(["VERDICT", v.summary or "undecided"])
     if v.undecided:
         rows.append(["UNSURE", v.undecided])
     rows.append(["CONF", v.confidence])
     rows.append(["BUCKET", v.bucket])
     return tabulate(rows, tablefmt="plain")
+
+
+_HOP_WORD = {"argument": "arrives as argument", "address-of": "is the address", "load": "loaded",
+             "return": "returned", "global": "global", "constant": "constant", "unknown": "not traced"}
+
+
+def render_chain(hops: List[Hop]) -> List[str]:
+    """One line per hop: ``function()  expr  how  (the instruction or DWARF fact it rests on)``."""
+    out = []
+    for h in hops:
+        how = _HOP_WORD[h.kind]
+        if h.kind == "return":
+            how = f"returned by {h.callee or '?'}()"
+        elif h.kind == "argument" and h.callee:
+            how = f"passed to {h.callee}()"
+        if h.kind == "argument" and not h.callee:
+            how = "arrives as argument"
+        val = f" = {h.value:#x}" if h.value is not None and h.kind != "unknown" else ""
+        fact = f"  ({h.fact})" if h.fact else ""
+        alt = f"  [or {', '.join(h.candidates)}]" if h.candidates else ""
+        out.append(f"{_fn(h):<30} {h.expr or '?'}{val}  {how}{fact}{alt}")
+    return out
 
 
 def render_evidence(v: Verdict) -> str:
@@ -205,5 +364,5 @@ def short_verdict(v: Verdict) -> str:
     if v.pointer and v.member is not None:
         if not v.member.path:  # a scalar pointee
             return f"{v.pointer} {word} \u2192 {v.access_path or '*' + v.pointer}"
-        return f"{v.pointer} {word} \u2192 ->{v.member.path.split(' or ')[0]} +{v.member.offset:#x}"
+        return f"{v.pointer} {word} \u2192 ->{v.member.path} +{v.member.offset:#x}"
     return v.summary or v.crash_class

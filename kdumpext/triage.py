@@ -10,14 +10,18 @@ from .context import CrashContext, crash_context
 from .decode import DecodeError, decode
 from .dump import open_dump, read_memory
 from .errors import MemoryNotInDump
-from .explain import Expr, FunctionCode, member_of, pointee, sizeof, type_str
-from .model import BadAddress, DumpInfo, Evidence, Frame, Registers, Report, Verdict
+from . import provenance
+from .explain import ARG_REGS, Tracer, Value, arrow
+from .flow import ENTRY, UNKNOWN, reaching_defs
+from .members import is_function_pointer, member_of, pointee, sizeof, type_str
+from .model import BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, Registers, Report, Verdict
+from .program import Code, DrgnView
+from .report import summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["triage", "triage_program", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH",
-           "ARG_REGS"]
+__all__ = ["triage", "triage_program", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
 
 #: Functions on the way from panic()/an oops into kdump: never "where it crashed".
 PANIC_PATH = frozenset({
@@ -213,7 +217,8 @@ def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes,
 
 def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
                   intel: bool = False) -> Verdict:
-    """Explain the access made by the instruction at frame ``fi``'s pc."""
+    """Explain the access made by the instruction at frame ``fi``'s pc, and where its bad pointer came from."""
+    view = DrgnView(prog)
     frame = frames[fi]
     phys = frames[_physical_index(frames, fi)]
     oops = ctx.oops
@@ -236,7 +241,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     if mem is None or not insn.access:
         v.undecided = f"{insn.text} makes no memory access we can explain"
         return v
-    v.access = insn.access
+    v.access = insn.access  # type: ignore[assignment]
     v.size = mem.size
     ea = mem.effective_address(regs)
     fault = oops.fault_address if oops is not None else None
@@ -249,7 +254,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     v.address = fault if fault is not None else ea
     base_reg = mem.base if mem.base not in (None, "rip") else mem.index
     if base_reg is None or base_reg not in regs:
-        return _absolute_access(prog, v, frame, mem.disp if base_reg is None else (v.address or 0), mem.size)
+        return _absolute_access(view, v, frame, mem.disp if base_reg is None else (v.address or 0), mem.size)
     base_val = regs[base_reg]
     offset = mem.disp
     if mem.index is not None and mem.base not in (None, "rip") and mem.index in regs:
@@ -258,83 +263,69 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     v.bad = bad
     v.crash_class = verdict_class(bad, insn.access)
     v.evidence.append(Evidence("reg", f"%{base_reg} = {base_val:#x}"))
-    try:
-        fc = FunctionCode(prog, frame.pc)
-    except LookupError:
+    fcode = view.code(frame.pc)
+    if fcode is None:
         v.undecided = "no symbol at the faulting pc"
         return v
-    idx = fc.index_of(frame.pc)
+    idx = fcode.index_of(frame.pc)
     if idx is None:
-        v.undecided = f"the linear sweep of {fc.name} does not reach {frame.pc:#x}"
+        v.undecided = f"the decoded code of {fcode.name} has no instruction at {frame.pc:#x}"
         return v
-    expr = fc.expr_of(base_reg, idx, regs)
-    if not expr.known and not fc.vars_at(frame.pc) and fc.last_writer(base_reg, idx) is None:
-        # a routine without variables (memcpy and its kin are assembly) that faulted on a
-        # register it never changed: an argument, named where the caller made the call
-        if _from_caller(prog, v, frames, fi, base_reg):
-            return v
+    tracer = Tracer(view, fcode, regs, idx)
+    val = tracer.value(base_reg, idx)
+    v.chain = provenance.chain(view, frames, fi, tracer, val, base_val)
+    if val.how == "param" and not val.text and _from_caller(v, fcode, base_reg):
+        return v
     disp = mem.disp if mem.index is None else offset
-    expr, disp = fc.rebase(expr, base_reg, disp, frame.pc)
-    typed = fc.retype(expr, base_reg, frame.pc)
-    _fill_pointer(v, expr, disp, base_reg, mem.size, typed)
-    if not expr.known:
+    val, disp = tracer.rebase(val, base_reg, disp, idx)
+    typed = tracer.retype(val, base_reg, idx)
+    _fill_pointer(v, val, disp, base_reg, mem.size, typed)
+    if not val.known:
         # no names (no debug info for this code?): still say where the value came from
-        j = fc.last_writer(base_reg, idx)
-        if j is not None:
-            w = fc.insns[j]
+        defs = [d for d in reaching_defs(tracer.cfg, base_reg, idx) if d not in (ENTRY, UNKNOWN)]
+        if len(defs) == 1:
+            w = fcode.insns[defs[0]]
             v.evidence.append(Evidence("insn", f"{w.address:#x}: {w.text}  (last write of %{base_reg})", w.address))
-            v.undecided += f"; %{base_reg} was last set by {w.text} at {fc.name}+{w.address - fc.start:#x}"
+            v.undecided += f"; %{base_reg} was last set by {w.text} at {fcode.where(w.address).split(' [')[0]}"
     return v
 
 
-#: Integer argument registers, in order (System V x86-64 psABI).
-ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+def _from_caller(v: Verdict, fcode: Code, reg: str) -> bool:
+    """A routine without debug info (memcpy and its kin are assembly) faulted on an argument
+    register it never changed: name the argument where the caller made the call.
 
-
-def _from_caller(prog: "drgn.Program", v: Verdict, frames: List[Frame], fi: int, reg: str) -> bool:
-    """Name a bad pointer argument from the call site in the caller's frame.
-
-    ``v`` keeps the faulting instruction and site; its ``function`` becomes the caller
-    (where the bad value came from), ``callee`` the routine that faulted. False when the
-    register is not an argument or the caller's code does not name it.
+    ``v`` keeps the faulting instruction and site; its ``function`` becomes the caller (where
+    the bad value came from), ``callee`` the routine that faulted.  False when the chain does
+    not reach a named value in the caller.
     """
-    if reg not in ARG_REGS:
+    hops = v.chain
+    if len(hops) < 2 or hops[0].kind != "argument" or hops[1].kind in ("unknown", "argument") or not hops[1].expr:
         return False
-    phys = _physical_index(frames, fi)
-    if phys + 1 >= len(frames):
+    n = ARG_REGS.index(reg) + 1 if reg in ARG_REGS else 0
+    if not n:
         return False
-    ret = frames[phys + 1].pc
-    try:
-        cfc = FunctionCode(prog, ret)
-    except LookupError:
-        return False
-    idx = cfc.index_of(ret)
-    if not idx or not cfc.insns[idx - 1].is_call:
-        return False
-    call = cfc.insns[idx - 1]
-    expr = cfc.expr_of(reg, idx - 1, None)
-    if not expr.known:
-        return False
-    callee = cfc._callee_name(call) or v.function
-    n = ARG_REGS.index(reg)
-    args = ["\u2026"] * n + [expr.text]
-    v.callee, v.function, v.module = callee, cfc.name, cfc.module_name
-    v.pointer, v.pointer_type = expr.text, type_str(expr.type)
-    v.access_path = f"{callee}({', '.join(args)}, \u2026)"
-    v.pointer_source = _source_of(expr)
-    v.evidence.extend(expr.evidence)
-    where = f"{cfc.name}+{call.address - cfc.start:#x}" + (f" [{cfc.module_name}]" if cfc.module_name else "")
-    v.evidence.append(Evidence("insn", f"{call.address:#x}: {call.text}  (the call in {where}; %{reg} is argument "
-                                       f"{n + 1} and {callee} had not changed it)", call.address))
-    word = _bad_word(v.bad)
-    verb = {"read": "read", "write": "wrote", "read-write": "read and wrote"}.get(v.access, "went")
-    v.summary = f"{expr.text} is {word}; {callee}() {verb} through it (argument {n + 1}, passed by {where})"
+    passed = hops[1]
+    callee = fcode.name
+    v.callee, v.function, v.module = callee, passed.function + passed.clone, passed.module
+    v.pointer, v.pointer_type = passed.expr, passed.type
+    v.access_path = f"{callee}({', '.join(['…'] * (n - 1) + [passed.expr])}, …)"
+    v.pointer_source = _pointer_source(passed)
+    v.evidence.append(Evidence("note", f"%{reg} is argument {n} of {callee}, unchanged since its entry; "
+                                       f"the caller {passed.site} passed {passed.expr} ({passed.fact})", passed.pc))
     v.confidence = "medium"  # the routine may have advanced the register (rep movs): the kind, not the value, is shown
     v.undecided = ""
+    v.summary = summarize(v)
     return True
 
 
-def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: int, size: int) -> Verdict:
+def _pointer_source(h: Hop) -> str:
+    """How the value got into its register, for the report's NULL line (``loaded by mov 0x40(%rbx),%rax; ...``)."""
+    if h.kind in ("load", "global") and h.fact:
+        return f"loaded by {h.fact}"
+    return ""
+
+
+def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, size: int) -> Verdict:
     """An access to a constant address: the compiler folded a constant pointer into it.
 
     DWARF keeps such a pointer as a variable with ``DW_AT_const_value``; name it when
@@ -344,14 +335,10 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
     bad = addresses.classify(address)
     v.bad = bad
     v.crash_class = verdict_class(bad, v.access)
-    try:
-        fc = FunctionCode(prog, frame.pc)
-    except LookupError:
-        fc = None
-    for var in (fc.vars_at(frame.pc) if fc is not None else []):
+    for var in view.variables_at(frame.pc):
         if var.const is None:
             continue
-        vt = fc._type(var.type_name, var.type_file) if fc is not None else None
+        vt = view.type_named(var.type_name, var.type_file)
         target = pointee(vt)
         if target is None:
             continue
@@ -361,80 +348,57 @@ def _absolute_access(prog: "drgn.Program", v: Verdict, frame: Frame, address: in
             v.crash_class = verdict_class(v.bad, v.access)
             v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
                                                 f"(DW_AT_const_value), folded into the instruction", frame.pc))
-            _fill_pointer(v, Expr(var.name, vt, "const", value=var.const), off, "", size)
+            cval = Value(var.name, vt, "constant", const=var.const)
+            fn, clone = source_function(view, frame.pc)
+            v.chain = [Hop("constant", fn, var.name, clone=clone, type=var.type_name, fact="DW_AT_const_value",
+                           pc=frame.pc, value=var.const)]
+            _fill_pointer(v, cval, off, "", size)
             return v
-    v.summary = f"{v.access} of {addresses.describe(bad)}"
+    v.summary = summarize(v)
     v.undecided = "the address is a constant in the instruction and no variable names it"
     return v
 
 
-def _fill_pointer(v: Verdict, expr: Expr, offset: int, reg: str, size: int, typed: Optional[Expr] = None) -> None:
-    """Name the bad pointer (``expr``) and the member reached through it.
+def source_function(view: DrgnView, pc: int) -> Tuple[str, str]:
+    """``(function, clone suffix)`` at ``pc``."""
+    code = view.code(pc)
+    if code is None:
+        return "", ""
+    return provenance.source_name(view, code)
+
+
+def _fill_pointer(v: Verdict, val: Value, offset: int, reg: str, size: int, typed: Optional[Value] = None) -> None:
+    """Name the bad pointer (``val``) and the member reached through it.
 
     ``typed`` is the same value as the code dereferences it, when that differs from
     how it was loaded (``container_of(req->node.next, struct kdx_req, node)``).
     """
-    typed = typed or expr
+    typed = typed or val
     v.evidence.extend(typed.evidence)
-    if expr.known:
-        v.pointer = expr.text
+    if val.known and val.text:
+        v.pointer = val.text
         v.pointer_type = type_str(typed.type)
-        v.pointer_source = _source_of(expr)
+        v.pointer_source = _pointer_source(v.chain[0]) if v.chain else ""
     target = pointee(typed.type)
     if target is not None and offset >= 0:
         m = member_of(target, offset, size)
-        if m is not None and m.path == "":
-            v.access_path = f"*{typed.text}" if typed.known else ""  # a scalar pointee: no member
+        if m is not None:
             v.member = m
-        elif m is not None:
-            v.member = m
-            if not m.path.startswith("+"):
-                path = m.path.split(" or ")[0]
-                v.access_path = f"{typed.text}->{path}" if typed.known else ""
-    bad = v.bad
-    what = addresses.describe(bad) if bad else ""
+            if typed.known and typed.text:
+                v.access_path = arrow(typed, m.path)
     if v.pointer and v.member is not None:
         v.confidence = "high"
-        v.summary = f"{v.pointer} is {_bad_word(bad)}; {v.access} of {v.access_path} " \
-                    f"({v.member.type_name} +{v.member.offset:#x}, {v.member.size or v.size} bytes)"
     elif v.pointer:
         v.confidence = "medium"
-        v.summary = f"{v.pointer} is {_bad_word(bad)}; {v.access} at +{offset:#x}"
         v.undecided = f"the type {v.pointer_type or '?'} has no member at +{offset:#x}"
     else:
         v.confidence = "low"
-        v.summary = f"{v.access} of {what} through %{reg}"
         v.undecided = f"could not tell which variable or expression %{reg} held"
-
-
-def _source_of(expr: Expr) -> str:
-    """How the value got into its register, for the report's NULL line.
-
-    ``loaded by mov 0x40(%rbx),%rax; rbx = cmd, struct scst_cmd *`` for a load; ""
-    for a call's result (the expression already says ``kdx_probe()``) or when unknown.
-    """
-    if expr.via is None:
-        return ""
-    if expr.root == "call" and expr.via.is_call:
-        return ""  # the expression is the call itself: kdx_probe()
-    return "loaded by " + _insn_and_base(expr.via.text, expr.via_base)
-
-
-def _insn_and_base(insn_text: str, via_base: Optional[Tuple[str, Expr]]) -> str:
-    if via_base is None or not via_base[0] or not via_base[1].known:
-        return insn_text
-    reg, base = via_base
-    return f"{insn_text}; {reg} = {base.text}" + (f", {type_str(base.type)}" if base.type is not None else "")
-
-
-def _bad_word(bad: Optional[BadAddress]) -> str:
-    if bad is None:
-        return "bad"
-    if bad.kind == "null":
-        return "NULL"
-    if bad.detail:
-        return bad.detail
-    return f"{bad.kind} {bad.base:#x}"
+    if v.confidence == "high" and any(h.candidates for h in v.chain):
+        v.confidence = "medium"
+        v.undecided = "control-flow paths disagree on where the value came from: " + "; ".join(
+            f"{h.expr} or {' or '.join(h.candidates)}" for h in v.chain if h.candidates)
+    v.summary = summarize(v, reg)
 
 
 def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
@@ -452,11 +416,11 @@ def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
     return v
 
 
+
 def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
                       intel: bool) -> Verdict:
     """An instruction fetch from a bad address: find the call (or tail jump) that went there."""
-    import drgn
-
+    view = DrgnView(prog)
     pc = frames[fi].pc
     bad = addresses.classify(pc)
     v = Verdict(verdict_class(bad, "exec"), access="exec", address=pc, bad=bad)
@@ -465,27 +429,27 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
     if rsp is None:
         v.undecided = "no stack pointer at the fault"
         return v
-    try:
-        ret = prog.read_u64(rsp)
-    except drgn.FaultError:
+    ret = view.read_word(rsp)
+    if ret is None:
         v.undecided = f"the stack at {rsp:#x} is not in the dump"
         return v
     v.evidence.append(Evidence("reg", f"return address [%rsp] = {ret:#x}"))
-    try:
-        fc = FunctionCode(prog, ret)
-    except LookupError:
+    code = view.code(ret)
+    if code is None:
         v.undecided = f"no function at the return address {ret:#x}"
         return v
-    idx = fc.index_of(ret)
+    idx = code.index_of(ret)
     if idx is None or idx == 0:
-        v.undecided = f"no instruction ends at the return address {ret:#x} in {fc.name}"
+        v.undecided = f"no instruction ends at the return address {ret:#x} in {code.name}"
         return v
-    call = fc.insns[idx - 1]
+    call = code.insns[idx - 1]
     if not call.is_call:
         v.undecided = f"the instruction before the return address is {call.text}, not a call"
         return v
-    v.function, v.module = fc.name, fc.module_name
-    v.site = f"{fc.name}+{call.address - fc.start:#x}" + (f" [{fc.module_name}]" if fc.module_name else "")
+    site = code
+    site_idx = idx - 1
+    v.function, v.module = code.name, code.module
+    v.site = code.where(call.address)
     try:
         loc = prog.source_location(call.address)
         v.source = f"{loc[0].filename}:{loc[0].line}" if len(loc) else ""
@@ -494,100 +458,101 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
     v.instruction = call
     v.evidence.append(Evidence("insn", f"{call.address:#x}: {call.text}  (the call that jumped to {pc:#x})",
                                call.address))
-    reg, site_fc, site_idx = call.reg_target, fc, idx - 1
-    callee = fc._callee_name(call) if call.target is not None else ""
-    if callee.startswith("__x86_indirect_thunk_"):
-        reg = callee[len("__x86_indirect_thunk_"):]
-    elif call.target is not None and callee:
-        # a direct call whose callee tail-called through a pointer: find its indirect jump
-        try:
-            cfc = FunctionCode(prog, call.target)
-        except LookupError:
-            cfc = None
-        jumps = [i for i, insn in enumerate(cfc.insns) if insn.is_jump and (insn.reg_target or insn.mem)
-                 and insn.target is None] if cfc else []
-        if cfc is not None and len(jumps) == 1:
-            site_fc, site_idx = cfc, jumps[0]
-            jmp = cfc.insns[site_idx]
-            v.evidence.append(Evidence("insn", f"{jmp.address:#x}: {jmp.text}  (tail call in {callee})",
-                                       jmp.address))
-            v.function, v.module = cfc.name, cfc.module_name
-            reg = jmp.reg_target
-            call = jmp
-        else:
-            v.undecided = f"{call.text} calls {callee} directly; which pointer it followed is not decided"
+    reg = call.reg_target
+    thunk = view.thunk_register(call.target) if call.target is not None else None
+    if thunk is not None:
+        reg = thunk
+    elif call.target is not None:
+        # a direct call whose callee tail-jumped through a pointer: find its indirect jump
+        callee = view.code(call.target)
+        jumps = [i for i, insn in enumerate(callee.insns) if insn.is_jump and (
+            (insn.target is None and (insn.reg_target or insn.mem)) or
+            (insn.target is not None and view.thunk_register(insn.target) is not None))] if callee else []
+        if callee is None or len(jumps) != 1:
+            name = callee.name if callee else f"{call.target:#x}"
+            v.undecided = f"{call.text} calls {name} directly; which pointer it followed is not decided"
             return v
+        site, site_idx = callee, jumps[0]
+        jmp = callee.insns[site_idx]
+        v.evidence.append(Evidence("insn", f"{jmp.address:#x}: {jmp.text}  (tail jump in {callee.name}, which is "
+                                           "not on the stack)", jmp.address))
+        v.function, v.module = callee.name, callee.module
+        v.site = callee.where(jmp.address)
+        reg = view.thunk_register(jmp.target) if jmp.target is not None else jmp.reg_target
+        call = jmp
+    tracer = Tracer(view, site)
+    # the frame the chain continues from: the caller of the function that made the call
+    caller_fi = _frame_of(frames, code.start, ret)
     if call.mem is not None and reg is None:
         # call *disp(%base): the function pointer is a member loaded by the call itself
         base_reg = call.mem.base
         if base_reg is None or base_reg == "rip":
             v.undecided = "the call reads a global function pointer"
-            g = site_fc._global_at(call.address + call.size + call.mem.disp) if base_reg == "rip" else None
-            if g is not None:
-                v.pointer = g.text.lstrip("&")
+            if base_reg == "rip":
+                g = view.global_at(call.address + call.size + call.mem.disp)
+                if g is not None:
+                    v.pointer = g[0]
             return v
-        base = site_fc.expr_of(base_reg, site_idx, None)
-        _name_fn_pointer(v, base, call.mem.disp)
-        if v.pointer:
-            v.pointer_source = "loaded by " + _insn_and_base(call.text, (base_reg, base))
-        return v
-    if reg is None:
+        base = tracer.value(base_reg, site_idx)
+        fn_val = _member_load(view, base, base_reg, call)
+    elif reg is None:
         v.undecided = f"cannot tell how {call.text} chose its target"
         return v
-    # call *%reg: follow the register back to the load of the function pointer
-    expr = site_fc.expr_of(reg, site_idx, None)
-    if expr.via is None:
-        # no load to name: prefer the function-pointer variable the call went through
-        for var in site_fc.vars_at(call.address):
-            if var.reg != reg or var.addend:
-                continue
-            vt = site_fc._type(var.type_name, var.type_file)
-            target = pointee(vt)
-            if (target is not None and target.kind == drgn.TypeKind.FUNCTION) or "(*)" in var.type_name:
-                ev = Evidence("dwarf", f"{var.name} ({var.type_name}) is in %{reg} at the call ({var.location})",
-                              call.address)
-                expr = Expr(var.name, vt, "local", expr.evidence + [ev],
-                            [expr.text] if expr.known and expr.text != var.name else [])
-                break
-    v.evidence.extend(expr.evidence)
-    if expr.known:
-        v.pointer = expr.text
-        v.pointer_type = type_str(expr.type)
-        v.access_path = expr.text
-        v.pointer_source = _source_of(expr)
-    via = expr.via_base
-    if via is not None and expr.via is not None and expr.via.mem is not None:
-        target = pointee(via[1].type)
-        if target is not None:
-            m = member_of(target, expr.via.mem.disp, 8)
-            if m is not None and not m.path.startswith("+"):
-                v.member = m
+    else:
+        # call *%reg: follow the register back to the load of the function pointer
+        fn_val = tracer.value(reg, site_idx)
+    # the value is traced for the chain; the function-pointer variable the call went through names it
+    shown = _fn_pointer_variable(view, tracer, reg, site_idx, call, fn_val) \
+        if fn_val.insn is None and reg is not None else fn_val
+    v.chain = provenance.chain(view, frames, caller_fi, tracer, fn_val, pc) if fn_val.known else []
+    v.evidence.extend(shown.evidence)
+    if shown.known:
+        v.pointer = shown.text
+        v.pointer_type = type_str(shown.type)
+        v.access_path = shown.text
+        v.pointer_source = _pointer_source(v.chain[0]) if v.chain else ""
+        if fn_val.how == "load" and fn_val.member is not None and fn_val.member.path:
+            v.member = fn_val.member
     if v.pointer and v.member is not None:
         v.confidence = "high"
-        v.summary = f"called {v.pointer}, which is {_bad_word(bad)} ({v.member.type_name} +{v.member.offset:#x})"
     elif v.pointer:
         v.confidence = "medium"
-        v.summary = f"called {v.pointer}, which is {_bad_word(bad)}"
     else:
         v.confidence = "low"
-        v.summary = f"called {pc:#x} through %{reg}"
-        v.undecided = f"could not tell what %{reg} held"
+        v.undecided = f"could not tell what %{reg} held" if reg else "could not tell which pointer was called"
+    v.summary = summarize(v)
     return v
 
 
-def _name_fn_pointer(v: Verdict, base: Expr, disp: int) -> None:
-    v.evidence.extend(base.evidence)
+def _frame_of(frames: List[Frame], start: int, ret: int) -> int:
+    """Index of the frame whose pc is ``ret`` (the caller of the bad call), else 0."""
+    for i, f in enumerate(frames):
+        if f.pc == ret:
+            return i
+    return 0
+
+
+def _member_load(view: DrgnView, base: Value, base_reg: str, call: Instruction) -> Value:
+    """``call *disp(%base)``: the member of the base's pointee the call read its target from."""
+    assert call.mem is not None
     target = pointee(base.type)
-    if target is None:
-        v.undecided = "the type of the ops pointer is not known"
-        return
-    m = member_of(target, disp, 8)
-    if m is None or m.path.startswith("+"):
-        v.undecided = f"{type_str(target)} has no member at +{disp:#x}"
-        return
-    v.member = m
-    path = m.path.split(" or ")[0]
-    v.pointer = v.access_path = f"{base.text}->{path}"
-    v.pointer_type = m.member_type
-    v.confidence = "high" if base.known else "medium"
-    v.summary = f"called {v.pointer}, which is {_bad_word(v.bad)} ({m.type_name} +{m.offset:#x})"
+    m = member_of(target, call.mem.disp, 8) if target is not None else None
+    ev = Evidence("insn", f"{call.address:#x}: {call.text}", call.address)
+    if m is None or not m.path or not base.known:
+        return Value(f"*(%{base_reg} + {call.mem.disp:#x})")
+    return Value(arrow(base, m.path), view.type_named(m.member_type), "load", base.evidence + [ev], insn=call,
+                 base=base, base_reg=base_reg, member=m)
+
+
+def _fn_pointer_variable(view: DrgnView, tracer: Tracer, reg: str, idx: int, call: Instruction, val: Value) -> Value:
+    """No load to name: the function-pointer variable DWARF says the call went through."""
+    for var in view.variables_at(call.address):
+        if var.reg != reg or var.addend:
+            continue
+        vt = view.type_named(var.type_name, var.type_file)
+        if is_function_pointer(vt) or "(*)" in var.type_name:
+            ev = Evidence("dwarf", f"{var.name} ({var.type_name}) is in %{reg} at the call ({var.location})",
+                          call.address)
+            return Value(var.name, vt, "local", val.evidence + [ev], [val.text] if val.known and val.text != var.name
+                         else [], reg=reg)
+    return val

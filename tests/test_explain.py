@@ -18,19 +18,28 @@ def prog() -> Any:
 
 
 def _paths(prog: Any, type_name: str, offset: int) -> list:
-    from kdumpext.explain import members_at
+    from kdumpext.members import member_paths
 
-    return [p for p, _t, _s in members_at(prog.type(type_name), offset)]
+    return [a.path for a in member_paths(prog.type(type_name), offset)]
 
 
 def test_member_at_offset(prog: Any) -> None:
     assert _paths(prog, "struct scst_device", 0x240) == ["vdev_update_lat_stats"]
     assert _paths(prog, "struct scst_cmd", 0x40) == ["dev"]
     assert _paths(prog, "struct scst_device", 0x58 + 8 * 3) == ["lat_stats[3]"]
-    assert _paths(prog, "struct scst_device", 0x58 + 8 * 3 + 2) == ["lat_stats[3]+0x2"]
+    assert _paths(prog, "struct scst_device", 0x58 + 8 * 3 + 2) == ["lat_stats[3]"]  # a byte inside it
     assert _paths(prog, "struct scst_device", 0x8) == ["dev_list_entry.prev"]
     assert _paths(prog, "struct kdx_ring", 0x10 + 8 * 3) == ["slots[3]"]
-    assert _paths(prog, "struct list_head", 0x10) == ["+0x10"]  # past the end
+    assert _paths(prog, "struct list_head", 0x10) == []  # past the end
+
+
+def test_sub_word_access(prog: Any) -> None:
+    """A 1-byte access inside an 8-byte member names the member, its offset, the byte and the size."""
+    from kdumpext.members import member_of
+
+    m = member_of(prog.type("struct scst_device"), 0x58 + 8 * 3 + 2, 1)
+    assert m is not None
+    assert (m.path, m.offset, m.accessed, m.access_size, m.size) == ("lat_stats[3]", 0x70, 0x72, 1, 8)
 
 
 def test_union_alternatives(prog: Any) -> None:
@@ -42,12 +51,22 @@ def test_union_alternatives(prog: Any) -> None:
     assert " or ".join(paths) == member_at_offset(prog.type("struct page"), 8)
 
 
+def test_union_member_chosen_by_access_size(prog: Any) -> None:
+    """A 4-byte atomic on a qspinlock is val.counter, not the 1-byte locked or 2-byte locked_pending."""
+    from kdumpext.members import member_of
+
+    t = prog.type("struct qspinlock")
+    m4, m1 = member_of(t, 0, 4), member_of(t, 0, 1)
+    assert m4 is not None and m4.path == "val.counter" and "locked" in m4.alternatives
+    assert m1 is not None and m1.path == "locked" and "val.counter" in m1.alternatives
+
+
 def test_member_record(prog: Any) -> None:
-    from kdumpext.explain import member_of
+    from kdumpext.members import member_of
 
     m = member_of(prog.type("struct kdx_net_ops"), 0x10, 8)
     assert m is not None
-    assert (m.type_name, m.path, m.offset, m.size) == ("struct kdx_net_ops", "xmit", 0x10, 8)
+    assert (m.type_name, m.path, m.offset, m.size, m.accessed) == ("struct kdx_net_ops", "xmit", 0x10, 8, None)
     assert m.member_type == "int (*)(struct kdx_netdev *, struct kdx_skb *)"
 
 
@@ -109,16 +128,21 @@ def test_dwarf_constant_pointer_in_vmlinux(prog: Any) -> None:
 
 
 def test_expression_tracking_on_real_code(prog: Any) -> None:
-    """Back-tracking %rax at the seed's fault: mov 0x40(%rbx),%rax with cmd in %rbx."""
-    from kdumpext.explain import FunctionCode, type_str
+    """Back-tracking the seed's faulting load: its base is cmd->dev, loaded through cmd (a parameter)."""
+    from kdumpext.explain import Tracer
+    from kdumpext.members import type_str
+    from kdumpext.program import DrgnView
 
-    sym = prog.symbol("scst_update_lat_stats")
-    fc = FunctionCode(prog, sym.address)
-    idx = fc.index_of(sym.address + 0x11)
-    assert idx is not None and fc.insns[idx].text == "mov 0x240(%rax),%rax"
-    e = fc.expr_of("rax", idx, {})
-    assert (e.text, type_str(e.type), e.root) == ("cmd->dev", "struct scst_device *", "param")
-    assert e.via is not None and e.via.text == "mov 0x40(%rbx),%rax"
+    view = DrgnView(prog)
+    code = view.code(prog.symbol("scst_update_lat_stats").address)
+    assert code is not None
+    idx = next(i for i, insn in enumerate(code.insns) if insn.mem is not None and insn.mem.disp == 0x240)
+    base = code.insns[idx].mem.base
+    assert base is not None
+    v = Tracer(view, code).value(base, idx)
+    assert (v.text, type_str(v.type), v.how) == ("cmd->dev", "struct scst_device *", "load")
+    assert v.insn is not None and v.insn.mem is not None and v.insn.mem.disp == 0x40
+    assert v.base is not None and v.base.text == "cmd" and v.base.how == "param"
 
 
 def test_taint_letters() -> None:
@@ -150,15 +174,18 @@ def test_bulk_relocation_equals_pyelftools(name: str) -> None:
 
 
 def test_percpu_current(prog: Any) -> None:
-    """lkdtm_HUNG_TASK's `mov %gs:0x1ac00,%rdx; xchg %eax,0x18(%rdx)` (real code in the
-    fixture vmlinux): %rdx is this CPU's current_task, which the kernel calls `current`."""
-    from kdumpext.explain import FunctionCode, members_at, pointee, type_str
+    """lkdtm_HUNG_TASK's `mov %gs:...,%reg; xchg %eax,0x18(%reg)` (real code in the fixture vmlinux):
+    the register holds this CPU's current_task, which the kernel calls `current`."""
+    from kdumpext.explain import Tracer
+    from kdumpext.members import member_paths, pointee, type_str
+    from kdumpext.program import DrgnView
 
-    sym = prog.symbol("lkdtm_HUNG_TASK")
-    fc = FunctionCode(prog, sym.address)
-    xchg = next(i for i, insn in enumerate(fc.insns) if insn.mnemonic.startswith("xchg"))
-    assert fc.insns[xchg - 1].text.startswith("mov %gs:")
-    e = fc.expr_of("rdx", xchg, None)
-    assert (e.text, type_str(e.type), e.root) == ("current", "struct task_struct *", "global")
-    assert fc.insns[xchg].mem is not None
-    assert [p for p, _t, _s in members_at(pointee(e.type), fc.insns[xchg].mem.disp)] == ["__state"]
+    view = DrgnView(prog)
+    code = view.code(prog.symbol("lkdtm_HUNG_TASK").address)
+    assert code is not None
+    xchg = next(i for i, insn in enumerate(code.insns) if insn.mnemonic.startswith("xchg"))
+    mem = code.insns[xchg].mem
+    assert mem is not None and mem.base is not None
+    v = Tracer(view, code).value(mem.base, xchg)
+    assert (v.text, type_str(v.type), v.how) == ("current", "struct task_struct *", "global")
+    assert [a.path for a in member_paths(pointee(v.type), mem.disp)] == ["__state"]

@@ -12,7 +12,7 @@ from corpus import BUILD, case
 
 from kdumpext.errors import KdumpextError
 from kdumpext.identify import direct_map_size, identify, page_offset, render_address
-from kdumpext.model import AddressInfo
+from kdumpext.identify import AddressInfo
 
 
 @pytest.fixture(scope="module")

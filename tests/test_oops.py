@@ -14,6 +14,7 @@ from conftest import need
 from corpus import BUILD, ROOT, cases
 
 from kdumpext.decode import decode
+from kdumpext.report import to_json_dict
 from kdumpext.errors import MissingDebugInfo
 from kdumpext.oops import parse_oops
 from kdumpext.errors import NoOopsError, ReleaseMismatch
@@ -548,7 +549,7 @@ def test_fallback_on_every_sample_log_matches_expected(case):
     """The text fallback, given the build's vmlinux, gives each scenario's expected answer."""
     need_debug()
     r = oops_report(case.dmesg, debug_dirs=[BUILD])
-    got = r.to_dict()["verdict"]
+    got = to_json_dict(r)["verdict"]
     for key in _FIELDS:
         if key in case.expected:  # null in expected.json: "" or null in the report
             assert (got[key] or None) == (case.expected[key] or None), key

@@ -1,0 +1,307 @@
+"""The narrow seam between the analysis and a program: code, variables, types and symbols at an address.
+
+The explain and provenance stages ask a :class:`ProgramView` for what they need and
+never touch drgn themselves; :class:`DrgnView` answers from a drgn ``Program`` (a dump,
+or the text program of an oops log).  Tests may answer from hand-built data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Tuple
+
+from .decode import decode_all
+from .dwarf import CallSite, FunctionInfo, VarLoc, debug_file
+from .model import Instruction
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
+
+__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS"]
+
+_MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
+
+#: Registers of the x86-64 retpoline thunk array, in slot order (arch/x86/lib/retpoline.S:
+#: ``__x86_indirect_thunk_array`` is 32-byte slots for rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15).
+THUNK_REGS = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+_THUNK_SLOT = 32
+_CLONE_MARKS = (".isra.", ".constprop.", ".part.", ".cold", ".lto_priv.", ".localalias")
+
+
+def clone_suffix(name: str) -> Tuple[str, str]:
+    """``("foo", ".isra.0")`` for ``foo.isra.0``; GCC's clone and split suffixes, in any combination."""
+    cut = min((i for i in (name.find(m) for m in _CLONE_MARKS) if i > 0), default=-1)
+    return (name, "") if cut < 0 else (name[:cut], name[cut:])
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """An ELF symbol: ``name`` at ``address``, ``size`` bytes."""
+
+    name: str
+    address: int
+    size: int
+
+
+@dataclass
+class Code:
+    """The decoded machine code of one function: its body and the ``.cold`` pieces its branches reach."""
+
+    name: str  # the symbol: "foo.isra.0"
+    start: int
+    end: int
+    module: str = ""  # "" for vmlinux
+    insns: List[Instruction] = field(default_factory=list)
+    _index: Dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {insn.address: i for i, insn in enumerate(self.insns)}
+
+    def index_of(self, pc: int) -> Optional[int]:
+        """Index of the instruction starting at ``pc`` (None if ``pc`` is not an instruction boundary)."""
+        return self._index.get(pc)
+
+    def where(self, pc: int) -> str:
+        """``foo+0x1f [mod]`` for an address inside this code."""
+        return f"{self.name}+{pc - self.start:#x}" + (f" [{self.module}]" if self.module else "")
+
+
+class ProgramView(Protocol):
+    """What the analysis needs from a program (all lookups answer None/[] when they cannot)."""
+
+    def code(self, pc: int) -> Optional[Code]:
+        """The function containing ``pc``, decoded as it is in memory (alternatives applied)."""
+
+    def variables_at(self, pc: int) -> List[VarLoc]:
+        """Variables and parameters in scope at ``pc``, innermost scope last."""
+
+    def function_info(self, pc: int) -> Optional[FunctionInfo]:
+        """DWARF's subprogram containing ``pc``: source name, parameters, return type."""
+
+    def call_site(self, return_pc: int) -> Optional[CallSite]:
+        """DWARF's call site whose return address is ``return_pc`` (argument values in the caller's terms)."""
+
+    def type_named(self, name: str, filename: str = "") -> Optional["drgn.Type"]:
+        """The C type named ``name`` (``filename``: where DWARF says it is defined)."""
+
+    def pointer_to(self, t: "drgn.Type") -> "drgn.Type":
+        """``t *``."""
+
+    def symbol_at(self, address: int) -> Optional[Symbol]:
+        """The symbol containing ``address``."""
+
+    def global_at(self, address: int) -> Optional[Tuple[str, int, Optional["drgn.Type"]]]:
+        """``(variable, offset, type)`` of the global variable containing ``address``."""
+
+    def percpu_at(self, offset: int) -> Optional[Tuple[str, int, Optional["drgn.Type"]]]:
+        """``(variable, offset inside it, type)`` of the per-cpu variable at per-cpu ``offset``."""
+
+    def thunk_register(self, address: int) -> Optional[str]:
+        """The register an indirect-branch thunk at ``address`` jumps through (any alias of the symbol)."""
+
+    def read_word(self, address: int) -> Optional[int]:
+        """The 8-byte word at ``address``, None if the dump does not hold it."""
+
+
+class DrgnView:
+    """:class:`ProgramView` over a drgn ``Program`` with debug info; answers are cached per instance."""
+
+    def __init__(self, prog: "drgn.Program") -> None:
+        self.prog = prog
+        self._code: Dict[int, Optional[Code]] = {}
+        self._vars: Dict[int, List[VarLoc]] = {}
+        self._percpu: Optional[List[Tuple[int, int, str]]] = None
+        self._thunks: Optional[Tuple[int, int]] = None
+
+    # -- symbols and code ------------------------------------------------------------
+
+    def symbol_at(self, address: int) -> Optional[Symbol]:
+        try:
+            s = self.prog.symbol(address)
+        except LookupError:
+            return None
+        return Symbol(s.name, s.address, s.size or 0)
+
+    def _symbol_named(self, name: str) -> Optional[Symbol]:
+        try:
+            s = self.prog.symbol(name)
+        except LookupError:
+            return None
+        return Symbol(s.name, s.address, s.size or 0)
+
+    def _decode(self, sym: Symbol, pc: int) -> List[Instruction]:
+        import drgn
+
+        size = sym.size
+        if size <= 0 or size > _MAX_FUNCTION:
+            size = min(max(pc - sym.address + 16, 16), _MAX_FUNCTION)
+        try:
+            raw = self.prog.read(sym.address, size)
+        except drgn.FaultError:
+            return []
+        return decode_all(raw, sym.address)
+
+    def code(self, pc: int) -> Optional[Code]:
+        sym = self.symbol_at(pc)
+        if sym is None:
+            return None
+        if sym.address in self._code:
+            return self._code[sym.address]
+        name, suffix = clone_suffix(sym.name)
+        main = sym
+        if suffix.startswith(".cold"):
+            # inside the cold part: analyse the function it belongs to
+            main = self._symbol_named(name) or sym
+        insns = self._decode(main, pc if main is sym else main.address)
+        pieces = {main.address}
+        # the .cold pieces the body branches to are the same function
+        for insn in list(insns):
+            t = insn.target
+            if insn.is_jump and t is not None and not main.address <= t < main.address + max(main.size, 1):
+                cold = self.symbol_at(t)
+                if cold is not None and cold.address not in pieces and cold.name.startswith(main.name + ".cold"):
+                    pieces.add(cold.address)
+                    insns += self._decode(cold, cold.address)
+        mod = self._module_name(pc)
+        code = Code(main.name, main.address, main.address + (main.size or 0), mod, insns) if insns else None
+        self._code[sym.address] = code
+        self._code[main.address] = code
+        return code
+
+    def _module_name(self, pc: int) -> str:
+        import drgn
+
+        try:
+            mod = self.prog.module(pc)
+        except LookupError:
+            return ""
+        return "" if isinstance(mod, drgn.MainModule) else mod.name
+
+    # -- DWARF -----------------------------------------------------------------------
+
+    def _dwarf_address(self, pc: int) -> Optional[Tuple[str, int]]:
+        """``(debug file, pc as its DWARF sees it)``: a link address, or an offset in a module's section."""
+        import drgn
+
+        try:
+            mod = self.prog.module(pc)
+        except LookupError:
+            return None
+        path = mod.debug_file_path
+        if path is None:
+            return None
+        if isinstance(mod, drgn.RelocatableModule):
+            best: Optional[Tuple[str, int]] = None
+            for name, addr in mod.section_addresses.items():
+                if addr <= pc and (best is None or addr > best[1]) and (name.startswith(".text") or
+                                                                        name.startswith(".init.text")):
+                    best = (name, addr)
+            return (path, pc - best[1]) if best else None
+        return path, pc - (mod.debug_file_bias or 0)
+
+    def variables_at(self, pc: int) -> List[VarLoc]:
+        if pc in self._vars:
+            return self._vars[pc]
+        out: List[VarLoc] = []
+        where = self._dwarf_address(pc)
+        sym = self.symbol_at(pc)
+        if where is not None and sym is not None:
+            try:
+                out = debug_file(where[0]).variables_at(where[1], clone_suffix(sym.name)[0])
+            except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
+                out = []
+        self._vars[pc] = out
+        return out
+
+    def function_info(self, pc: int) -> Optional[FunctionInfo]:
+        """Checked against the ELF symbol: in a module ``.text`` and ``.init.text`` both start at DWARF
+        address 0, so an address alone can name the wrong function."""
+        where = self._dwarf_address(pc)
+        sym = self.symbol_at(pc)
+        if where is None or sym is None:
+            return None
+        try:
+            info = debug_file(where[0]).function_at(where[1])
+        except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
+            return None
+        if info is None or (info.name != clone_suffix(sym.name)[0] and info.linkage_name != sym.name):
+            return None
+        return info
+
+    def call_site(self, return_pc: int) -> Optional[CallSite]:
+        where = self._dwarf_address(return_pc - 1)
+        sym = self.symbol_at(return_pc - 1)
+        if where is None or sym is None:
+            return None
+        try:
+            return debug_file(where[0]).call_site(where[1] + 1, clone_suffix(sym.name)[0])
+        except Exception:  # noqa: BLE001
+            return None
+
+    # -- types and variables -----------------------------------------------------------
+
+    def type_named(self, name: str, filename: str = "") -> Optional["drgn.Type"]:
+        if not name or "<anonymous>" in name:
+            return None
+        if filename:
+            try:
+                return self.prog.type(name, filename)
+            except (LookupError, SyntaxError, ValueError):
+                pass
+        try:
+            return self.prog.type(name)
+        except (LookupError, SyntaxError, ValueError):
+            return None
+
+    def pointer_to(self, t: "drgn.Type") -> "drgn.Type":
+        return self.prog.pointer_type(t)
+
+    def global_at(self, address: int) -> Optional[Tuple[str, int, Optional["drgn.Type"]]]:
+        sym = self.symbol_at(address)
+        if sym is None:
+            return None
+        try:
+            t: Optional["drgn.Type"] = self.prog.variable(sym.name).type_
+        except (LookupError, ValueError):
+            t = None
+        return sym.name, address - sym.address, t
+
+    def percpu_at(self, offset: int) -> Optional[Tuple[str, int, Optional["drgn.Type"]]]:
+        """Per-cpu symbols are offsets into the per-cpu area, below the kernel's text: searched once."""
+        if self._percpu is None:
+            text = self._symbol_named("_text")
+            limit = min(text.address if text else 1 << 63, 1 << 32)
+            self._percpu = sorted((s.address, s.size, s.name) for s in self.prog.symbols()
+                                  if s.address < limit and s.size)
+        for a, size, name in self._percpu:
+            if a <= offset < a + size:
+                try:
+                    t: Optional["drgn.Type"] = self.prog.variable(name).type_
+                except (LookupError, ValueError):
+                    t = None
+                return name, offset - a, t
+        return None
+
+    def thunk_register(self, address: int) -> Optional[str]:
+        """By offset from ``__x86_indirect_thunk_array`` (or ``_rax``): never by the symbol's spelling."""
+        if self._thunks is None:
+            base = self._symbol_named("__x86_indirect_thunk_array") or self._symbol_named("__x86_indirect_thunk_rax")
+            self._thunks = (base.address, base.address + _THUNK_SLOT * len(THUNK_REGS)) if base else (0, 0)
+        lo, hi = self._thunks
+        if lo <= address < hi and (address - lo) % _THUNK_SLOT == 0:
+            return THUNK_REGS[(address - lo) // _THUNK_SLOT]
+        sym = self.symbol_at(address)
+        if sym is not None and sym.address == address:
+            for prefix in ("__x86_indirect_thunk_", "__x86_indirect_call_thunk_", "__x86_indirect_jump_thunk_"):
+                if sym.name.startswith(prefix) and sym.name[len(prefix):] in THUNK_REGS:
+                    return sym.name[len(prefix):]
+        return None
+
+    def read_word(self, address: int) -> Optional[int]:
+        import drgn
+
+        try:
+            return int(self.prog.read_u64(address))
+        except (drgn.FaultError, ValueError, OverflowError):
+            return None

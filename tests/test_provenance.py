@@ -1,0 +1,160 @@
+"""Dataflow and the cross-frame chain on hand-built code and types: no dump is opened.
+
+The bytes are real x86-64 instructions (objdump spellings in the comments); the types
+are made with drgn's type constructors on an empty program; a small fake
+:class:`~kdumpext.program.ProgramView` answers what DWARF would.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import drgn
+import pytest
+
+from kdumpext.decode import decode_all
+from kdumpext.dwarf import CallSite, FunctionInfo, RegPlus, VarLoc
+from kdumpext.explain import Tracer
+from kdumpext.model import Frame
+from kdumpext.program import Code, Symbol
+from kdumpext.provenance import chain
+
+
+class FakeView:
+    """A ProgramView over hand-made functions, variables and types."""
+
+    def __init__(self) -> None:
+        self.prog = drgn.Program(drgn.host_platform)
+        self.codes: List[Code] = []
+        self.vars: Dict[int, List[VarLoc]] = {}
+        self.types: Dict[str, drgn.Type] = {}
+        self.sites: Dict[int, CallSite] = {}
+        self.returns: Dict[int, FunctionInfo] = {}
+
+    def add(self, name: str, start: int, hexbytes: str) -> Code:
+        insns = decode_all(bytes.fromhex(hexbytes.replace(" ", "")), start)
+        code = Code(name, start, insns[-1].address + insns[-1].size, "", insns)
+        self.codes.append(code)
+        return code
+
+    def code(self, pc: int) -> Optional[Code]:
+        return next((c for c in self.codes if c.start <= pc < c.end), None)
+
+    def variables_at(self, pc: int) -> List[VarLoc]:
+        return self.vars.get(pc, [])  # the hand-made variables are where they are at a function's entry
+
+    def function_info(self, pc: int) -> Optional[FunctionInfo]:
+        return self.returns.get(pc)
+
+    def call_site(self, return_pc: int) -> Optional[CallSite]:
+        return self.sites.get(return_pc)
+
+    def type_named(self, name: str, filename: str = "") -> Optional[drgn.Type]:
+        return self.types.get(name)
+
+    def pointer_to(self, t: drgn.Type) -> drgn.Type:
+        return self.prog.pointer_type(t)
+
+    def symbol_at(self, address: int) -> Optional[Symbol]:
+        c = self.code(address)
+        return Symbol(c.name, c.start, c.end - c.start) if c is not None else None
+
+    def global_at(self, address: int) -> Optional[Tuple[str, int, Optional[drgn.Type]]]:
+        return None
+
+    def percpu_at(self, offset: int) -> Optional[Tuple[str, int, Optional[drgn.Type]]]:
+        return None
+
+    def thunk_register(self, address: int) -> Optional[str]:
+        return None
+
+    def read_word(self, address: int) -> Optional[int]:
+        return None
+
+
+def _types(view: FakeView) -> None:
+    p = view.prog
+    u64 = p.int_type("unsigned long", 8, False)
+    u32 = p.int_type("unsigned int", 4, False)
+    lock = p.struct_type("spinlock", 4, (drgn.TypeMember(u32, "val", 0),))
+    bar = p.struct_type("bar", 0x1d0, (drgn.TypeMember(u64, "id", 0), drgn.TypeMember(lock, "some_lock", 0x1c8 * 8)))
+    link = p.struct_type("link", 16, (drgn.TypeMember(u64, "flags", 0), drgn.TypeMember(p.pointer_type(bar), "bar", 64)))
+    view.types.update({"struct spinlock *": p.pointer_type(lock), "struct bar *": p.pointer_type(bar),
+                       "struct link *": p.pointer_type(link), "struct spinlock": lock, "unsigned int": u32,
+                       "struct bar": bar, "struct bar *const": p.pointer_type(bar)})
+
+
+@pytest.fixture()
+def view() -> FakeView:
+    v = FakeView()
+    _types(v)
+    return v
+
+
+def test_tracer_follows_a_copy_to_a_parameter(view: FakeView) -> None:
+    # 48 89 fb  mov %rdi,%rbx ; 48 8b 43 08  mov 0x8(%rbx),%rax ; 8b 80 c8 01 00 00  mov 0x1c8(%rax),%eax
+    code = view.add("f", 0x1000, "4889fb 488b4308 8b80c8010000")
+    view.vars[0x1000] = [VarLoc("l", "struct link *", True, "f", reg="rdi", entry_reg="rdi")]
+    v = Tracer(view, code).value("rax", 2)
+    assert (v.text, v.how) == ("l->bar", "load")
+    assert v.base is not None and (v.base.text, v.base.how) == ("l", "param")
+
+
+def test_paths_that_disagree_give_candidates(view: FakeView) -> None:
+    # 48 85 ff  test %rdi,%rdi ; 74 06  je +6 ; 48 8b 47 08  mov 0x8(%rdi),%rax ; eb 02  jmp +2 ;
+    # 31 c0  xor %eax,%eax ; 8b 00  mov (%rax),%eax
+    code = view.add("g", 0x2000, "4885ff 7406 488b4708 eb02 31c0 8b00")
+    view.vars[0x2000] = [VarLoc("l", "struct link *", True, "g", reg="rdi", entry_reg="rdi")]
+    idx = len(code.insns) - 1
+    v = Tracer(view, code).value("rax", idx)
+    texts = {v.text} | {c.text for c in v.candidates}
+    assert texts == {"l->bar", "NULL"}
+
+
+def test_chain_through_address_of_argument(view: FakeView) -> None:
+    """lock = &x->some_lock with x = l->bar loaded in the caller: argument, address-of, load."""
+    # callee: f0 0f b1 17  lock cmpxchg %edx,(%rdi)
+    callee = view.add("_raw_spin_lock_irqsave", 0x5000, "f00fb117 c3")
+    view.vars[0x5000] = [VarLoc("lock", "struct spinlock *", True, "_raw_spin_lock_irqsave", reg="rdi",
+                                entry_reg="rdi")]
+    # caller at 0x6000: 48 8b 5f 08  mov 0x8(%rdi),%rbx ; 48 8d bb c8 01 00 00  lea 0x1c8(%rbx),%rdi ;
+    # e8 ..  call 0x5000 ; c3
+    call_at = 0x6000 + 4 + 7
+    rel = (0x5000 - (call_at + 5)) & 0xFFFFFFFF
+    caller = view.add("foo", 0x6000, "488b5f08 488dbbc8010000 e8" + rel.to_bytes(4, "little").hex() + " c3")
+    view.vars[0x6000] = [VarLoc("l", "struct link *", True, "foo", reg="rdi", entry_reg="rdi")]
+    frames = [Frame(0, 0x5000, "_raw_spin_lock_irqsave", exception=True), Frame(1, call_at + 5, "foo")]
+    t = Tracer(view, callee, {"rdi": 0x1c8}, 0)
+    v = t.value("rdi", 0)
+    hops = chain(view, frames, 0, t, v, 0x1c8)
+    assert [(h.function, h.kind, h.expr) for h in hops] == [
+        ("_raw_spin_lock_irqsave", "argument", "lock"),
+        ("foo", "address-of", "&l->bar->some_lock"),
+        ("foo", "load", "l->bar"),
+    ]
+    assert hops[1].member is not None and (hops[1].member.path, hops[1].member.offset) == ("some_lock", 0x1c8)
+    assert [h.value for h in hops] == [0x1c8, 0x1c8, 0]
+    assert hops[1].callee == "_raw_spin_lock_irqsave"
+    assert caller.index_of(call_at) is not None
+
+
+def test_chain_from_dwarf_call_value(view: FakeView) -> None:
+    """When the caller's code does not say (the value came from a callee-saved register set by
+    code we cannot name), DWARF's DW_AT_call_value does: %rbx + 0x1c8 with rbx = x."""
+    callee = view.add("_raw_spin_lock", 0x5000, "f00fb117 c3")
+    view.vars[0x5000] = [VarLoc("lock", "struct spinlock *", True, "_raw_spin_lock", reg="rdi", entry_reg="rdi")]
+    # caller: 48 89 fb  mov %rdi,%rbx ; 48 8b 3c 24  mov (%rsp),%rdi (nothing names it) ; call ; c3
+    call_at = 0x6000 + 3 + 4
+    rel = (0x5000 - (call_at + 5)) & 0xFFFFFFFF
+    view.add("foo", 0x6000, "4889fb 488b3c24 e8" + rel.to_bytes(4, "little").hex() + " c3")
+    view.vars[0x6000] = [VarLoc("x", "struct bar *", True, "foo", reg="rdi", entry_reg="rdi")]
+    view.sites[call_at + 5] = CallSite(call_at + 5, call_at, "_raw_spin_lock", False, {"rdi": RegPlus("rbx", 0x1c8)})
+    frames = [Frame(0, 0x5000, "_raw_spin_lock", exception=True), Frame(1, call_at + 5, "foo")]
+    t = Tracer(view, callee, {"rdi": 0x1c8}, 0)
+    hops = chain(view, frames, 0, t, t.value("rdi", 0), 0x1c8)
+    assert [(h.function, h.kind, h.expr) for h in hops] == [
+        ("_raw_spin_lock", "argument", "lock"),
+        ("foo", "address-of", "&x->some_lock"),
+        ("foo", "argument", "x"),
+    ]
+    assert "DW_AT_call_value" in hops[1].fact or any("DW_AT_call_value" in h.fact for h in hops)
