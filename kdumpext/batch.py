@@ -198,11 +198,11 @@ def _error_row(item: Item, message: str, kind: str, seconds: float = 0.0) -> Dic
     when, when_from = _when(item.path, None)
     return {"dump": item.dump, "dmesg": item.dmesg, "status": "error", "source": None, "error": message,
             "error_kind": kind, "when": when, "when_from": when_from, "release": "", "task": "", "panic": "",
-            "site": "", "verdict": "", "bucket": "", "seconds": round(seconds, 3), "triage": None}
+            "site": "", "verdict": "", "bucket": "", "origin": "", "seconds": round(seconds, 3), "triage": None}
 
 
 def _report_row(item: Item, report: Any, source: str, seconds: float) -> Dict[str, Any]:
-    from .report import short_verdict, to_json_dict
+    from .report import origin_text, short_verdict, to_json_dict
 
     d = report.dump
     when, when_from = _when(item.path, d.crash_time)
@@ -211,7 +211,7 @@ def _report_row(item: Item, report: Any, source: str, seconds: float) -> Dict[st
             "source": source, "error": None, "error_kind": None, "when": when, "when_from": when_from,
             "release": d.release, "task": task, "panic": d.panic_message or d.oops, "site": report.verdict.site,
             "verdict": short_verdict(report.verdict), "bucket": report.verdict.bucket,
-            "seconds": round(seconds, 3), "triage": to_json_dict(report)}
+            "origin": origin_text(report.verdict), "seconds": round(seconds, 3), "triage": to_json_dict(report)}
 
 
 def _hollow(report: Any) -> bool:

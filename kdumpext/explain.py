@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Dict, List, Literal, Optional, Tuple
 
 from .decode import Source, source_of
 from .dwarf import VarLoc
-from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets
+from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
 from .model import Evidence, Instruction, Member, Registers
 from .program import Code, ProgramView
@@ -305,9 +305,7 @@ class Tracer:
             named = self._stack_var(mem.base, disp, j, ev)
             if named is not None:
                 return named
-            sp = self._sp_at(j)
-            slot = sp + disp if mem.base == "rsp" and sp is not None else None
-            return self._from_stack(src.dest, j, slot, mem.size or 8, depth, ev)
+            return self._from_stack(src.dest, j, stack_slot(self.cfg, j, mem), mem.size or 8, depth, ev)
         else:
             base = self.value(mem.base, j, depth + 1)
             raw_base = base

@@ -11,7 +11,7 @@ from . import addresses
 from .model import BadAddress, Frame, Hop, Member, Report, Verdict
 
 __all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "hop_dict", "render_text", "render_verdict", "render_chain",
-           "short_verdict", "summarize", "bad_word"]
+           "short_verdict", "summarize", "bad_word", "origin_text"]
 
 #: Identifies the JSON layout below; bump on incompatible change.
 SCHEMA = "kdumpext.triage/1"
@@ -125,6 +125,17 @@ def summarize(v: Verdict, reg: str = "") -> str:
         return (f"{story}; " if story else f"{v.pointer} is {word}; ") + f"{v.access} at +{off:#x}"
     what = addresses.describe(v.bad) if v.bad else ""
     return f"{v.access} of {what}" + (f" through %{reg}" if reg else "")
+
+
+def origin_text(v: Verdict) -> str:
+    """Where the bad value was made, when that is another function than the faulting one:
+    ``bar() (load a->link)``; "" otherwise (batch's ``origin`` field)."""
+    o = v.origin
+    if o is None or o.kind == "unknown" or len(v.chain) < 2 or not o.expr:
+        return ""
+    if o.function == (v.chain[0].function if v.chain else "") and all(h.kind != "argument" for h in v.chain[:-1]):
+        return ""
+    return f"{_fn(o)} ({o.kind} {o.expr})"
 
 
 def hop_dict(h: Hop) -> Dict[str, Any]:
