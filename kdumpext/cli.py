@@ -6,7 +6,8 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional
+from types import ModuleType
+from typing import Callable, List, Optional
 
 from .errors import KdumpextError, UsageError
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _frontend(name: str):  # type: ignore[no-untyped-def]
+def _frontend(name: str) -> Optional[ModuleType]:
     """The module implementing subcommand ``name`` (``add_arguments``, ``run``), if present."""
     import importlib
 
@@ -73,7 +74,7 @@ def _frontend(name: str):  # type: ignore[no-untyped-def]
         return None
 
 
-def _unavailable(name: str):  # type: ignore[no-untyped-def]
+def _unavailable(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise UsageError(f"'{name}' is not available in this installation")
     return run

@@ -61,6 +61,9 @@ class CrashContext:
     thread: Optional["drgn.Thread"]
     oops: Optional[Oops]
     dmesg: str
+    #: where the program's memory comes from, as evidence names it: the dump, or for an
+    #: oops log the vmlinux/module file or the oops' Code: line
+    memory: str = "dump"
 
 
 def _read_vmcoreinfo(prog: "drgn.Program") -> str:

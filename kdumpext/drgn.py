@@ -52,6 +52,7 @@ import logging
 import os
 import re
 import sys
+import types
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
 import drgn
@@ -113,6 +114,8 @@ class TriageReport(Report):
             return NotImplemented
         return all(getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(Report))
 
+    # unhashable, like the Report dataclass; typeshed declares object.__hash__ a method, so
+    # mypy rejects the None that Python documents for this (typeshed's own classes ignore it too)
     __hash__ = None  # type: ignore[assignment]
 
     @property
@@ -158,7 +161,7 @@ class FaultVerdict(Verdict):
             return NotImplemented
         return all(getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(Verdict))
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, like Verdict
+    __hash__ = None  # type: ignore[assignment]  # mutable, like Verdict (see TriageReport.__hash__)
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON ``verdict`` object (schema ``kdumpext.triage/1``)."""
@@ -428,7 +431,7 @@ def _interactive_session(prog: drgn.Program) -> str:
     terminal) before it creates the program; drgn-crash always prompts, so there
     it is stdin being a terminal.  We find that frame (it holds ``prog``).
     """
-    frame = sys._getframe(1)
+    frame: Optional[types.FrameType] = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "_main" and frame.f_locals.get("prog") is prog:
             module = frame.f_globals.get("__name__")
@@ -436,7 +439,7 @@ def _interactive_session(prog: drgn.Program) -> str:
                 return "drgn" if frame.f_locals.get("interactive") is True else ""
             if module == "drgn.internal.crashcli":
                 return "crash" if _isatty(sys.stdin) else ""
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return ""
 
 

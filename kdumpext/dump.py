@@ -7,7 +7,7 @@ import os
 import struct
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Callable, Iterable, List, Optional, Tuple
 
 from .errors import MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
 from .locate import COMPRESSED, SearchPath, find_module_file, find_vmlinux, unpacked
@@ -112,7 +112,7 @@ def dumpable_bitmap(read: Callable[[int, int], bytes]) -> Optional[bytes]:
     return bitmap if len(bitmap) == half else None
 
 
-def _kdump_expected_size(f, size: int) -> Tuple[int, str]:  # type: ignore[no-untyped-def]
+def _kdump_expected_size(f: IO[bytes], size: int) -> Tuple[int, str]:
     """End of the last page's data in a kdump-compressed file, from its header and tables."""
     def read(offset: int, n: int) -> bytes:
         f.seek(offset)

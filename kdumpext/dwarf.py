@@ -627,7 +627,7 @@ def _elf_class() -> Any:
 
     from elftools.elf.elffile import ELFFile
 
-    class _FastRelocELFFile(ELFFile):  # type: ignore[misc]
+    class _FastRelocELFFile(ELFFile):
         _symvals: Optional[Dict[int, List[int]]] = None
 
         def _read_dwarf_section(self, section: Any, relocate_dwarf_sections: bool) -> Any:

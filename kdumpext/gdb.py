@@ -7,7 +7,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import gdb
 from gdb.FrameDecorator import FrameDecorator
@@ -433,7 +433,7 @@ class KdumpTaskFunction(gdb.Function):
     def __init__(self) -> None:
         super().__init__("kdump_task")
 
-    def invoke(self, pid: "gdb.Value") -> "gdb.Value":  # type: ignore[override]
+    def invoke(self, pid: "gdb.Value") -> "gdb.Value":
         try:
             addr = task_address(session(), int(pid))
         except KdumpextError as e:
@@ -457,13 +457,13 @@ class KernelStackEnd:
         self.enabled = True
         gdb.frame_filters[self.name] = self
 
-    def filter(self, frames):  # type: ignore[no-untyped-def]
+    def filter(self, frames: Iterator[FrameDecorator]) -> Iterator[FrameDecorator]:
         if _session is None:
             return frames
         return _kernel_frames(frames)
 
 
-def _kernel_frames(frames):  # type: ignore[no-untyped-def]
+def _kernel_frames(frames: Iterable[FrameDecorator]) -> Iterator[FrameDecorator]:
     for i, frame in enumerate(frames):
         pc = frame.address()
         if i > 0 and (pc is None or int(pc) < 1 << 63):
@@ -474,7 +474,7 @@ def _kernel_frames(frames):  # type: ignore[no-untyped-def]
 class _NoSymbol(FrameDecorator):
     """``#0 0x0 in ?? ()`` as gdb prints it unfiltered (a decorator left alone prints ``in  ()``)."""
 
-    def function(self):  # type: ignore[no-untyped-def]
+    def function(self) -> Union[str, int, None]:
         func = super().function()
         if isinstance(func, int):
             found = gdb.execute(f"info symbol {func:#x}", False, True)
@@ -505,7 +505,7 @@ class ExceptionFrameUnwinder(Unwinder):
     def __init__(self) -> None:
         super().__init__("kdumpext-exception-frames")
 
-    def __call__(self, pending_frame):  # type: ignore[no-untyped-def]
+    def __call__(self, pending_frame: "gdb.PendingFrame") -> Optional["gdb.UnwindInfo"]:
         if _session is None or not _session.steps:
             return None
         pc = int(pending_frame.read_register("rip"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, List, NamedTuple, Optional, Tuple
 
 from .model import Member
 
@@ -60,7 +60,7 @@ def sizeof(t: Optional["drgn.Type"]) -> int:
     try:
         import drgn
 
-        return drgn.sizeof(t)
+        return int(drgn.sizeof(t))
     except (TypeError, ValueError):
         return 0
 
@@ -130,7 +130,7 @@ def member_paths(t: "drgn.Type", offset: int) -> List[Alternative]:
     return out
 
 
-def _fit(a: Alternative, offset: int, size: int) -> tuple:
+def _fit(a: Alternative, offset: int, size: int) -> Tuple[bool, bool, int]:
     """Sort key: members that hold the whole access first, then those of exactly its size, then smaller."""
     msize = sizeof(a.type)
     covers = size <= 0 or (a.start <= offset and offset + size <= a.start + max(msize, 1))

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .model import Access
+
 __all__ = ["Oops", "TraceEntry", "parse_oops", "panic_line", "strip_timestamps"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
@@ -52,7 +54,7 @@ class Oops:
 
     title: str = ""
     fault_address: Optional[int] = None  # from the title, else the trailing "CR2:" line
-    pf_access: str = ""  # "read", "write", "exec" from "#PF: supervisor ... access"
+    pf_access: Access = ""  # "read", "write", "exec" from "#PF: supervisor ... access"
     pf_error_code: Optional[int] = None
     oops_line: str = ""  # "Oops: 0000 [#1] SMP"
     bug_file: str = ""  # "kernel BUG at FILE:LINE!"
@@ -88,7 +90,7 @@ def panic_line(text: str) -> str:
 
 
 _REG_NAMES = {"EFLAGS": "rflags"}
-_PF_ACCESS = {"read access": "read", "write access": "write", "instruction fetch": "exec"}
+_PF_ACCESS: Dict[str, Access] = {"read access": "read", "write access": "write", "instruction fetch": "exec"}
 
 
 def _parse_code(text: str) -> Tuple[bytes, Optional[int]]:

@@ -195,7 +195,7 @@ def _empty_program() -> "drgn.Program":
 
 
 def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Optional[List[Frame]] = None,
-                 intel: bool = False) -> Verdict:
+                 intel: bool = False, code_from: str = "") -> Verdict:
     """The verdict for an oops read from text, by the engine's own :func:`~kdumpext.triage.explain_crash`.
 
     Without ``prog`` (no vmlinux) the engine works on an empty program: the faulting
@@ -212,7 +212,7 @@ def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Opti
     regs: Registers = dict(oops.registers)
     if frames and frames[0].exception:
         regs["rip"] = frames[0].pc
-    ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="")
+    ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="", memory=code_from or "oops Code: line")
     prog = prog if prog is not None else _empty_program()
     if frames and frames[0].exception and frames[0].function and oops.title and oops.pf_access != "exec":
         # a symbolic RIP is code: its pc is only unknown (0) without a vmlinux, never a bad call
@@ -505,9 +505,8 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
         code_from = _map_code(tp, oops, frames[0], warnings)
         _map_return_address(tp, oops, frames)
         _fill_sources(tp, frames)
-    verdict = explain_oops(oops, tp.prog if tp is not None else None, frames, intel)
+    verdict = explain_oops(oops, tp.prog if tp is not None else None, frames, intel, code_from)
     if tp is not None:
-        _say_where_code_came_from(verdict, code_from)
         if tp.modules:
             verdict.evidence.append(Evidence("note", "module addresses are kdumpext's own layout of "
                                                      + ", ".join(sorted(tp.modules))
@@ -549,7 +548,6 @@ def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) ->
     return "oops Code: line"
 
 
-_FROM_DUMP = "(faulting instruction, from the dump)"
 _NO_SYMBOL = "no symbol at the faulting pc"
 
 
@@ -564,13 +562,6 @@ def _retouch_bare(v: Verdict, frames: List[Frame], missing: str) -> None:
     reasons = [u for u in v.undecided.split("; ") if u and u != _NO_SYMBOL and not u.startswith("the stack at")]
     reasons.append(f"{missing}: the pointer and member cannot be named from the text alone")
     v.undecided = "; ".join(reasons)
-
-
-def _say_where_code_came_from(v: Verdict, code_from: str) -> None:
-    """The engine says "from the dump" when memory had the bytes: here memory is a file or the Code: line."""
-    for e in v.evidence:
-        if e.kind == "insn" and e.text.endswith(_FROM_DUMP) and code_from:
-            e.text = e.text[: -len(_FROM_DUMP)] + f"(faulting instruction, from the {code_from})"
 
 
 def _map_return_address(tp: TextProgram, oops: Oops, frames: List[Frame]) -> None:

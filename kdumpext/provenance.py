@@ -11,16 +11,13 @@ before the return address and its own jumps.  The result is a list of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
 from .explain import ARG_REGS, Tracer, Value, arrow
 from .members import address_member, member_of, pointee, type_str
-from .model import Evidence, Frame, Hop, Instruction, Registers
+from .model import Evidence, Frame, Hop, Instruction
 from .program import Code, ProgramView, clone_suffix
-
-if TYPE_CHECKING:  # pragma: no cover
-    import drgn
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
 from .context import CrashContext, crash_context
@@ -33,7 +33,7 @@ PANIC_PATH = frozenset({
     "nmi_panic", "do_exit", "make_task_dead", "rewind_stack_and_make_dead",
 })
 
-_CLASS_OF_KIND = {
+_CLASS_OF_KIND: Dict[str, CrashClass] = {
     "null": "null-deref",
     "err-ptr": "err-ptr",
     "list-poison": "list-poison",
@@ -86,7 +86,7 @@ def _source(frame: Optional[Frame]) -> str:
     return f"{frame.file}:{frame.line}" if frame is not None and frame.file else ""
 
 
-def verdict_class(bad: BadAddress, access: str) -> str:
+def verdict_class(bad: BadAddress, access: str) -> CrashClass:
     """The verdict class of an access through a bad address (``null`` + exec is ``null-fn-call``)."""
     if access == "exec" and bad.kind == "null":
         return "null-fn-call"
@@ -206,7 +206,7 @@ def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes,
     Returns ``(b"", why)`` when neither has them.
     """
     try:
-        return read_memory(prog, pc, 16, "code at the faulting pc"), "dump"
+        return read_memory(prog, pc, 16, "code at the faulting pc"), ctx.memory
     except MemoryNotInDump as e:
         missing = str(e)
     o = ctx.oops
