@@ -9,7 +9,7 @@ import capstone
 from capstone import x86
 
 from .errors import KdumpextError
-from .model import Instruction, MemOperand
+from .model import Access, Instruction, MemOperand
 
 __all__ = [
     "DecodeError",
@@ -352,7 +352,7 @@ def _att_spelling(ci: Any) -> Tuple[str, str]:
 # --- Instruction -----------------------------------------------------------------------
 
 
-def _access_word(flags: int) -> str:
+def _access_word(flags: int) -> Access:
     """``read``, ``write``, ``read-write`` or ``""`` for capstone access flags."""
     if flags & _READ and flags & _WRITE:
         return "read-write"
@@ -414,7 +414,7 @@ def _instruction(sem: Any, text: Any, intel: bool) -> Instruction:
     is_jump = bool(sem.group(capstone.CS_GRP_JUMP))
 
     mem: Optional[MemOperand] = None
-    access = ""
+    access: Access = ""
     mem_ops = [op for op in sem.operands if op.type == x86.X86_OP_MEM]
     if mem_ops and sem.id != x86.X86_INS_NOP:
         op = mem_ops[0]  # in Intel order: the destination of movs
