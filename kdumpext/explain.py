@@ -25,6 +25,7 @@ __all__ = ["How", "Value", "Tracer", "ARG_REGS", "arrow"]
 #: Integer argument registers, in order (System V x86-64 psABI).
 ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 _MAX_DEPTH = 12
+_ALIAS_WINDOW = 48  # instructions from a function's entry searched for a copy of an unnamed argument
 
 #: How a value was made: a parameter on entry, a DWARF-named variable we could not trace
 #: further, a load, an address computed from a pointer, a call's result, a constant, a global.
@@ -156,6 +157,13 @@ class Tracer:
                 return self._from_name(named, reg, index)
             return best
         best.aliases = best.aliases + [n.name for n in named if n.name != best.text and n.name not in best.aliases]
+        if best.how == "return" and best.aliases:
+            # a call's result is called by the variable DWARF says holds it: `filp`, not `filp_open()`
+            call = best.text
+            best.text = named[-1].name if named else best.aliases[0]
+            best.aliases = [a for a in best.aliases if a != best.text] + [call]
+            if best.type is None and named:
+                best.type = self._type(named[-1])
         if others:
             best.candidates = others
         return best
@@ -176,12 +184,39 @@ class Tracer:
             return Value(p.name, self._type(p), "param",
                          [Evidence("dwarf", f"{p.name} ({p.type_name}) arrives in %{reg} ({p.location or 'entry'})",
                                    self.code.start)], reg=reg)
+        alias = self._entry_alias(reg)
+        if alias is not None:
+            # an interprocedural clone (.isra) receives a->link where the source had a: no
+            # parameter names the register, but the variable it is copied into does
+            v, at = alias
+            return Value(v.name, self._type(v), "param",
+                         [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{v.reg} at {at:#x} ({v.location}), "
+                                            f"a copy of %{reg} as it arrived", at)], reg=reg)
         if reg in ARG_REGS:
             n = ARG_REGS.index(reg) + 1
             return Value("", None, "param",
                          [Evidence("note", f"%{reg} is unchanged since {self.code.name} was entered: argument {n}")],
                          reg=reg)
         return Value(f"%{reg}", reg=reg)
+
+    def _entry_alias(self, reg: str) -> Optional[Tuple[VarLoc, int]]:
+        """A variable that holds ``reg``'s entry value unchanged, early in the function, and where."""
+        for k in range(min(len(self.insns), _ALIAS_WINDOW)):
+            for v in self.vars_at(k):
+                if v.reg and v.addend == 0 and v.type_name and self._entry_copy(v.reg, k, reg, 0):
+                    return v, self.insns[k].address
+        return None
+
+    def _entry_copy(self, r: str, k: int, reg: str, depth: int) -> bool:
+        """Whether ``r`` before instruction ``k`` is ``reg``'s entry value, through whole-register copies only."""
+        defs = reaching_defs(self.cfg, r, k)
+        if defs == [ENTRY]:
+            return r == reg
+        if len(defs) != 1 or defs[0] < 0 or depth > 4:
+            return False
+        src = source_of(self.insns[defs[0]])
+        return src is not None and src.kind == "copy" and src.width == 8 and src.reg is not None \
+            and self._entry_copy(src.reg, defs[0], reg, depth + 1)
 
     def _from_def(self, reg: str, j: int, depth: int) -> Value:
         insn = self.insns[j]
@@ -299,7 +334,9 @@ class Tracer:
             if mem.segment == "gs" and mem.index is None and src.kind == "load":
                 return self._percpu(mem.disp, insn, ev) or Value(f"%{src.dest}")
             return Value(f"%{src.dest}")
-        elif mem.base in ("rsp", "rbp"):
+        elif mem.base == "rsp" or (mem.base == "rbp" and stack_slot(self.cfg, j, mem) is not None):
+            # the stack (rbp only where the function made it a frame pointer; elsewhere it is
+            # an ordinary callee-saved register)
             if src.kind == "lea":
                 return Value(f"%{src.dest}")  # the address of a local
             named = self._stack_var(mem.base, disp, j, ev)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from .decode import source_of, stored_register
 from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
+from .flow import reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .explain import ARG_REGS, Tracer, Value, arrow
 from .members import address_member, member_of, pointee, type_str
 from .model import Evidence, Frame, Hop, Instruction
@@ -102,16 +104,19 @@ def _fact(v: Value) -> str:
 
 
 def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optional[int] = None,
-                     callee: str = "") -> Tuple[List[Hop], Optional[str]]:
+                     callee: str = "", last: Optional[List[Value]] = None) -> Tuple[List[Hop], Optional[str]]:
     """The hops of value ``v`` inside one function, and the register it arrived in when it is a parameter.
 
     ``value`` is the bad value itself when known (so an ``address-of`` hop can say what
-    its base pointer was); ``callee`` the function this value was passed to.
+    its base pointer was); ``callee`` the function this value was passed to; ``last``, when
+    given, receives the value the last hop describes.
     """
     fn, clone = source_name(view, tracer.code)
     mod = tracer.code.module
     hops: List[Hop] = []
     for _ in range(8):
+        if last is not None:
+            last[:] = [v]
         common = dict(function=fn, clone=clone, module=mod, type=type_str(v.type), fact=_fact(v),
                       pc=v.insn.address if v.insn is not None else None, callee=callee,
                       candidates=[c.text for c in v.candidates], value=value)
@@ -131,7 +136,7 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
             hops.append(Hop("load", expr=v.text, member=v.member, **common))  # type: ignore[arg-type]
         elif v.how == "return":
             common["callee"] = v.callee
-            hops.append(Hop("return", expr=v.aliases[0] if v.aliases else v.text, **common))  # type: ignore[arg-type]
+            hops.append(Hop("return", expr=v.text, **common))  # type: ignore[arg-type]
         elif v.how == "constant":
             hops.append(Hop("constant", expr=v.text, **common))  # type: ignore[arg-type]
         elif v.how == "global":
@@ -191,6 +196,58 @@ def _passed(view: ProgramView, caller: Caller, reg: str) -> Value:
     return v
 
 
+def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer,
+                          load: Value) -> Optional[Tuple[Caller, Value, str]]:
+    """A value loaded through a parameter that points into the caller's stack (``XA_STATE()``,
+    an iterator, an on-stack request): the caller stored it there before the call.
+
+    Returns the caller, the stored value (in the caller's terms) and the fact it rests on;
+    None unless the load's base is a parameter, the caller passed the address of one of its
+    stack slots, and exactly one store to the slot loaded reaches the call.
+    """
+    base = load.base
+    insn = load.insn
+    if base is None or base.how != "param" or not base.reg or insn is None or insn.mem is None \
+            or insn.mem.index is not None or load.base_reg != base.reg:
+        return None
+    caller = caller_of(view, frames, fi, tracer.code)
+    if caller is None or caller.via is not None or caller.indirect:
+        return None
+    ct = caller.tracer
+    defs = [d for d in reaching_defs(ct.cfg, base.reg, caller.call_index) if d >= 0]
+    if len(defs) != 1 or len(reaching_defs(ct.cfg, base.reg, caller.call_index)) != 1:
+        return None
+    d = ct.insns[defs[0]]
+    src = source_of(d)
+    if src is None:
+        return None
+    if src.kind == "lea" and src.mem is not None and src.mem.base == "rsp" and src.mem.index is None:
+        slot = stack_slot(ct.cfg, defs[0], src.mem)
+    elif src.kind == "copy" and src.reg == "rsp":
+        slot = sp_offsets(ct.cfg)[defs[0]]
+    else:
+        return None
+    if slot is None:
+        return None
+    target = slot + insn.mem.disp
+    size = insn.mem.size or 8
+    stores = reaching_stores(ct.cfg, target, size, caller.call_index)
+    if len(stores) != 1 or stores[0] < 0:
+        return None
+    st = ct.insns[stores[0]]
+    reg = stored_register(st)
+    if reg is None:
+        return None
+    stored = ct.value(reg, stores[0])
+    if not stored.known:
+        return None
+    fact = (f"{base.text} points into {caller.tracer.code.name}'s stack ({d.text}), where "
+            f"{st.text} stored it")
+    stored = stored.with_evidence(Evidence("insn", f"{st.address:#x}: {st.text}  (stored where "
+                                                   f"{load.text} was read)", st.address))
+    return caller, stored, fact
+
+
 def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Value,
           value: Optional[int] = None) -> List[Hop]:
     """The provenance of value ``v`` (in ``tracer``'s function, frame ``fi``) up the stack to its origin.
@@ -200,10 +257,19 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
     out: List[Hop] = []
     callee_name = ""
     for _ in range(_MAX_FRAMES):
-        hops, reg = hops_in_function(view, tracer, v, value, callee_name)
+        last: List[Value] = []
+        hops, reg = hops_in_function(view, tracer, v, value, callee_name, last)
         out += hops
         if reg is None:
-            break
+            through = _through_caller_stack(view, frames, fi, tracer, last[0]) \
+                if last and hops and hops[-1].kind == "load" else None
+            if through is None:
+                break
+            caller, v, fact = through
+            hops[-1].fact += f"; {fact}"
+            callee_name = source_name(view, tracer.code)[0]
+            tracer, fi = caller.tracer, caller.frame_index
+            continue
         if hops and hops[-1].value is not None:
             value = hops[-1].value
         caller = caller_of(view, frames, fi, tracer.code)

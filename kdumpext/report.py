@@ -37,7 +37,8 @@ def _member_text(m: Member, size: int = 0) -> str:
     n = m.access_size or size or m.size
     if m.accessed is not None:
         return f"{m.type_name} +{m.offset:#x}, byte +{m.accessed:#x}, {n} byte{'s' if n != 1 else ''}"
-    return f"{m.type_name} +{m.offset:#x}, {m.size or n} bytes"
+    n = m.size or n
+    return f"{m.type_name} +{m.offset:#x}, {n} byte{'s' if n != 1 else ''}"
 
 
 def _fn(h: Hop) -> str:
@@ -57,26 +58,33 @@ def _word_at(h: Hop, bad: Optional[BadAddress]) -> str:
 def _chain_story(v: Verdict) -> str:
     """The cross-frame part of a summary: who passed the bad value, and where it was made."""
     hops = v.chain
-    if len(hops) < 2 or hops[0].kind != "argument":
+    if len(hops) < 2 or all(h.function == hops[0].function for h in hops):
         return ""
-    first = hops[0]
-    addr = next((i for i, h in enumerate(hops) if h.kind == "address-of"), None)
-    origin = hops[-1]
-    if addr is not None and addr + 1 < len(hops) and hops[addr].member is not None:
-        a, base = hops[addr], hops[addr + 1]
+    first, origin = hops[0], hops[-1]
+    addrs = [i for i, h in enumerate(hops[:-1]) if h.kind == "address-of" and h.member is not None]
+    # the address computed from the pointer that is itself bad (NULL): the last such hop
+    bad_base = [i for i in addrs if hops[i + 1].value is not None and v.bad is not None
+                and hops[i + 1].value in (0, v.bad.base)]
+    pick = bad_base[-1] if bad_base else addrs[-1] if addrs else None
+    if pick is not None:
+        a, base = hops[pick], hops[pick + 1]
         m = a.member
         assert m is not None
         story = (f"{base.expr} is {_word_at(base, v.bad)} in {_fn(a)}: {a.expr} ({m.type_name} +{m.offset:#x}) "
-                 f"passed to {_fn(first)}")
+                 f"passed to {a.callee or first.function}()")
         if origin is not base and origin.kind not in ("argument", "unknown"):
             story += f"; {base.expr} = {_origin_text(origin)}"
-        elif base.kind == "argument" and origin.kind == "argument":
-            story += f"; {base.expr} arrived as an argument of {_fn(base)}"
+        elif origin.kind in ("argument", "unknown") and origin is not base:
+            story += f"; where {base.expr} came from is not decided ({origin.fact or origin.kind})"
         return story
     if origin.kind in ("argument", "unknown"):
         last = next((h for h in reversed(hops) if h.expr), first)
-        return f"{last.expr} is {_word_at(first, v.bad)} in {_fn(last)}, passed down to {_fn(first)} as {first.expr}"
-    return f"{first.expr} of {_fn(first)} is {_origin_text(origin)}, passed down to it"
+        came = f", passed down from {last.expr} in {_fn(last)}" if last is not first else ""
+        return (f"{first.expr} ({_word_at(first, v.bad)}) arrived as an argument of {_fn(first)}{came}; "
+                "where it was made is not decided")
+    how = {"load": "loaded", "global": "read", "constant": "set"}.get(origin.kind, "")
+    made = f"{how} in {_fn(origin)}" if how else _origin_text(origin)
+    return f"{origin.expr} is {_word_at(first, v.bad)} ({made}), passed to {_fn(first)} as {first.expr}"
 
 
 def _origin_text(h: Hop) -> str:
@@ -117,6 +125,9 @@ def summarize(v: Verdict, reg: str = "") -> str:
         by = f", passed by {passed.site}" if passed is not None else ""
         return f"{v.pointer} is {word}; {v.callee}() {verb} through it (argument {n}{by})"
     story = _chain_story(v)
+    o = v.origin
+    if not story and o is not None and o.kind == "return" and o.callee and o.expr == v.pointer:
+        story = f"{v.pointer} (returned by {o.callee}() in {_fn(o)}) is {word}"
     if v.pointer and v.member is not None:
         access = f"{v.access} of {v.access_path} ({_member_text(v.member, v.size)})"
         return f"{story}; {access}" if story else f"{v.pointer} is {word}; {access}"
@@ -254,7 +265,7 @@ def render_backtrace(frames: List[Frame]) -> str:
     lines = []
     for f in frames:
         where = f"{f.file}:{f.line}" if f.file else ""
-        if f.exception:
+        if f.exception and not f.inlined:
             lines.append(f" #{f.index:<2} [exception RIP: {f.function + '+' + hex(f.offset) if f.function else hex(f.pc)}]"
                          + (f" [{f.module}]" if f.module else "") + (f"  {where}" if where else ""))
         else:
@@ -289,7 +300,11 @@ def render_verdict(v: Verdict) -> str:
                  "non-canonical": "BADPTR", "user": "USER", "kernel": "BADPTR"}.get(bad.kind if bad else "", "BADPTR")
         if v.pointer:
             how = f" ({v.pointer_source})" if v.pointer_source else ""
-            rows.append([label, f"{v.pointer} is {addresses.describe(bad).split(' + ')[0] if bad else 'bad'}{how}"])
+            word = addresses.describe(bad).split(' + ')[0] if bad else 'bad'
+            first = v.chain[0].value if v.chain else None
+            if bad is not None and bad.kind == "null" and first:
+                word = f"NULL + {first:#x}"  # the pointer itself is an address computed from NULL
+            rows.append([label, f"{v.pointer} is {word}{how}"])
         elif bad is not None:
             rows.append([label, addresses.describe(bad)])
         if v.member is not None:

@@ -278,7 +278,11 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         return v
     disp = mem.disp if mem.index is None else offset
     val, disp = tracer.rebase(val, base_reg, disp, idx)
-    typed = tracer.retype(val, base_reg, idx)
+    # the type the value was made with, unless the access does not fit it (container_of(), a cast
+    # from void *): then the type of the variable that holds it here
+    target = pointee(val.type)
+    fits = target is not None and sizeof(target) > 0 and member_of(target, disp, mem.size) is not None
+    typed = val if fits else tracer.retype(val, base_reg, idx)
     _fill_pointer(v, val, disp, base_reg, mem.size, typed)
     if not val.known:
         # no names (no debug info for this code?): still say where the value came from
@@ -478,6 +482,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
                                            "not on the stack)", jmp.address))
         v.function, v.module = callee.name, callee.module
         v.site = callee.where(jmp.address)
+        v.instruction = jmp
         reg = view.thunk_register(jmp.target) if jmp.target is not None else jmp.reg_target
         call = jmp
     tracer = Tracer(view, site)
