@@ -265,10 +265,10 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
                 if last and hops and hops[-1].kind == "load" else None
             if through is None:
                 break
-            caller, v, fact = through
+            below, v, fact = through
             hops[-1].fact += f"; {fact}"
             callee_name = source_name(view, tracer.code)[0]
-            tracer, fi = caller.tracer, caller.frame_index
+            tracer, fi = below.tracer, below.frame_index
             continue
         if hops and hops[-1].value is not None:
             value = hops[-1].value
