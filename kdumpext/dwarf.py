@@ -689,6 +689,7 @@ class DebugFile:
         self._exprparsers: Dict[Tuple[Any, ...], Any] = {}
         self._symtab: Optional[Tuple[bytes, List[Tuple[int, int, int]]]] = None
         self._top_functions: Optional[Dict[str, int]] = None
+        self._subprograms: Dict[int, Tuple[List[Tuple[int, int, Any, int, str]], Iterator[Any], int]] = {}
 
     def _cus_for(self, addr: int) -> Iterator[Any]:
         if not self.relocatable:
@@ -709,16 +710,36 @@ class DebugFile:
         """Every top-level subprogram containing ``addr`` (a ``.ko``'s sections overlap)."""
         want = function.split(".")[0] if function else ""
         for cu in self._cus_for(addr):
-            top = cu.get_top_DIE()
-            cu_base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
-            for die in top.iter_children():
-                if die.tag != "DW_TAG_subprogram":
+            for lo, hi, die, cu_base, name in self._subprogram_index(cu):
+                if not lo <= addr < hi:
                     continue
-                if not any(lo <= addr < hi for lo, hi in _ranges(die, self.dwarf, cu_base)):
-                    continue
-                if want and self.relocatable and _name(die) != want:
+                if want and self.relocatable and name != want:
                     continue
                 yield die, cu_base
+
+    def _subprogram_index(self, cu: Any) -> Iterator[Tuple[int, int, Any, int, str]]:
+        """``(lo, hi, DIE, CU base, name)`` of each address range of the CU's top-level subprograms.
+
+        Read lazily and kept: a lookup parses the CU's top-level DIEs only as far as it
+        needs, the next one starts from what is known (a vmlinux CU has thousands of them).
+        """
+        state = self._subprograms.get(cu.cu_offset)
+        if state is None:
+            top = cu.get_top_DIE()
+            cu_base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            state = ([], top.iter_children(), cu_base)
+            self._subprograms[cu.cu_offset] = state
+        known, rest, cu_base = state
+        i = 0
+        while True:
+            while i < len(known):
+                yield known[i]
+                i += 1
+            die = next(rest, None)
+            if die is None:
+                return
+            if die.tag == "DW_TAG_subprogram":
+                known.extend((lo, hi, die, cu_base, _name(die)) for lo, hi in _ranges(die, self.dwarf, cu_base))
 
     def scopes_at(self, addr: int, function: str = "") -> List[Scope]:
         """The subprogram and inlined calls containing ``addr``, outermost first.

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, Optional
 
-from tabulate import tabulate
-
 from . import addresses
 from .model import BadAddress, Frame, Hop, Member, Report, Verdict
 
@@ -274,6 +272,16 @@ def render_backtrace(frames: List[Frame]) -> str:
     return "\n".join(lines)
 
 
+def _plain(rows: List[List[str]]) -> str:
+    """Two columns, the first padded, as tabulate's ``plain`` format lays out text cells.
+
+    The report's label/value tables are this simple; tabulate (batch's tables) is not
+    imported on the way to a single verdict, which starts faster.
+    """
+    width = max((len(r[0]) for r in rows), default=0)
+    return "\n".join(f"{r[0]:<{width}}  {r[1]}".rstrip() for r in rows)
+
+
 def render_verdict(v: Verdict) -> str:
     """The verdict block: FAULT / NULL / ACCESS lines as in the README's example."""
     rows: List[List[str]] = []
@@ -324,7 +332,7 @@ def render_verdict(v: Verdict) -> str:
         rows.append(["UNSURE", v.undecided])
     rows.append(["CONF", v.confidence])
     rows.append(["BUCKET", v.bucket])
-    return tabulate(rows, tablefmt="plain")
+    return _plain(rows)
 
 
 _HOP_WORD = {"argument": "arrives as argument", "address-of": "is the address", "load": "loaded",
@@ -371,7 +379,7 @@ def render_text(r: Report, evidence: bool = True) -> str:
         head.append(["MISSING", "no debug info for module(s): " + ", ".join(d.modules_missing_debuginfo)])
     if r.task is not None:
         head.append(["TASK", f"PID {r.task.pid}  COMM \"{r.task.comm}\"  CPU {r.task.cpu}"])
-    parts = [tabulate(head, tablefmt="plain"), "", "BACKTRACE", render_backtrace(r.frames), "",
+    parts = [_plain(head), "", "BACKTRACE", render_backtrace(r.frames), "",
              render_verdict(r.verdict)]
     if evidence and r.verdict.evidence:
         parts += ["", "EVIDENCE", render_evidence(r.verdict)]

@@ -78,25 +78,43 @@ def _sym_offset(ko: str, name: str) -> int:
         return int(sym["st_value"])
 
 
+def _code(ko: str, name: str) -> list:
+    """The decoded instructions of function ``name`` in a .ko, at its section offsets (as its DWARF sees them)."""
+    from elftools.elf.elffile import ELFFile
+
+    from kdumpext.decode import decode_all
+
+    with open(ko, "rb") as f:
+        elf = ELFFile(f)
+        sym = elf.get_section_by_name(".symtab").get_symbol_by_name(name)[0]
+        data = elf.get_section(sym["st_shndx"]).data()
+        start, size = int(sym["st_value"]), int(sym["st_size"])
+        return decode_all(data[start:start + size], start)
+
+
 def test_dwarf_locations_in_a_module() -> None:
-    """Read with pyelftools from the .ko, offsets as objdump shows them (expected.json quotes them)."""
+    """Read with pyelftools from the .ko, at the instructions objdump shows (expected.json quotes them)."""
     from kdumpext.dwarf import debug_file
 
     ko = os.path.join(unpacked_debug_dir(), "scst.ko")
-    base = _sym_offset(ko, "scst_update_lat_stats")
+    code = _code(ko, "scst_update_lat_stats")
     d = debug_file(ko)
-    at = {v.name: v for v in d.variables_at(base + 0x0, "scst_update_lat_stats")}
+    at = {v.name: v for v in d.variables_at(code[0].address, "scst_update_lat_stats")}
     assert at["cmd"].reg == "rdi" and at["cmd"].is_param and at["cmd"].type_name == "struct scst_cmd *"
-    at = {v.name: v for v in d.variables_at(base + 0x11, "scst_update_lat_stats")}
-    assert at["cmd"].reg == "rbx"  # after `mov %rdi,%rbx`
+    assert at["cmd"].entry_reg == "rdi"
+    call = next(i for i, insn in enumerate(code) if insn.is_call)
+    at = {v.name: v for v in d.variables_at(code[call + 1].address, "scst_update_lat_stats")}
+    assert at["cmd"].reg == "rbx"  # after the call: `mov %rdi,%rbx` kept it across
 
     kdx = os.path.join(unpacked_debug_dir(), "kdx.ko")
-    base = _sym_offset(kdx, "kdx_poll_once")
-    at = {v.name: v for v in debug_file(kdx).variables_at(base + 0x4, "kdx_poll_once")}
+    code = _code(kdx, "kdx_poll_once")
+    fault = next(insn for insn in code if insn.mem is not None and insn.access == "read-write")
+    at = {v.name: v for v in debug_file(kdx).variables_at(fault.address, "kdx_poll_once")}
     # p = container_of(item, struct kdx_poller, item): %rdi - 16
     assert (at["p"].reg, at["p"].addend, at["p"].type_name) == ("rdi", -16, "struct kdx_poller *")
-    base = _sym_offset(kdx, "kdx_req_next_tag")
-    at = {v.name: v for v in debug_file(kdx).variables_at(base + 0x3, "kdx_req_next_tag")}
+    code = _code(kdx, "kdx_req_next_tag")
+    load = next(i for i, insn in enumerate(code) if insn.text == "mov (%rdi),%rax")
+    at = {v.name: v for v in debug_file(kdx).variables_at(code[load + 1].address, "kdx_req_next_tag")}
     # next lives in memory at (%rdi) + 0, where it was loaded from
     assert (at["next"].mem_reg, at["next"].mem_off) == ("rdi", 0)
     # where the pointed-to struct is defined: drgn's prog.type(name, filename) tells two
