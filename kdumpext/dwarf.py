@@ -389,6 +389,9 @@ class CallSite:
     params: Dict[str, CallValue] = field(default_factory=dict)
     target: Optional[CallValue] = None
     param_values: Dict[str, CallValue] = field(default_factory=dict)
+    #: the callee's parameter names as its declaration in the caller's CU gives them, in order
+    #: ("" where unnamed): names an assembly routine's arguments (memcpy's ``to``)
+    callee_params: List[str] = field(default_factory=list)
     die: Any = field(repr=False, default=None)
 
 
@@ -907,7 +910,8 @@ class DebugFile:
                 continue
             gnu = die.tag == "DW_TAG_GNU_call_site"  # DWARF 4's extension names the callee by abstract_origin
             origin = attrs.get("DW_AT_abstract_origin" if gnu else "DW_AT_call_origin")
-            callee = _callee_name(die.get_DIE_from_attribute(origin.name)) if origin is not None else ""
+            odie = die.get_DIE_from_attribute(origin.name) if origin is not None else None
+            callee = _callee_name(odie) if odie is not None else ""
             tail = attrs.get("DW_AT_call_tail_call") or attrs.get("DW_AT_GNU_tail_call")
             call_pc = attrs.get("DW_AT_call_pc")
             target = attrs.get("DW_AT_call_target") or attrs.get("DW_AT_GNU_call_site_target")
@@ -915,6 +919,8 @@ class DebugFile:
                             bool(tail.value) if tail is not None else False, {},
                             evaluate(self._parse(target.value, die.cu), die.cu) if self._is_expr(target) else None,
                             {}, die)
+            if odie is not None:
+                site.callee_params = [_name(c) for c in odie.iter_children() if c.tag == "DW_TAG_formal_parameter"]
             for p in die.iter_children():
                 if p.tag not in _CALL_PARAM_TAGS:
                     continue

@@ -15,12 +15,12 @@ from .dwarf import VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
 from .model import Evidence, Instruction, Member, Registers
-from .program import Code, ProgramView
+from .program import Code, ProgramView, clone_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["How", "Value", "Tracer", "ARG_REGS", "arrow"]
+__all__ = ["How", "Value", "Tracer", "ARG_REGS", "arrow", "named_by_var"]
 
 #: Integer argument registers, in order (System V x86-64 psABI).
 ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
@@ -48,6 +48,9 @@ class Value:
     callee: str = ""  #: return: the function called
     reg: str = ""  #: param: the register it arrived in
     const: Optional[int] = None  #: constant: the value
+    #: the function's own local variable that holds the value, when DWARF names one (``refill``
+    #: for ``rxq->refill``): addresses computed from the value are spelled through it
+    var: str = ""
     #: other values reaching the same point on other control-flow paths
     candidates: List["Value"] = field(default_factory=list)
 
@@ -60,6 +63,11 @@ class Value:
         """The same value with ``extra`` facts appended."""
         self.evidence = self.evidence + list(extra)
         return self
+
+
+def named_by_var(v: Value) -> Value:
+    """``v`` as the local variable holding it spells it (``refill`` for ``rxq->refill``), when there is one."""
+    return Value(v.var, v.type, "local") if v.var else v
 
 
 def arrow(base: Value, path: str) -> str:
@@ -91,6 +99,8 @@ class Tracer:
         self.fault_index = fault_index
         self._sp: Optional[List[Optional[int]]] = None
         self._memo: Dict[Tuple[str, int], Value] = {}
+        #: the source name of the function (a clone's without its suffix), as DWARF scopes name it
+        self.function = clone_suffix(code.name)[0]
 
     # -- DWARF names ----------------------------------------------------------------
 
@@ -157,6 +167,9 @@ class Tracer:
                 return self._from_name(named, reg, index)
             return best
         best.aliases = best.aliases + [n.name for n in named if n.name != best.text and n.name not in best.aliases]
+        own = [n.name for n in named if n.scope == self.function and n.name != best.text]
+        if best.how == "load" and own and not best.var:
+            best.var = own[-1]
         if best.how == "return" and best.aliases:
             # a call's result is called by the variable DWARF says holds it: `filp`, not `filp_open()`
             call = best.text
@@ -387,7 +400,7 @@ class Tracer:
                 return Value(f"%{src.dest}")
             m, path = am, am.path
             mtype = self.view.type_named(am.member_type) if am.member_type else None
-            text = f"&{arrow(base, path)}"
+            text = f"&{arrow(named_by_var(base), path)}"
             ptype = self.view.pointer_to(mtype) if mtype is not None else None
             return Value(text, ptype, "address-of", evidence, insn=insn, base=base, base_reg=mem.base or "", member=m)
         # base: what the register held (before container_of() re-addressing), as the evidence shows it

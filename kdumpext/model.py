@@ -75,6 +75,8 @@ class Frame:
     inlined: bool = False
     exception: bool = False  # the frame the CPU was in when it took the fault
     sp: int = 0
+    #: what the unwinder knows of the frame's registers (callee-saved ones in a caller's frame)
+    registers: Registers = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def site(self) -> str:

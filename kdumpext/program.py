@@ -17,7 +17,7 @@ from .model import Instruction
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS"]
+__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
 
@@ -305,3 +305,27 @@ class DrgnView:
             return int(self.prog.read_u64(address))
         except (drgn.FaultError, ValueError, OverflowError):
             return None
+
+
+def with_target_name(view: ProgramView, insn: Instruction) -> Instruction:
+    """``insn`` spelled with its direct target's name, as objdump names it: ``call kdx_probe``.
+
+    A retpoline thunk is named by the register its slot jumps through
+    (``__x86_indirect_thunk_rax``), whatever symbol the disassembler would pick for that
+    address; a target inside a function is ``name+0x10``.  Other instructions are returned
+    as they are.
+    """
+    import dataclasses
+
+    if insn.target is None or not (insn.is_call or insn.is_jump):
+        return insn
+    reg = view.thunk_register(insn.target)
+    if reg is not None:
+        name = f"__x86_indirect_thunk_{reg}"
+    else:
+        sym = view.symbol_at(insn.target)
+        if sym is None:
+            return insn
+        off = insn.target - sym.address
+        name = sym.name + (f"+{off:#x}" if off else "")
+    return dataclasses.replace(insn, op_str=name)

@@ -10,18 +10,21 @@ before the return address and its own jumps.  The result is a list of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 from .decode import source_of, stored_register
 from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
-from .flow import reaching_defs, reaching_stores, sp_offsets, stack_slot
-from .explain import ARG_REGS, Tracer, Value, arrow
-from .members import address_member, member_of, pointee, type_str
-from .model import Evidence, Frame, Hop, Instruction
+from .flow import ENTRY, reaching_defs, reaching_stores, sp_offsets, stack_slot
+from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
+from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
+from .model import Evidence, Frame, Hop, Instruction, Registers
 from .program import Code, ProgramView, clone_suffix
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    import drgn
 
 _MAX_FRAMES = 16
 _MASK64 = (1 << 64) - 1
@@ -47,7 +50,9 @@ class Caller:
     tracer: Tracer
     call_index: int
     frame_index: int
-    via: Optional[Tuple[Tracer, int]] = None
+    #: functions the call reached first, which tail-jumped on to the callee (not on the stack),
+    #: outermost first, each with the index of its jump
+    via: List[Tuple[Tracer, int]] = field(default_factory=list)
     indirect: bool = False  #: through a function pointer: the callee cannot be checked against the call
 
     @property
@@ -63,7 +68,13 @@ def _physical(frames: List[Frame], i: int) -> int:
 
 
 def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> Optional[Caller]:
-    """The call that entered ``callee`` (frame ``fi``), from the next frame's return address."""
+    """The call that entered ``callee`` (frame ``fi``), from the next frame's return address.
+
+    When the call went elsewhere, the functions that tail-jumped on to ``callee`` (not on
+    the stack) are found from the call's target and their own jumps; an indirect call's or
+    jump's target is read again from the dump where its pointer was loaded through a
+    register the unwinder knows (:func:`value_at`).  None when that cannot be decided.
+    """
     p = _physical(frames, fi)
     if p + 1 >= len(frames):
         return None
@@ -77,20 +88,133 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
     tracer = Tracer(view, code)
     caller = Caller(tracer, idx - 1, p + 1)
     call = code.insns[idx - 1]
-    target = call.target
-    if target is None or view.thunk_register(target) is not None:
+    regs = frames[p + 1].registers
+
+    def at_call(reg: str) -> Optional[int]:
+        return value_at(view, tracer, reg, idx - 1, regs)
+
+    target = _branch_target(view, tracer, idx - 1, at_call)
+    if target is None:
         caller.indirect = True
-    elif target == call.address + call.size:
-        pass  # a module's call not relocated (code from the .ko file, for an oops log): trust the stack
-    elif not callee.start <= target < max(callee.end, callee.start + 1):
-        # the call went elsewhere: that function tail-jumped to the callee
+        return caller
+    if target == call.address + call.size:
+        return caller  # a module's call not relocated (code from the .ko file, for an oops log): trust the stack
+    regs_now: Callable[[str], Optional[int]] = at_call  # registers as the next function starts
+    for _ in range(_MAX_TAIL_JUMPS):
+        if callee.start <= target < max(callee.end, callee.start + 1):
+            return caller
+        # the call went elsewhere: that function tail-jumped on (it is not on the stack)
         mid = view.code(target)
-        jumps = [i for i, insn in enumerate(mid.insns) if insn.is_jump and insn.target is not None
-                 and callee.start <= insn.target < max(callee.end, callee.start + 1)] if mid is not None else []
-        if mid is None or len(jumps) != 1:
-            return None  # reached through more than one tail jump, or another way: not decided
-        caller.via = (Tracer(view, mid), jumps[0])
-    return caller
+        if mid is None or mid.start != target:
+            return None
+        mt = Tracer(view, mid)
+        jumps = [i for i, insn in enumerate(mid.insns) if insn.is_jump and _tail_jump(view, mid, insn)]
+        direct = [i for i in jumps if _inside(mid.insns[i].target, callee)]
+        pick = direct if len(direct) == 1 else jumps if len(jumps) == 1 else []
+        if not pick:
+            return None  # several ways out: which one led here is not decided
+        caller.via.append((mt, pick[0]))
+        regs_now = _registers_at(view, mt, pick[0], regs_now)
+        nxt = _branch_target(view, mt, pick[0], regs_now)
+        if nxt is None:
+            return None
+        target = nxt
+    return None
+
+
+def _inside(address: Optional[int], code: Code) -> bool:
+    return address is not None and code.start <= address < max(code.end, code.start + 1)
+
+
+def _registers_at(view: ProgramView, tracer: Tracer, j: int,
+                  entry: Callable[[str], Optional[int]]) -> Callable[[str], Optional[int]]:
+    """The register values before instruction ``j`` of a function not on the stack, whose entry
+    registers ``entry`` gives (a tail-jumped function starts with its jumper's registers)."""
+    def regs(reg: str) -> Optional[int]:
+        return value_at(view, tracer, reg, j, {}, entry)
+    return regs
+
+
+def _tail_jump(view: ProgramView, code: Code, insn: Instruction) -> bool:
+    """A jump that leaves the function: indirect, through a thunk, or to another function
+    (not the return thunk)."""
+    if insn.target is None:
+        return insn.reg_target is not None or insn.mem is not None
+    if code.start <= insn.target < max(code.end, code.start + 1):
+        return False
+    if view.thunk_register(insn.target) is not None:
+        return True
+    sym = view.symbol_at(insn.target)
+    return sym is not None and sym.address == insn.target and "return_thunk" not in sym.name \
+        and not sym.name.startswith(code.name + ".cold")
+
+
+def _branch_target(view: ProgramView, tracer: Tracer, j: int,
+                   reg_value: Callable[[str], Optional[int]]) -> Optional[int]:
+    """Where the call or jump at instruction ``j`` went: its direct target, or for one through
+    a pointer (``call *%rax``, a retpoline thunk, ``call *0x10(%rbx)``) the pointer's value."""
+    insn = tracer.insns[j]
+    thunk = view.thunk_register(insn.target) if insn.target is not None else None
+    if insn.target is not None and thunk is None:
+        return insn.target
+    reg = thunk or insn.reg_target
+    if reg is not None:
+        return reg_value(reg)
+    mem = insn.mem
+    if mem is None or mem.base is None or mem.index is not None or mem.base == "rip":
+        return None
+    base = reg_value(mem.base)
+    return None if base is None else view.read_word((base + mem.disp) & _MASK64)
+
+
+#: Registers a call preserves (System V x86-64 psABI): the unwinder restores them in a caller's frame.
+CALLEE_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15")
+_MAX_TAIL_JUMPS = 3
+
+
+def value_at(view: ProgramView, tracer: Tracer, reg: str, j: int, regs: Registers,
+             entry: Optional[Callable[[str], Optional[int]]] = None, depth: int = 0) -> Optional[int]:
+    """The value ``reg`` held just before instruction ``j``, computed from what the dump says.
+
+    ``regs`` are the unwinder's registers of this frame at ``j`` (its call instruction): a
+    callee-saved one is taken from there where no write can come between the point asked
+    and ``j``.  Otherwise the single reaching definition is evaluated: a copy, a constant,
+    an address computation or an 8-byte load read again from the dump; ``entry`` gives a
+    register's value on entry to the function.  None where that is not decided.
+    """
+    if depth > 8:
+        return None
+    if reg in CALLEE_SAVED and reg in regs:
+        return regs[reg]
+    defs = reaching_defs(tracer.cfg, reg, j)
+    if len(defs) != 1:
+        return None
+    d = defs[0]
+    if d < 0:
+        return entry(reg) if entry is not None and d == ENTRY else None
+    src = source_of(tracer.insns[d])
+    if src is None or src.dest != reg or src.width != 8:
+        return None
+
+    def at(r: str) -> Optional[int]:
+        # a callee-saved register keeps its value from d to j if the same definitions reach both
+        keep = regs if r in regs and reaching_defs(tracer.cfg, r, d) == reaching_defs(tracer.cfg, r, j) else {}
+        return value_at(view, tracer, r, d, keep, entry, depth + 1)
+
+    if src.kind == "imm":
+        return src.value
+    if src.kind == "copy" and src.reg is not None:
+        return at(src.reg)
+    mem = src.mem
+    if src.kind in ("load", "lea") and mem is not None and mem.base not in (None, "rip", "rsp") \
+            and mem.index is None:
+        assert mem.base is not None
+        base = at(mem.base)
+        if base is None:
+            return None
+        address = (base + mem.disp) & _MASK64
+        return address if src.kind == "lea" else view.read_word(address) if mem.size == 8 else None
+    return None
 
 
 def _fact(v: Value) -> str:
@@ -211,7 +335,7 @@ def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, trace
             or insn.mem.index is not None or load.base_reg != base.reg:
         return None
     caller = caller_of(view, frames, fi, tracer.code)
-    if caller is None or caller.via is not None or caller.indirect:
+    if caller is None or caller.via or caller.indirect:
         return None
     ct = caller.tracer
     defs = [d for d in reaching_defs(ct.cfg, base.reg, caller.call_index) if d >= 0]
@@ -246,6 +370,53 @@ def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, trace
     stored = stored.with_evidence(Evidence("insn", f"{st.address:#x}: {st.text}  (stored where "
                                                    f"{load.text} was read)", st.address))
     return caller, stored, fact
+
+
+def _member_at_zero(view: ProgramView, v: Value, param_type: "drgn.Type") -> Optional[Value]:
+    """``&wq_head->lock.rlock`` for ``wq_head`` passed where a ``raw_spinlock_t *`` is taken.
+
+    The address of a member at offset 0 is the object's own address: no instruction computes
+    it, but the callee's parameter type says which member the caller meant.
+    """
+    pp = pointee(param_type)
+    if not v.known or pp is None:
+        return None
+    want = type_str(unqualified(pp))
+    if v.how == "address-of" and v.base is not None and v.member is not None:
+        # &x->wait where the callee takes the raw_spinlock_t * inside it: &x->wait.lock
+        base, offset = v.base, v.member.offset
+    else:
+        base, offset = v, 0
+    bp = pointee(base.type)
+    if bp is None or not is_aggregate(bp):
+        return None
+    if v.how != "address-of":
+        vp = pointee(v.type)
+        if vp is None or same_type(vp, pp):
+            return None
+    elif v.member is not None and v.member.member_type == want:
+        return None
+    m = address_member(bp, offset, want=pp)
+    if m is None or m.member_type != want:
+        return None
+    ev = Evidence("dwarf", f"the callee takes {type_str(param_type)}: {m.path} is the member of that type at "
+                           f"{m.type_name} +{offset:#x}")
+    return Value(f"&{arrow(named_by_var(base), m.path)}", param_type, "address-of", [ev] + v.evidence, insn=v.insn,
+                 base=base,
+                 base_reg=v.base_reg, member=m)
+
+
+def _name_from_call_site(view: ProgramView, caller: Caller, reg: str, hops: List[Hop]) -> None:
+    """An argument hop without a name (the callee has no DWARF: memcpy is assembly) takes the
+    parameter's name from the callee's declaration the caller's DWARF records at the call."""
+    last = hops[-1] if hops else None
+    if last is None or last.kind != "argument" or not last.expr.startswith("argument ") or reg not in ARG_REGS:
+        return
+    site = view.call_site(caller.call.address + caller.call.size)
+    n = ARG_REGS.index(reg)
+    if site is not None and n < len(site.callee_params) and site.callee_params[n]:
+        last.expr = site.callee_params[n]
+        last.fact += f"; named by {site.callee or 'the callee'}()'s declaration at the call"
 
 
 def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Value,
@@ -286,16 +457,25 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
                                fact=f"{caller.call.text}: an indirect call; whether %{reg} reached {fn}() "
                                     "from it is not decided", pc=caller.call.address, callee=fn))
                 break
-        if caller.via is not None:
-            mid, jmp = caller.via
+        stop = False
+        for mid, jmp in reversed(caller.via):  # innermost (the one that jumped to the callee) first
             mv = mid.value(reg, jmp)
             mid_hops, reg2 = hops_in_function(view, mid, mv, value, fn)
+            for h in mid_hops:
+                h.fact = (h.fact + "; " if h.fact else "") + f"tail jump {mid.insns[jmp].text}, not on the stack"
             out += mid_hops
             if reg2 is None:
+                stop = True
                 break
             reg = reg2
             fn, _clone = source_name(view, mid.code)
+        if stop:
+            break
+        _name_from_call_site(view, caller, reg, out)
+        param_type = last[0].type if last and last[0].how == "param" else None
         v = _passed(view, caller, reg)
+        if param_type is not None:
+            v = _member_at_zero(view, v, param_type) or v
         callee_name = fn
         tracer, fi = caller.tracer, caller.frame_index
         if not v.known and not v.candidates:

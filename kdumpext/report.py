@@ -189,7 +189,7 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "struct": m.type_name.split()[-1] if m and m.in_aggregate else None,
         "type": m.type_name if m else None,
         "member": m.path if m and m.path else None,
-        "offset": _hex(m.offset) if m else None,
+        "offset": _hex(m.offset) if m and m.in_aggregate else None,
         "accessed": _hex(m.byte) if m else None,
         "access_size": (m.access_size or v.size) if m else None,
         "member_size": m.size if m else None,

@@ -15,7 +15,7 @@ from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
 from .model import BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, Registers, Report, Verdict
-from .program import Code, DrgnView
+from .program import Code, DrgnView, with_target_name
 from .report import summarize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +78,11 @@ def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
         # drgn marks as interrupted both the CPU's exception frames and the registers
         # crash_setup_regs() saved on the way into kdump; only the former are faults
         exception = bool(getattr(f, "interrupted", False)) and name not in PANIC_PATH
-        out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline), exception, sp))
+        try:
+            regs = {k: int(v) for k, v in f.registers().items()}
+        except (LookupError, ValueError):
+            regs = {}
+        out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline), exception, sp, regs))
     return out
 
 
@@ -459,7 +463,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.source = f"{loc[0].filename}:{loc[0].line}" if len(loc) else ""
     except (LookupError, AttributeError, TypeError):
         pass
-    v.instruction = call
+    v.instruction = with_target_name(view, call)
     v.evidence.append(Evidence("insn", f"{call.address:#x}: {call.text}  (the call that jumped to {pc:#x})",
                                call.address))
     reg = call.reg_target
@@ -482,7 +486,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
                                            "not on the stack)", jmp.address))
         v.function, v.module = callee.name, callee.module
         v.site = callee.where(jmp.address)
-        v.instruction = jmp
+        v.instruction = with_target_name(view, jmp)
         reg = view.thunk_register(jmp.target) if jmp.target is not None else jmp.reg_target
         call = jmp
     tracer = Tracer(view, site)

@@ -13,7 +13,7 @@ SAMPLES = os.path.join(ROOT, "sample-dumps")
 #: vmlinux.xz and the modules' .ko.xz: kdumpext unpacks them into its cache by itself.
 BUILD = os.path.join(SAMPLES, "build")
 
-__all__ = ["ROOT", "SAMPLES", "BUILD", "Case", "cases", "case", "unpacked_debug_dir"]
+__all__ = ["ROOT", "SAMPLES", "BUILD", "Case", "cases", "case", "unpacked_debug_dir", "chain_as_expected"]
 
 
 @dataclass
@@ -68,4 +68,18 @@ def unpacked_debug_dir() -> str:
             tmp = f"{link}.tmp{os.getpid()}"
             os.symlink(real, tmp)
             os.replace(tmp, link)
+    return out
+
+
+def chain_as_expected(got: Any, want: Any) -> List[Dict[str, Any]]:
+    """A JSON ``chain`` in expected.json's terms: per hop only the keys the expected hop names.
+
+    ``got`` is the report's ``verdict.chain`` (list of hop objects), ``want`` expected.json's
+    ``chain`` (or null); compare the result with ``want or []``.
+    """
+    want = want or []
+    out = []
+    for i, h in enumerate(got or []):
+        keys = list(want[i]) if i < len(want) and want[i] else ["function", "clone", "kind", "expr"]
+        out.append({k: h.get(k) for k in keys})
     return out

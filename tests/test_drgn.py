@@ -114,6 +114,8 @@ def _check_expected(case: Case, report: Dict[str, Any]) -> None:
              if key in exp and _norm(got.get(key)) != _norm(exp[key])]
     if "panic" in exp and _norm(report["dump"]["panic"]) != _norm(exp["panic"]):
         wrong.append(f"panic: got {report['dump']['panic']!r}, expected {exp['panic']!r}")
+    if "chain" in exp and chain_as_expected(got.get("chain"), exp["chain"]) != (exp["chain"] or []):
+        wrong.append(f"chain: got {chain_as_expected(got.get('chain'), exp['chain'])!r}, expected {exp['chain']!r}")
     task = exp.get("task")
     if task:
         for key, value in task.items():

@@ -106,6 +106,8 @@ def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
         assert f"struct {exp['struct']} +{exp['offset']}" in fault, fault
     if exp.get("bucket"):
         assert f"BUCKET   {exp['bucket']}" in fault, fault
+    for hop in (exp.get("chain") or [])[1:] if len(exp.get("chain") or []) > 1 else []:
+        assert hop["expr"] in fault and hop["function"] in fault, f"hop {hop} not in:\n{fault}"
     assert fault.strip() in report  # `kdump fault` is the verdict block of the report
     task = exp.get("task") or {}
     if task.get("comm"):

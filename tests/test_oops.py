@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from conftest import need
-from corpus import BUILD, ROOT, cases
+from corpus import BUILD, ROOT, cases, chain_as_expected
 
 from kdumpext.decode import decode
 from kdumpext.report import to_json_dict
@@ -553,6 +553,8 @@ def test_fallback_on_every_sample_log_matches_expected(case):
     for key in _FIELDS:
         if key in case.expected:  # null in expected.json: "" or null in the report
             assert (got[key] or None) == (case.expected[key] or None), key
+    if "chain" in case.expected:  # the same provenance from the log's registers and the files' code
+        assert chain_as_expected(got["chain"], case.expected["chain"]) == (case.expected["chain"] or [])
     assert r.dump.format == TEXT_FORMAT
     task = case.expected.get("task") or {}
     for key in ("comm", "pid", "cpu"):
