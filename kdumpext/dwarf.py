@@ -389,10 +389,10 @@ class CallSite:
     params: Dict[str, CallValue] = field(default_factory=dict)
     target: Optional[CallValue] = None
     param_values: Dict[str, CallValue] = field(default_factory=dict)
-    #: the callee's parameter names as its declaration in the caller's CU gives them, in order
-    #: ("" where unnamed): names an assembly routine's arguments (memcpy's ``to``)
-    callee_params: List[str] = field(default_factory=list)
     die: Any = field(repr=False, default=None)
+    #: the callee's parameter names as its declaration in the caller's CU gives them, in order
+    #: ("" where unnamed): names an assembly routine's arguments where the declaration has them
+    callee_params: List[str] = field(default_factory=list)
 
 
 @dataclass

@@ -7,6 +7,7 @@ never reads a dump itself.  The cross-frame chain is :mod:`kdumpext.provenance`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Literal, Optional, Tuple
 
@@ -476,8 +477,8 @@ class Tracer:
         text = f"container_of({value.text}, {tname}, {via_member})" if via_member else f"(({type_str(vt)}){value.text})"
         pc = self.insns[index].address
         ev = Evidence("dwarf", f"{v.name} ({v.type_name}) holds {value.text} in %{reg} at {pc:#x} ({v.location})", pc)
-        return Value(text, vt, value.how, value.evidence + [ev], value.aliases + [v.name], value.insn, value.base,
-                     value.base_reg, value.member, value.callee, value.reg, value.const, value.candidates)
+        return dataclasses.replace(value, text=text, type=vt, evidence=value.evidence + [ev],
+                                   aliases=value.aliases + [v.name])
 
 
 def _stored_register(insn: Instruction) -> Optional[str]:
