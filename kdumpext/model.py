@@ -6,7 +6,7 @@ The ground floor of the package: it imports nothing of kdumpext.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Literal, Optional, Tuple
+from typing import Dict, List, Literal, Optional, Tuple, get_args
 
 __all__ = [
     "Registers",
@@ -29,6 +29,23 @@ __all__ = [
 
 #: Register values by drgn's register names ("rip", "rsp", "rax", ...).
 Registers = Dict[str, int]
+
+#: How a bad value got where it was used, one fact per hop of a provenance chain:
+#: ``argument`` it arrived as a parameter (the next hop is in the caller);
+#: ``address-of`` it is ``&p->member`` (the next hop follows ``p`` in the same function);
+#: ``load`` it was loaded from memory (``a->link``); ``return`` it is a call's return value;
+#: ``global`` loaded from a global (or per-cpu) variable; ``constant`` a literal;
+#: ``unknown`` the trail ends without an answer.
+HopKind = Literal["argument", "address-of", "load", "return", "global", "constant", "unknown"]
+HOP_KINDS: Tuple[str, ...] = get_args(HopKind)
+
+#: Verdict classes (``crash_class``).
+CrashClass = Literal["null-deref", "null-fn-call", "err-ptr", "list-poison", "slab-poison", "non-canonical",
+                     "user-access", "bad-access", "bad-call", "bug", "warning", "panic", "unknown"]
+#: Memory access kinds of an instruction ("" for none).
+Access = Literal["read", "write", "read-write", "exec", ""]
+Confidence = Literal["high", "medium", "low"]
+
 
 
 @dataclass
@@ -118,7 +135,7 @@ class Instruction:
     mnemonic: str
     op_str: str  # AT&T unless decoded with intel=True
     mem: Optional[MemOperand] = None  # the memory operand, when there is one
-    access: str = ""  # "read", "write", "read-write" or "" (no memory access)
+    access: Access = ""  # "read", "write", "read-write" or "" (no memory access)
     regs_read: List[str] = field(default_factory=list)
     regs_written: List[str] = field(default_factory=list)
     target: Optional[int] = None  # direct call/jump target
@@ -186,23 +203,6 @@ class Member:
     def struct(self) -> str:
         """``scst_device`` for ``struct scst_device``; "" for a scalar pointee."""
         return self.type_name.split()[-1] if self.in_aggregate else ""
-
-
-#: How a bad value got where it was used, one fact per hop of a provenance chain:
-#: ``argument`` it arrived as a parameter (the next hop is in the caller);
-#: ``address-of`` it is ``&p->member`` (the next hop follows ``p`` in the same function);
-#: ``load`` it was loaded from memory (``a->link``); ``return`` it is a call's return value;
-#: ``global`` loaded from a global (or per-cpu) variable; ``constant`` a literal;
-#: ``unknown`` the trail ends without an answer.
-HopKind = Literal["argument", "address-of", "load", "return", "global", "constant", "unknown"]
-HOP_KINDS: Tuple[str, ...] = ("argument", "address-of", "load", "return", "global", "constant", "unknown")
-
-#: Verdict classes (``crash_class``).
-CrashClass = Literal["null-deref", "null-fn-call", "err-ptr", "list-poison", "slab-poison", "non-canonical",
-                     "user-access", "bad-access", "bad-call", "bug", "warning", "panic", "unknown"]
-#: Memory access kinds of an instruction ("" for none).
-Access = Literal["read", "write", "read-write", "exec", ""]
-Confidence = Literal["high", "medium", "low"]
 
 
 @dataclass

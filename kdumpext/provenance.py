@@ -11,14 +11,14 @@ before the return address and its own jumps.  The result is a list of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from .decode import source_of, stored_register
 from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
 from .flow import ENTRY, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
-from .model import Evidence, Frame, Hop, Instruction, Registers
+from .model import Evidence, Frame, Hop, HopKind, Instruction, Registers
 from .program import Code, ProgramView, clone_suffix
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
@@ -227,6 +227,9 @@ def _fact(v: Value) -> str:
     return text
 
 
+_KIND_OF_HOW: Dict[str, HopKind] = {"load": "load", "return": "return", "constant": "constant", "global": "global"}
+
+
 def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optional[int] = None,
                      callee: str = "", last: Optional[List[Value]] = None) -> Tuple[List[Hop], Optional[str]]:
     """The hops of value ``v`` inside one function, and the register it arrived in when it is a parameter.
@@ -236,16 +239,19 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
     given, receives the value the last hop describes.
     """
     fn, clone = source_name(view, tracer.code)
-    mod = tracer.code.module
     hops: List[Hop] = []
+
+    def hop(kind: HopKind, expr: str, fact: str = "", member: bool = False, via: str = "") -> Hop:
+        return Hop(kind, fn, expr, clone=clone, module=tracer.code.module, type=type_str(v.type),
+                   fact=fact or _fact(v), pc=v.insn.address if v.insn is not None else None,
+                   member=v.member if member else None, callee=via or callee,
+                   candidates=[c.text for c in v.candidates], value=value)
+
     for _ in range(8):
         if last is not None:
             last[:] = [v]
-        common = dict(function=fn, clone=clone, module=mod, type=type_str(v.type), fact=_fact(v),
-                      pc=v.insn.address if v.insn is not None else None, callee=callee,
-                      candidates=[c.text for c in v.candidates], value=value)
         if v.how == "address-of" and v.base is not None:
-            hops.append(Hop("address-of", expr=v.text, member=v.member, **common))  # type: ignore[arg-type]
+            hops.append(hop("address-of", v.text, member=True))
             if value is not None and v.member is not None:
                 value = (value - v.member.byte) & _MASK64
             v = v.base
@@ -253,20 +259,12 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
             continue
         if v.how == "param":
             n = ARG_REGS.index(v.reg) + 1 if v.reg in ARG_REGS else 0
-            common["fact"] = common["fact"] or (f"argument {n}, in %{v.reg} on entry" if n else "")
-            hops.append(Hop("argument", expr=v.text or f"argument {n}", **common))  # type: ignore[arg-type]
+            hops.append(hop("argument", v.text or f"argument {n}",
+                            fact=_fact(v) or (f"argument {n}, in %{v.reg} on entry" if n else "")))
             return hops, v.reg or None
-        if v.how == "load":
-            hops.append(Hop("load", expr=v.text, member=v.member, **common))  # type: ignore[arg-type]
-        elif v.how == "return":
-            common["callee"] = v.callee
-            hops.append(Hop("return", expr=v.text, **common))  # type: ignore[arg-type]
-        elif v.how == "constant":
-            hops.append(Hop("constant", expr=v.text, **common))  # type: ignore[arg-type]
-        elif v.how == "global":
-            hops.append(Hop("global", expr=v.text, **common))  # type: ignore[arg-type]
-        else:
-            hops.append(Hop("unknown", expr=v.text if v.known else "", **common))  # type: ignore[arg-type]
+        kind = _KIND_OF_HOW.get(v.how, "unknown")
+        hops.append(hop(kind, v.text if v.known else "", member=kind == "load",
+                        via=v.callee if kind == "return" else ""))
         return hops, None
     return hops, None
 

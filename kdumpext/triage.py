@@ -245,7 +245,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     if mem is None or not insn.access:
         v.undecided = f"{insn.text} makes no memory access we can explain"
         return v
-    v.access = insn.access  # type: ignore[assignment]
+    v.access = insn.access
     v.size = mem.size
     ea = mem.effective_address(regs)
     fault = oops.fault_address if oops is not None else None
