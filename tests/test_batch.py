@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import lzma
 import os
 import shutil
 import signal
@@ -200,8 +201,16 @@ def _crash_dir(root: str, rel: str, scenario: str, dump_name: str = "", log_name
     os.makedirs(d, exist_ok=True)
     stamp = os.path.basename(rel)
     if dump:
-        dst = os.path.join(d, dump_name or f"dump.{stamp}")
-        shutil.copyfile(src_dump, dst)
+        # a sample dump committed xz-compressed keeps its suffix, as kdump-tools users' .xz copies do;
+        # one to be cut is unpacked first (the dump is what is cut, not its compressed copy)
+        unpack = bool(cut) and src_dump.endswith(".xz")
+        suffix = ".xz" if src_dump.endswith(".xz") and not dump_name and not unpack else ""
+        dst = os.path.join(d, dump_name or f"dump.{stamp}{suffix}")
+        if unpack:
+            with lzma.open(src_dump) as fi, open(dst, "wb") as fo:
+                shutil.copyfileobj(fi, fo)
+        else:
+            shutil.copyfile(src_dump, dst)
         if cut:
             with open(dst, "r+b") as f:
                 f.truncate(int(os.path.getsize(dst) * cut))
@@ -270,12 +279,12 @@ def _rel(doc: Dict[str, Any], root: str) -> Dict[str, Dict[str, Any]]:
 
 _TREE_ROWS = {
     "kdump/202601010101/dump.202601010101": ("ok", SEED_BUCKET),
-    "kdump/202601010202/dump.202601010202": ("ok", "null-deref:kdx_flow_set_error:kdx_owner.last_error"),
+    "kdump/202601010202/dump.202601010202.xz": ("ok", "null-deref:kdx_flow_set_error:kdx_owner.last_error"),
     "kdump/202601010303/dump.202601010303": ("text", "err-ptr:kdx_attach:kdx_device.irq"),
     "rhel/127.0.0.1-2026-01-02-03:04:05/vmcore": ("ok", SEED_BUCKET),
     "bare/vmcore.xz": ("ok", SEED_BUCKET),
     # no debug info beside it, but the tree given to batch is searched too (build-ids decide)
-    "nodebug/202601020101/dump.202601020101": ("ok", "null-deref:kdx_ring_slot_len:kdx_buf.len"),
+    "nodebug/202601020101/dump.202601020101.xz": ("ok", "null-deref:kdx_ring_slot_len:kdx_buf.len"),
     "logonly/202601030303/dmesg.202601030303": ("text", "list-poison:kdx_req_next_tag:kdx_req.tag"),
 }
 
@@ -396,8 +405,10 @@ def test_sample_dumps_one_bucket_per_bug(tmp_path):
     seed = {by_scenario[s]["bucket"] for s in ("scst-null-dev", "scst-null-dev-elf", "scst-null-dev-flat")
             if s in by_scenario}
     assert seed == {SEED_BUCKET}
-    others = [r["bucket"] for s, r in by_scenario.items() if not s.startswith("scst-null-dev")]
-    assert len(set(others)) == len(others)  # one bucket per distinct bug
+    # one bucket per distinct bug: its faulting site, and where the bad value came from (three
+    # NULL locks taken in _raw_spin_lock_irqsave() are three bugs of three callers)
+    others = [(r["bucket"], r["origin_site"]) for s, r in by_scenario.items() if not s.startswith("scst-null-dev")]
+    assert len(set(others)) == len(others)
     assert len(doc["buckets"]) == len(others) + 1
     for c in cases():
         row = by_scenario[c.scenario]
