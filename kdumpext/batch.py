@@ -198,11 +198,12 @@ def _error_row(item: Item, message: str, kind: str, seconds: float = 0.0) -> Dic
     when, when_from = _when(item.path, None)
     return {"dump": item.dump, "dmesg": item.dmesg, "status": "error", "source": None, "error": message,
             "error_kind": kind, "when": when, "when_from": when_from, "release": "", "task": "", "panic": "",
-            "site": "", "verdict": "", "bucket": "", "origin": "", "seconds": round(seconds, 3), "triage": None}
+            "site": "", "verdict": "", "bucket": "", "origin": "", "origin_site": "", "seconds": round(seconds, 3),
+            "triage": None}
 
 
 def _report_row(item: Item, report: Any, source: str, seconds: float) -> Dict[str, Any]:
-    from .report import origin_text, short_verdict, to_json_dict
+    from .report import origin_site, origin_text, short_verdict, to_json_dict
 
     d = report.dump
     when, when_from = _when(item.path, d.crash_time)
@@ -211,7 +212,8 @@ def _report_row(item: Item, report: Any, source: str, seconds: float) -> Dict[st
             "source": source, "error": None, "error_kind": None, "when": when, "when_from": when_from,
             "release": d.release, "task": task, "panic": d.panic_message or d.oops, "site": report.verdict.site,
             "verdict": short_verdict(report.verdict), "bucket": report.verdict.bucket,
-            "origin": origin_text(report.verdict), "seconds": round(seconds, 3), "triage": to_json_dict(report)}
+            "origin": origin_text(report.verdict), "origin_site": origin_site(report.verdict) or "",
+            "seconds": round(seconds, 3), "triage": to_json_dict(report)}
 
 
 def _hollow(report: Any) -> bool:
@@ -650,22 +652,27 @@ def _cpu_count() -> int:
 
 
 def summarise(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """One entry per bucket: ``bucket``, ``count``, ``first_seen``, ``last_seen``, ``example``
-    (the first crash of the bucket), ``from_text`` (how many of them were read from log text);
-    most frequent first."""
-    groups: Dict[str, List[Dict[str, Any]]] = {}
+    """One entry per distinct bug: ``bucket``, ``origin_site``, ``count``, ``first_seen``,
+    ``last_seen``, ``example`` (the first crash of the bucket), ``from_text`` (how many of them
+    were read from log text); most frequent first.
+
+    A bug is its bucket (the faulting site) and, when the bad value came from another function,
+    that origin site: a NULL lock taken in ``_raw_spin_lock_irqsave()`` is one bug per driver
+    that passed it.
+    """
+    groups: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
     for row in rows:
         if row.get("bucket"):
-            groups.setdefault(row["bucket"], []).append(row)
+            groups.setdefault((row["bucket"], row.get("origin_site") or ""), []).append(row)
     out = []
-    for bucket, members in groups.items():
+    for (bucket, origin_site), members in groups.items():
         timed = sorted(members, key=lambda r: (r.get("when") is None, r.get("when") or 0))
         whens = [r["when"] for r in members if r.get("when") is not None]
-        out.append({"bucket": bucket, "count": len(members),
+        out.append({"bucket": bucket, "origin_site": origin_site or None, "count": len(members),
                     "first_seen": min(whens) if whens else None, "last_seen": max(whens) if whens else None,
                     "example": timed[0]["dump"] or timed[0]["dmesg"],
                     "from_text": sum(1 for r in members if r.get("status") == "text")})
-    out.sort(key=lambda b: (-b["count"], b["first_seen"] or 0, b["bucket"]))
+    out.sort(key=lambda b: (-b["count"], b["first_seen"] or 0, b["bucket"], b["origin_site"] or ""))
     return out
 
 
@@ -727,7 +734,7 @@ def _render_tables(result: BatchResult, fmt: str) -> str:
         parts.append(head("Dumps", where) + tabulate(_table_rows(result.rows, names), _HEADERS, tablefmt=tablefmt))
     buckets = summarise(result.rows)
     if buckets:
-        brows = [[b["bucket"], b["count"], _time_text(b["first_seen"]), _time_text(b["last_seen"]),
+        brows = [[b["bucket"] + (f" \u2190 {b['origin_site']}" if b["origin_site"] else ""), b["count"], _time_text(b["first_seen"]), _time_text(b["last_seen"]),
                   names.get(b["example"], b["example"])] for b in buckets]
         parts.append(head("Buckets") + tabulate(brows, ["bucket", "count", "first seen", "last seen", "example dump"],
                                                 tablefmt=tablefmt))

@@ -318,6 +318,61 @@ def _passed(view: ProgramView, caller: Caller, reg: str) -> Value:
     return v
 
 
+def _stored_earlier(tracer: Tracer, load: Value) -> Optional[Tuple[Value, str]]:
+    """A member the same function stored before it loaded it back (``worker->current_func =
+    work->func`` ... ``worker->current_func(work)``): the value that was stored.
+
+    Only when exactly one store in the function writes that member through the same pointer
+    (the base register has the same reaching definitions at the store and at the load) and
+    the store comes first; a callee may still have changed the memory between the two, which
+    the hop's fact says.
+    """
+    insn = load.insn
+    if insn is None or insn.mem is None or insn.mem.index is not None or not load.base_reg \
+            or load.base_reg in ("rsp", "rip") or insn.is_call:
+        return None
+    j = tracer.code.index_of(insn.address)
+    if j is None:
+        return None
+    mem = insn.mem
+    stores = [k for k, st in enumerate(tracer.insns)
+              if st.mem is not None and st.access in ("write", "read-write") and st.mem.base == mem.base
+              and st.mem.disp == mem.disp and st.mem.index is None and st.mem.size == mem.size]
+    stores = [k for k in stores if _reaches(tracer, k, j)]
+    if len(stores) != 1:
+        return None
+    k = stores[0]
+    st = tracer.insns[k]
+    reg = stored_register(st)
+    if reg is None or reaching_defs(tracer.cfg, mem.base or "", k) != reaching_defs(tracer.cfg, mem.base or "", j):
+        return None
+    stored = tracer.value(reg, k)
+    if not stored.known:
+        return None
+    calls = any(x.is_call for x in tracer.insns[k + 1:j])
+    fact = (f"stored at {tracer.code.where(st.address).split(' [')[0]} by {st.text} from {stored.text}"
+            + ("; calls between the store and the load could have changed it" if calls else ""))
+    return stored, fact
+
+
+def _reaches(tracer: Tracer, k: int, j: int) -> bool:
+    """Whether some path in the function goes from instruction ``k`` to instruction ``j``."""
+    cfg = tracer.cfg
+    a, b = cfg.block_of(k), cfg.block_of(j)
+    if a.id == b.id and k < j:
+        return True
+    seen = set()
+    work = list(a.succs)
+    while work:
+        n = work.pop()
+        if n == b.id:
+            return True
+        if n not in seen:
+            seen.add(n)
+            work.extend(cfg.blocks[n].succs)
+    return False
+
+
 def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer,
                           load: Value) -> Optional[Tuple[Caller, Value, str]]:
     """A value loaded through a parameter that points into the caller's stack (``XA_STATE()``,
@@ -430,6 +485,13 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
         hops, reg = hops_in_function(view, tracer, v, value, callee_name, last)
         out += hops
         if reg is None:
+            if last and hops and hops[-1].kind == "load":
+                stored = _stored_earlier(tracer, last[0])
+                if stored is not None:
+                    v, fact = stored
+                    hops[-1].fact += f"; {fact}"
+                    callee_name = ""
+                    continue
             through = _through_caller_stack(view, frames, fi, tracer, last[0]) \
                 if last and hops and hops[-1].kind == "load" else None
             if through is None:

@@ -9,7 +9,7 @@ from . import addresses
 from .model import BadAddress, Frame, Hop, Member, Report, Verdict
 
 __all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "hop_dict", "render_text", "render_verdict", "render_chain",
-           "short_verdict", "summarize", "bad_word", "origin_text"]
+           "short_verdict", "summarize", "bad_word", "origin_text", "origin_site"]
 
 #: Identifies the JSON layout below; bump on incompatible change.
 SCHEMA = "kdumpext.triage/1"
@@ -33,8 +33,9 @@ def bad_word(bad: Optional[BadAddress]) -> str:
 def _member_text(m: Member, size: int = 0) -> str:
     """``struct scst_device +0x240, 8 bytes``; ``struct x +0x40, byte +0x42, 1 byte`` for a part of a member."""
     n = m.access_size or size or m.size
-    if m.accessed is not None:
-        return f"{m.type_name} +{m.offset:#x}, byte +{m.accessed:#x}, {n} byte{'s' if n != 1 else ''}"
+    if m.accessed is not None or (m.size and n < m.size):
+        # part of a member (a testb on one byte of a flags word or bitfield unit)
+        return f"{m.type_name} +{m.offset:#x}, byte +{m.byte:#x}, {n} byte{'s' if n != 1 else ''} of {m.size}"
     n = m.size or n
     return f"{m.type_name} +{m.offset:#x}, {n} byte{'s' if n != 1 else ''}"
 
@@ -203,14 +204,15 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "bucket": v.bucket,
         "chain": [hop_dict(h) for h in v.chain],
         "origin": hop_dict(v.origin) if v.origin is not None else None,
-        "origin_site": _origin_site(v),
+        "origin_site": origin_site(v),
     }
 
 
-def _origin_site(v: Verdict) -> Optional[str]:
-    """``function`` of the origin hop (with its clone suffix) when it is not the faulting function."""
+def origin_site(v: Verdict) -> Optional[str]:
+    """The function (with its clone suffix) where the bad value was made, when the chain left the
+    faulting function to find it: what tells apart two bugs of one bucket (``origin_site``)."""
     o = v.origin
-    if o is None or o.kind == "unknown":
+    if o is None or o.kind == "unknown" or not v.chain or o.function == v.chain[0].function:
         return None
     return o.function + o.clone
 

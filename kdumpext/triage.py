@@ -83,7 +83,34 @@ def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
         except (LookupError, ValueError):
             regs = {}
         out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline), exception, sp, regs))
-    return out
+    return _after_bad_call(prog, out)
+
+
+def _after_bad_call(prog: "drgn.Program", frames: List[Frame]) -> List[Frame]:
+    """After a call to a bad address the unwinder takes the return address from the stack: the
+    frames at that address are the caller's, at the call, not an exception.
+
+    drgn marks them interrupted and gives the line of the instruction after the call; the
+    caller's own frame gets the call's line (``pc - 1``), as any caller's frame has.  The inline
+    frames drgn reports at that address are kept as drgn names them.
+    """
+    bad = next((i for i, f in enumerate(frames) if f.exception and f.pc < _PAGE), None)
+    if bad is None or bad + 1 >= len(frames):
+        return frames
+    ret = frames[bad + 1].pc
+    for f in frames[bad + 1:]:
+        if f.pc != ret:
+            break
+        f.exception = False
+        if f.inlined:
+            continue
+        try:
+            locs = list(prog.source_location(ret - 1))
+        except (LookupError, ValueError):
+            locs = []
+        if locs:
+            f.file, f.line = locs[-1].filename, locs[-1].line  # the outermost: the function itself
+    return frames
 
 
 def _source(frame: Optional[Frame]) -> str:
