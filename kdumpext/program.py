@@ -8,7 +8,7 @@ or the text program of an oops log).  Tests may answer from hand-built data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Tuple, Union
 
 from .decode import decode_all
 from .dwarf import CallSite, FunctionInfo, VarLoc, debug_file
@@ -117,15 +117,14 @@ class DrgnView:
     # -- symbols and code ------------------------------------------------------------
 
     def symbol_at(self, address: int) -> Optional[Symbol]:
-        try:
-            s = self.prog.symbol(address)
-        except LookupError:
-            return None
-        return Symbol(s.name, s.address, s.size or 0)
+        return self._symbol(address)
 
     def _symbol_named(self, name: str) -> Optional[Symbol]:
+        return self._symbol(name)
+
+    def _symbol(self, key: Union[int, str]) -> Optional[Symbol]:
         try:
-            s = self.prog.symbol(name)
+            s = self.prog.symbol(key)
         except LookupError:
             return None
         return Symbol(s.name, s.address, s.size or 0)

@@ -35,7 +35,8 @@ def _member_text(m: Member, size: int = 0) -> str:
     n = m.access_size or size or m.size
     if m.accessed is not None or (m.size and n < m.size):
         # part of a member (a testb on one byte of a flags word or bitfield unit)
-        return f"{m.type_name} +{m.offset:#x}, byte +{m.byte:#x}, {n} byte{'s' if n != 1 else ''} of {m.size}"
+        at = f", byte +{m.accessed:#x}" if m.accessed is not None else ""
+        return f"{m.type_name} +{m.offset:#x}{at}, {n} byte{'s' if n != 1 else ''} of {m.size}"
     n = m.size or n
     return f"{m.type_name} +{m.offset:#x}, {n} byte{'s' if n != 1 else ''}"
 
