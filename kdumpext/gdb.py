@@ -7,7 +7,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import gdb
 from gdb.FrameDecorator import FrameDecorator
@@ -468,10 +468,45 @@ def _kernel_frames(frames: Iterable[FrameDecorator]) -> Iterator[FrameDecorator]
         pc = frame.address()
         if i > 0 and (pc is None or int(pc) < 1 << 63):
             return
-        yield _NoSymbol(frame) if i == 0 else frame
+        yield _NoSymbol(frame) if i == 0 else _SafeArgs(frame)
 
 
-class _NoSymbol(FrameDecorator):
+class _ArgValue:
+    """A frame argument for gdb's printing whose value, when it cannot be read (an argument DWARF
+    locates in memory through a bad pointer, ``inode = filp->f_inode`` with ``filp`` an
+    ERR_PTR), prints as gdb prints unreadable memory instead of a Python exception."""
+
+    def __init__(self, frame: "gdb.Frame", sym: Any) -> None:
+        self._frame, self._sym = frame, sym
+
+    def symbol(self) -> Any:
+        return self._sym
+
+    def value(self) -> Any:
+        if not isinstance(self._sym, gdb.Symbol):
+            return None
+        try:
+            v = self._frame.read_var(self._sym)
+            v.fetch_lazy()
+            return v
+        except gdb.MemoryError as e:
+            return f"<error: {e}>"
+        except (gdb.error, ValueError, RuntimeError):
+            return None
+
+
+class _SafeArgs(FrameDecorator):
+    """Every frame's arguments through :class:`_ArgValue`."""
+
+    def frame_args(self) -> Any:
+        args = super().frame_args()
+        if args is None:
+            return None
+        frame = self.inferior_frame()
+        return [_ArgValue(frame, a.symbol()) for a in args]
+
+
+class _NoSymbol(_SafeArgs):
     """``#0 0x0 in ?? ()`` as gdb prints it unfiltered (a decorator left alone prints ``in  ()``)."""
 
     def function(self) -> Union[str, int, None]:

@@ -292,9 +292,10 @@ class TextProgram:
     ``function+offset``); each module's sections are laid out from a made-up base in the
     module area, since the oops never says where a module was loaded.  Memory reads are
     served from the files' bytes, so the engine's :class:`~kdumpext.explain.FunctionCode`
-    decodes functions and reads their DWARF as it does for a dump.  A module's code is
-    read unrelocated: calls to other modules or the kernel, and its own globals, cannot be
-    named from it.
+    decodes functions and reads their DWARF as it does for a dump.  A module's code sections
+    get their relocations applied against this layout and the vmlinux's symbols, as the
+    module loader does, so its calls name their targets (the kernel's functions, retpoline
+    thunks); its data sections are read as the file has them.
 
     :param platform: the kernel's; x86-64 by default.
     """
@@ -369,19 +370,35 @@ class TextProgram:
         addr = base
         with open(path, "rb") as f:
             elf = ELFFile(f)
-            for s in elf.iter_sections():
+            placed: Dict[int, int] = {}  # section index -> address
+            for i, s in enumerate(elf.iter_sections()):
                 if not s["sh_flags"] & _SHF_ALLOC or not s["sh_size"]:
                     continue
                 align = max(int(s["sh_addralign"]), 1)
                 addr = (addr + align - 1) // align * align
                 mod.section_addresses[s.name] = addr
-                if s["sh_type"] == "SHT_PROGBITS":
-                    self.prog.add_memory_segment(addr, s["sh_size"], _pread_reader(fd, s["sh_offset"], addr))
+                placed[i] = addr
                 addr += s["sh_size"]
+            code = _relocated_code(elf, placed, self._symbol_address)
+            for i, s in enumerate(elf.iter_sections()):
+                if i not in placed or s["sh_type"] != "SHT_PROGBITS":
+                    continue
+                at = placed[i]
+                if i in code:
+                    self.prog.add_memory_segment(at, s["sh_size"], _bytes_reader(bytes(code[i]), at))
+                else:
+                    self.prog.add_memory_segment(at, s["sh_size"], _pread_reader(fd, s["sh_offset"], at))
         mod.address_range = (base, max(addr, base + 1))
         self._ranges[name] = mod.address_range
         mod.try_file(path, force=True)
         self.modules[name] = path
+
+    def _symbol_address(self, name: str) -> Optional[int]:
+        """Where the kernel (or a module mapped before) has symbol ``name``."""
+        try:
+            return int(self.prog.symbol(name).address)
+        except (LookupError, ValueError):
+            return None
 
     def address_of(self, function: str, module: str, offset: int) -> Optional[int]:
         """The address of ``function+offset`` in ``module`` ("" for vmlinux), None if unknown."""
@@ -408,6 +425,73 @@ class TextProgram:
             return self.prog.read(address, size)
         except drgn.FaultError:
             return b""
+
+
+#: x86-64 relocation types a module's code uses for calls, jumps and addresses (System V psABI).
+_R_X86_64_64, _R_X86_64_PC32, _R_X86_64_PLT32, _R_X86_64_32, _R_X86_64_32S = 1, 2, 4, 10, 11
+_SHF_EXECINSTR = 0x4
+
+
+def _relocated_code(elf: Any, placed: Dict[int, int],
+                    external: Callable[[str], Optional[int]]) -> Dict[int, bytearray]:
+    """A module's code sections with their relocations applied as the module loader would, at
+    the addresses ``placed`` gives (section index -> address): a call to ``kfree`` or to a
+    retpoline thunk then names its target, as in a dump.  Undefined symbols are looked up
+    with ``external``; a relocation that cannot be resolved is left as it is in the file."""
+    import struct
+
+    if elf.header["e_machine"] != "EM_X86_64":
+        return {}
+    out: Dict[int, bytearray] = {}
+    for rel in elf.iter_sections():
+        if rel["sh_type"] != "SHT_RELA":
+            continue
+        target = int(rel["sh_info"])
+        if target not in placed or not elf.get_section(target)["sh_flags"] & _SHF_EXECINSTR:
+            continue
+        data = out.setdefault(target, bytearray(elf.get_section(target).data()))
+        symtab = elf.get_section(rel["sh_link"])
+        base = placed[target]
+        for r in rel.iter_relocations():
+            kind, off = r["r_info_type"], r["r_offset"]
+            sym = symtab.get_symbol(r["r_info_sym"])
+            shndx = sym["st_shndx"]
+            if shndx == "SHN_UNDEF":
+                s = external(sym.name)
+            elif isinstance(shndx, int) and shndx in placed:
+                s = placed[shndx] + sym["st_value"]
+            else:
+                s = None
+            if s is None:
+                continue
+            value = s + r["r_addend"]
+            try:
+                if kind in (_R_X86_64_PC32, _R_X86_64_PLT32):
+                    struct.pack_into("<i", data, off, value - (base + off))
+                elif kind == _R_X86_64_32S:
+                    struct.pack_into("<i", data, off, value - (1 << 64) if value >= 1 << 63 else value)
+                elif kind == _R_X86_64_32:
+                    struct.pack_into("<I", data, off, value & 0xFFFF_FFFF)
+                elif kind == _R_X86_64_64:
+                    struct.pack_into("<Q", data, off, value & 0xFFFF_FFFF_FFFF_FFFF)
+            except struct.error:
+                continue  # a value that does not fit: left as the file has it
+    return out
+
+
+def _same_instructions(file_bytes: bytes, code: bytes, address: int) -> bool:
+    """Whether the file's code and the oops' Code: bytes are the same instructions (mnemonics and
+    lengths) at the faulting one and the two after it: they differ where relocations put addresses
+    and where the kernel patched the code at boot (return thunks, sealed endbr64), not there."""
+    from .decode import DecodeError, decode_all
+
+    if not file_bytes or len(file_bytes) != len(code):
+        return False
+    try:
+        a, b = decode_all(file_bytes, address)[:3], decode_all(code, address)[:3]
+    except DecodeError:
+        return False
+    return len(a) == len(b) == 3 and all(x.mnemonic == y.mnemonic and x.size == y.size for x, y in zip(a, b))
 
 
 def _same_code(file_bytes: bytes, code: bytes) -> bool:
@@ -541,9 +625,14 @@ def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) ->
     if not oops.code or oops.code_fault_index is None:
         return owner
     start = frame.pc - oops.code_fault_index
-    if not _same_code(tp.read(start, len(oops.code)), oops.code):
-        warnings.append(f"the oops' Code: bytes differ from {owner}'s code at {frame.site}: another build? "
-                        "the faulting instruction is taken from the Code: bytes")
+    if _same_code(tp.read(start, len(oops.code)), oops.code) or \
+            _same_instructions(tp.read(frame.pc, len(oops.code) - oops.code_fault_index),
+                               oops.code[oops.code_fault_index:], frame.pc):
+        # the file's code, relocated for this layout: its calls name their targets, where the
+        # Code: bytes' displacements are relative to where the module really was
+        return f"{owner}, the same code as the oops' Code: line"
+    warnings.append(f"the oops' Code: bytes differ from {owner}'s code at {frame.site}: another build? "
+                    "the faulting instruction is taken from the Code: bytes")
     tp.add_bytes(start, oops.code)
     return "oops Code: line"
 

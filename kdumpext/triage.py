@@ -514,6 +514,11 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.function, v.module = callee.name, callee.module
         v.site = callee.where(jmp.address)
         v.instruction = with_target_name(view, jmp)
+        try:
+            loc = prog.source_location(jmp.address)
+            v.source = f"{loc[-1].filename}:{loc[-1].line}" if len(loc) else v.source
+        except (LookupError, AttributeError, TypeError):
+            pass
         reg = view.thunk_register(jmp.target) if jmp.target is not None else jmp.reg_target
         call = jmp
     tracer = Tracer(view, site)

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 from conftest import need
-from corpus import BUILD, SAMPLES, Case, cases, unpacked_debug_dir
+from corpus import BUILD, SAMPLES, Case, cases, chain_as_expected, unpacked_debug_dir
 
 import drgn
 from kdumpext.errors import KdumpextError

@@ -64,6 +64,14 @@ def _same_symbol(a: str, b: str) -> bool:
     return bool(_ADDR.get(a, set()) & _ADDR.get(b, set()))
 
 
+def _select_function(name: str) -> List[str]:
+    """gdb commands selecting the innermost frame of function ``name``, inlined frames counted
+    (gdb's ``frame function`` takes the frame of the pc's containing function, which for a pc
+    in inlined code is the innermost inline frame)."""
+    step = f'python _kf = _kf if _kf is None or _kf.name() == "{name}" else _kf.older()'
+    return ["python _kf = gdb.newest_frame()"] + [step] * 24 + ["python _kf.select() if _kf else None", "frame"]
+
+
 def _seed_dump() -> str:
     dumps = sorted(glob.glob(os.path.join(SAMPLES, "scst-null-dev", "*", "dump.*")))
     need(len(dumps) == 1, "sample-dumps/scst-null-dev/<stamp>/dump.<stamp> is missing (sample-dumps/generate)")
@@ -85,13 +93,14 @@ def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
     # taken directly into kdump, a frame behind the exception entry after a WARN() and panic()
     # (when a routine faulted on its caller's argument, the caller is the verdict's function
     # and the instruction is the routine's, in frame #0)
-    select = "frame 0" if exp.get("callee") else f"frame function {exp['function']}"
-    cmds = [f"kdump open {case.dump} --debug-dir {BUILD}", sep, "bt", sep, select,
+    select_cmds = ["frame 0"] if exp.get("callee") else _select_function(exp["function"])
+    cmds = [f"kdump open {case.dump} --debug-dir {BUILD}", sep, "bt", sep, *select_cmds,
             "x/2i $pc", sep, "kdump fault", sep, "info threads"]
     pointer = exp.get("pointer") or ""
-    printable = pointer and "(" not in pointer  # kdx_probe() would need a live process
+    # kdx_probe() would need a live process; a function that tail-jumped is not on the stack
+    printable = pointer and "(" not in pointer and exp["function"] in (exp.get("backtrace") or [])
     if printable:
-        cmds += [sep, f"frame function {exp['function']}", f"p {pointer}"]
+        cmds += [sep, *_select_function(exp["function"]), f"p {pointer}"]
     p = _gdb(*cmds)
     assert p.returncode == 0, p.stdout
     parts = p.stdout.split("\n@@@\n")
@@ -116,9 +125,14 @@ def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
     # the backtrace: gdb unwinds the dump itself, through module code into the kernel
     names = _bt_functions(bt)
     want = [f for f in exp.get("backtrace") or [] if f]
+    if exp.get("exception_rip") == "0x0" and exp["function"] in want:
+        # after a call to address 0 gdb, like kdumpext, starts the caller at the call: the inline
+        # frames drgn reports at the instruction after it (preempt_count) are not there
+        want = want[want.index(exp["function"]):]
     if want:
         assert _is_subsequence(want, names), f"expected {want} in order, gdb's bt: {names}\n{bt}"
-    assert exp["function"] in names, bt
+    if exp["function"] in want:  # not for a function that tail-jumped (tail-call-null-op)
+        assert exp["function"] in names, bt
 
     # the faulting instruction is readable (kernel or module text is in the core)
     if exp.get("class") not in ("null-fn-call",) and exp.get("access") != "exec":
@@ -136,7 +150,8 @@ def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
         value = parts[5]
         assert "$1 = " in value, value
         if exp.get("class") in NULL_CLASSES:
-            assert re.search(r"^\$1 = (\(.*\) )?0x0$", value, re.M), value
+            # NULL, or NULL + k where the pointer is an address computed from NULL (&x->lock)
+            assert re.search(r"^\$1 = (\(.*\) )?0x[0-9a-f]{1,3}$", value, re.M), value
 
 
 # -- the same verdict as the CLI ------------------------------------------------------------------------
