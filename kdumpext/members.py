@@ -131,7 +131,10 @@ def member_paths(t: "drgn.Type", offset: int) -> List[Alternative]:
 
 
 def _fit(a: Alternative, offset: int, size: int) -> Tuple[bool, bool, int]:
-    """Sort key: members that hold the whole access first, then those of exactly its size, then smaller."""
+    """Sort key: members that hold the whole access first, then those of exactly its size, then smaller;
+    with no access size (an address, not an access) declaration order, as drgn's member_at_offset."""
+    if size <= 0:
+        return (False, False, 0)
     msize = sizeof(a.type)
     covers = size <= 0 or (a.start <= offset and offset + size <= a.start + max(msize, 1))
     return (not covers, size > 0 and msize != size, msize)
