@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Every cache the tests fill (unpacked .xz dumps and debug files, gdb cores, batch results) goes
+# to one temporary directory for the session, never to the user's ~/.cache; removed at exit.
+# The drgn/gdb/crash subprocesses inherit it.
+_CACHE = tempfile.mkdtemp(prefix="kdumpext-tests-")
+os.environ["KDUMPEXT_CACHE_DIR"] = os.path.join(_CACHE, "kdumpext")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 def need(condition: bool, reason: str) -> None:
