@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from .decode import source_of, stored_register
 from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
-from .flow import ENTRY, reaching_defs, reaching_stores, sp_offsets, stack_slot
+from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
 from .model import Evidence, Frame, Hop, HopKind, Instruction, Registers
@@ -198,7 +198,7 @@ def value_at(view: ProgramView, tracer: Tracer, reg: str, j: int, regs: Register
 
     def at(r: str) -> Optional[int]:
         # a callee-saved register keeps its value from d to j if the same definitions reach both
-        keep = regs if r in regs and reaching_defs(tracer.cfg, r, d) == reaching_defs(tracer.cfg, r, j) else {}
+        keep = regs if r in regs and _same_value(tracer, r, d, j) else {}
         return value_at(view, tracer, r, d, keep, entry, depth + 1)
 
     if src.kind == "imm":
@@ -344,7 +344,7 @@ def _stored_earlier(tracer: Tracer, load: Value) -> Optional[Tuple[Value, str]]:
     k = stores[0]
     st = tracer.insns[k]
     reg = stored_register(st)
-    if reg is None or reaching_defs(tracer.cfg, mem.base or "", k) != reaching_defs(tracer.cfg, mem.base or "", j):
+    if reg is None or not _same_value(tracer, mem.base or "", k, j):
         return None
     stored = tracer.value(reg, k)
     if not stored.known:
@@ -353,6 +353,14 @@ def _stored_earlier(tracer: Tracer, load: Value) -> Optional[Tuple[Value, str]]:
     fact = (f"stored at {tracer.code.where(st.address).split(' [')[0]} by {st.text} from {stored.text}"
             + ("; calls between the store and the load could have changed it" if calls else ""))
     return stored, fact
+
+
+def _same_value(tracer: Tracer, reg: str, a: int, b: int) -> bool:
+    """Whether ``reg`` holds the same value before instructions ``a`` and ``b``: the same writes
+    reach both.  Paths from code no branch in the function reaches (a static key's out-of-line
+    block, patched in at run time) say nothing of the register and are left out."""
+    known = [d for d in reaching_defs(tracer.cfg, reg, a) if d != UNKNOWN]
+    return bool(known) and known == [d for d in reaching_defs(tracer.cfg, reg, b) if d != UNKNOWN]
 
 
 def _reaches(tracer: Tracer, k: int, j: int) -> bool:
