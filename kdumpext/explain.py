@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Literal, Optional, Tuple
 
 from .decode import Source, source_of
-from .dwarf import VarLoc
+from .dwarf import Deref, FrameBase, VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
 from .model import Evidence, Instruction, Member, Registers
@@ -297,9 +297,14 @@ class Tracer:
         sev = Evidence("insn", f"{st.address:#x}: {st.text}  (stored to the stack slot {slot:#x})", st.address)
         return self.value(src, stores[0], depth + 1).with_evidence(sev, ev)
 
-    def _stack_var(self, base_reg: str, disp: int, j: int, ev: Evidence) -> Optional[Value]:
+    def _stack_var(self, base_reg: str, disp: int, slot: Optional[int], j: int, ev: Evidence) -> Optional[Value]:
+        """The variable DWARF places in the stack slot ``disp(%base_reg)`` at instruction ``j``:
+        ``DW_OP_bregN disp``, or ``DW_OP_fbreg k`` with the frame base the CFA (entry rsp + 8),
+        which is the slot ``k + 8`` of :func:`~kdumpext.flow.stack_slot`."""
         for v in self.vars_at(j):
-            if v.mem_reg == base_reg and v.mem_off == disp:
+            at_cfa = v.value is not None and isinstance(v.value, Deref) and isinstance(v.value.base, FrameBase) \
+                and slot is not None and v.value.base.offset + 8 == slot
+            if (v.mem_reg == base_reg and v.mem_off == disp) or at_cfa:
                 dev = Evidence("dwarf", f"{v.name} ({v.type_name}) lives at {disp:#x}(%{base_reg}) ({v.location})",
                                self.insns[j].address)
                 return Value(v.name, self._type(v), "param" if v.is_param else "local", [dev, ev],
@@ -353,10 +358,16 @@ class Tracer:
             # an ordinary callee-saved register)
             if src.kind == "lea":
                 return Value(f"%{src.dest}")  # the address of a local
-            named = self._stack_var(mem.base, disp, j, ev)
-            if named is not None:
-                return named
-            return self._from_stack(src.dest, j, stack_slot(self.cfg, j, mem), mem.size or 8, depth, ev)
+            slot = stack_slot(self.cfg, j, mem)
+            named = self._stack_var(mem.base, disp, slot, j, ev)
+            traced = self._from_stack(src.dest, j, slot, mem.size or 8, depth, ev)
+            if named is None:
+                return traced
+            if traced.known and traced.how != "local":
+                # where the spilled value came from, named by the variable that lives in the slot
+                traced.aliases = traced.aliases + [named.text]
+                return traced
+            return named
         else:
             base = self.value(mem.base, j, depth + 1)
             raw_base = base

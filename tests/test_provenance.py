@@ -158,3 +158,26 @@ def test_chain_from_dwarf_call_value(view: FakeView) -> None:
         ("foo", "argument", "x"),
     ]
     assert "DW_AT_call_value" in hops[1].fact or any("DW_AT_call_value" in h.fact for h in hops)
+
+
+def test_spill_named_by_dw_op_fbreg(view: FakeView) -> None:
+    """A value spilled to the stack and reloaded is traced to what was stored; the variable DWARF
+    places in that slot (DW_OP_fbreg k: the CFA, entry rsp + 8, plus k) names it too."""
+    from kdumpext.dwarf import Deref, FrameBase
+
+    # 53  push %rbx ; 48 89 fb  mov %rdi,%rbx ; 48 83 ec 18  sub $0x18,%rsp ;
+    # 48 89 5c 24 08  mov %rbx,0x8(%rsp) ; 48 8b 44 24 08  mov 0x8(%rsp),%rax ; c3  ret
+    code = view.add("h", 0x3000, "53 4889fb 4883ec18 48895c2408 488b442408 c3")
+    view.vars[0x3000] = [VarLoc("l", "struct link *", True, "h", reg="rdi", entry_reg="rdi")]
+    # the slot of `mov 0x8(%rsp)` is entry rsp - 8 - 0x18 + 8 = -0x18 = CFA - 0x20
+    saved = VarLoc("saved", "struct link *", False, "h", value=Deref(FrameBase(-0x20)))
+    view.vars[code.insns[4].address] = [saved]
+    v = Tracer(view, code).value("rax", 5)
+    assert (v.text, v.how) == ("l", "param")  # traced through the spill to the argument
+    assert "saved" in v.aliases
+    # with no store to follow, the variable in the slot is the answer
+    code2 = view.add("h2", 0x4000, "4883ec18 488b442408 c3")
+    view.vars[code2.insns[1].address] = [VarLoc("saved", "struct link *", False, "h2",
+                                                value=Deref(FrameBase(-0x18)))]
+    v2 = Tracer(view, code2).value("rax", 2)
+    assert (v2.text, v2.how) == ("saved", "local")
