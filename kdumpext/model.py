@@ -265,7 +265,8 @@ class Verdict:
     #: a routine that faulted on a bad pointer argument (memcpy); ``function`` is then its caller
     callee: str = ""
     member: Optional[Member] = None
-    summary: str = ""  # one line
+    summary: str = ""  # one line, phrased by kdumpext.report.summarize from the fields here
+    message: str = ""  # for a panic: the message it was called with
     confidence: Confidence = "low"
     undecided: str = ""  # why a part could not be decided
     evidence: List[Evidence] = field(default_factory=list)

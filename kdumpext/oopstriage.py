@@ -15,6 +15,7 @@ from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
 from .oops import Oops, panic_line, parse_oops, strip_timestamps
+from .report import summarize
 from .triage import explain_crash, explain_frame, verdict_class
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -236,7 +237,7 @@ def _complete(v: Verdict, oops: Oops, frames: List[Frame]) -> None:
     if v.crash_class == "unknown" and oops.bug_file:
         v.crash_class, v.access, v.confidence = "bug", "", "high"
         v.source = f"{oops.bug_file}:{oops.bug_line}"
-        v.summary = f"BUG() at {v.source} in {v.function or '?'}"
+        v.summary = summarize(v)
         v.undecided = ""
         v.evidence.append(Evidence("note", oops.title))
         return
@@ -256,18 +257,10 @@ def _complete(v: Verdict, oops: Oops, frames: List[Frame]) -> None:
             v.function, v.module, v.site = caller.function, caller.module, caller.site
             v.evidence.append(Evidence("note", f"the call trace's first line, {caller.site}, is the "
                                                "return address of the bad call"))
-        if not v.summary:
-            what = addresses.describe(v.bad) if v.bad is not None else "a bad address"
-            v.summary = f"called {what} from {v.site or '?'}"
     if v.instruction is None and v.undecided.startswith("the code at"):
         v.undecided = ("the oops has no Code: bytes and no vmlinux or module file gave the code at "
                        + (v.site or "the fault"))
-    if not v.summary:
-        what = addresses.describe(v.bad) if v.bad is not None else f"{v.address:#x}" if v.address is not None else ""
-        reg = ""
-        if v.instruction is not None and v.instruction.mem is not None and v.instruction.mem.base not in (None, "rip"):
-            reg = f" through %{v.instruction.mem.base}"
-        v.summary = f"{v.access or 'access'} of {what}{reg}" if what else v.undecided or v.crash_class
+    v.summary = summarize(v)  # the fields the text added are phrased like the engine's own
 
 
 # --- debug info without a dump -------------------------------------------------------

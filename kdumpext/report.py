@@ -103,17 +103,28 @@ def _origin_text(h: Hop) -> str:
 def summarize(v: Verdict, reg: str = "") -> str:
     """The one-line verdict of a faulting access or a bad call, from the verdict's typed fields and chain.
 
-    The only place a fault verdict is phrased (panics, BUG() and WARN() say themselves).
+    The only place a verdict is phrased: the engine fills the fields and calls this once.
+    ``reg`` is the register the bad pointer was in, when the verdict names nothing better.
     """
+    where = v.function or "?"
+    if v.crash_class == "panic":
+        return f'panic("{v.message}") called from {where}' if v.message else f"panic() called from {where}"
+    if v.crash_class in ("bug", "warning"):
+        return f"{'WARN()' if v.crash_class == 'warning' else 'BUG()'} at {v.source or '?'} in {where}"
     word = bad_word(v.bad)
+    insn = v.instruction
+    if not reg and insn is not None and insn.mem is not None and insn.mem.base not in (None, "rip") \
+            and v.access != "exec":
+        reg = insn.mem.base or ""
     if v.access == "exec":
         if v.pointer and v.member is not None:
             text = f"called {v.pointer}, which is {word} ({v.member.type_name} +{v.member.offset:#x})"
         elif v.pointer:
             text = f"called {v.pointer}, which is {word}"
         else:
-            return f"called {v.address:#x}" + (f" through %{reg}" if reg else "") if v.address is not None \
-                else "called a bad address"
+            what = addresses.describe(v.bad) if v.bad is not None else \
+                f"{v.address:#x}" if v.address is not None else "a bad address"
+            return f"called {what}" + (f" from {v.site}" if v.site else "") + (f" through %{reg}" if reg else "")
         origin = v.origin
         if origin is not None and len(v.chain) > 1 and origin.kind != "unknown":
             text += f"; it came from {_origin_text(origin)}"
@@ -134,8 +145,10 @@ def summarize(v: Verdict, reg: str = "") -> str:
     if v.pointer:
         off = v.bad.offset if v.bad is not None else 0
         return (f"{story}; " if story else f"{v.pointer} is {word}; ") + f"{v.access} at +{off:#x}"
-    what = addresses.describe(v.bad) if v.bad else ""
-    return f"{v.access} of {what}" + (f" through %{reg}" if reg else "")
+    what = addresses.describe(v.bad) if v.bad else f"{v.address:#x}" if v.address is not None else ""
+    if not what:
+        return v.undecided or "undecided"
+    return f"{v.access or 'access'} of {what}" + (f" through %{reg}" if reg else "")
 
 
 def origin_text(v: Verdict) -> str:

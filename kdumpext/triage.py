@@ -225,8 +225,8 @@ def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
     msg = msg or panic_line(ctx.dmesg)
     v = Verdict("panic", function=caller.function if caller else "", module=caller.module if caller else "",
                 site=caller.site if caller else "", source=_source(caller), confidence="high")
-    v.summary = f'panic("{msg}") called from {v.function or "?"}' if msg else \
-        f"panic() called from {v.function or '?'}"
+    v.message = msg
+    v.summary = summarize(v)
     v.evidence.append(Evidence("note", "no faulting access: the kernel called panic() itself"))
     return v
 
@@ -445,7 +445,7 @@ def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
     where = f"{o.bug_file}:{o.bug_line}" if o is not None and o.bug_file else _source(frame)
     if where:
         v.source = where
-    v.summary = f"{'WARN()' if warn else 'BUG()'} at {where or '?'} in {v.function}"
+    v.summary = summarize(v)
     v.confidence = "high"
     v.evidence.append(Evidence("note", o.title if o is not None else "ud2"))
     return v
