@@ -226,8 +226,9 @@ def origin_site(v: Verdict) -> Optional[str]:
     """The function (with its clone suffix) where the bad value was made, when the chain left the
     faulting function to find it: what tells apart two bugs of one bucket (``origin_site``)."""
     o = v.origin
-    if o is None or o.kind == "unknown" or not v.chain or o.function == v.chain[0].function:
-        return None
+    if o is None or o.kind == "unknown" or not v.chain or o.function == v.chain[0].function \
+            or o.function + o.clone == v.function:
+        return None  # made where the verdict already points (the caller a memcpy() faulted for)
     return o.function + o.clone
 
 
