@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
+_MASK64 = (1 << 64) - 1
 
 #: Registers of the x86-64 retpoline thunk array, in slot order (arch/x86/lib/retpoline.S:
 #: ``__x86_indirect_thunk_array`` is 32-byte slots for rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15).
@@ -123,9 +124,11 @@ class DrgnView:
         return self._symbol(name)
 
     def _symbol(self, key: Union[int, str]) -> Optional[Symbol]:
+        if isinstance(key, int):
+            key &= _MASK64  # rip + disp and other sums wrap around as the CPU's do
         try:
             s = self.prog.symbol(key)
-        except LookupError:
+        except (LookupError, OverflowError, ValueError):
             return None
         return Symbol(s.name, s.address, s.size or 0)
 
@@ -301,7 +304,7 @@ class DrgnView:
         import drgn
 
         try:
-            return int(self.prog.read_u64(address))
+            return int(self.prog.read_u64(address & _MASK64))
         except (drgn.FaultError, ValueError, OverflowError):
             return None
 
