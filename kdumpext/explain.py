@@ -153,7 +153,7 @@ class Tracer:
             if d in (ENTRY, UNKNOWN):
                 # UNKNOWN: a path from code no branch in the file reaches, e.g. behind an
                 # alternative the kernel patched at boot: taken as the entry too
-                values.append(self._entry(reg))
+                values.append(self.entry(reg))
             else:
                 values.append(self._from_def(reg, d, depth))
         if not values:
@@ -192,7 +192,7 @@ class Tracer:
                      [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})", pc)],
                      [n.name for n in named[:-1] if n.name != v.name], reg=reg)
 
-    def _entry(self, reg: str) -> Value:
+    def entry(self, reg: str) -> Value:
         """The value ``reg`` had on entry: a parameter (named by DWARF when it can)."""
         p = self._param_arriving_in(reg)
         if p is not None:

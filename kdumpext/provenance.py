@@ -299,7 +299,7 @@ def _from_call_value(tracer: Tracer, call_index: int, cv: CallValue) -> Optional
         return Value(arrow(base, m.path), tracer.view.type_named(m.member_type), "load", [ev] + base.evidence,
                      base=base, base_reg=cv.base.reg, member=m)
     if isinstance(cv, EntryValue):
-        v = tracer._entry(cv.reg)
+        v = tracer.entry(cv.reg)
         return v.with_evidence(ev)
     return None
 
