@@ -541,6 +541,16 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
             break
         _name_from_call_site(view, caller, reg, out)
         param_type = last[0].type if last and last[0].how == "param" else None
+        if value is not None and not caller.via:
+            # the dump may still say what the caller passed: it must be the value that arrived
+            passed = value_at(view, caller.tracer, reg, caller.call_index, frames[caller.frame_index].registers)
+            if passed is not None and passed != value:
+                cfn, cclone = source_name(view, caller.tracer.code)
+                out.append(Hop("unknown", cfn, "", clone=cclone, module=caller.tracer.code.module,
+                               fact=f"{caller.call.text}: the dump says %{reg} was {passed:#x} at this call, not "
+                                    f"{value:#x}: which call passed the value is not decided",
+                               pc=caller.call.address, callee=fn))
+                break
         v = _passed(view, caller, reg)
         if param_type is not None:
             v = _member_at_zero(view, v, param_type) or v

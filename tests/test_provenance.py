@@ -181,3 +181,24 @@ def test_spill_named_by_dw_op_fbreg(view: FakeView) -> None:
                                                 value=Deref(FrameBase(-0x18)))]
     v2 = Tracer(view, code2).value("rax", 2)
     assert (v2.text, v2.how) == ("saved", "local")
+
+
+def test_chain_stops_where_the_dump_contradicts_it(view: FakeView) -> None:
+    """The caller passed %rbx (unwinder: 0x5000) but 0x1c8 arrived: this call did not pass the bad
+    value (a frame the stack does not show), so the chain says so instead of going on."""
+    view.add("_raw_spin_lock", 0x5000, "f00fb117 c3")
+    view.vars[0x5000] = [VarLoc("lock", "struct spinlock *", True, "_raw_spin_lock", reg="rdi", entry_reg="rdi")]
+    # caller: 48 89 df  mov %rbx,%rdi ; call 0x5000 ; c3
+    call_at = 0x6000 + 3
+    rel = (0x5000 - (call_at + 5)) & 0xFFFFFFFF
+    view.add("foo", 0x6000, "4889df e8" + rel.to_bytes(4, "little").hex() + " c3")
+    frames = [Frame(0, 0x5000, "_raw_spin_lock", exception=True),
+              Frame(1, call_at + 5, "foo", registers={"rbx": 0x5000})]
+    t = Tracer(view, view.codes[-2], {"rdi": 0x1c8}, 0)
+    hops = chain(view, frames, 0, t, t.value("rdi", 0), 0x1c8)
+    assert [(h.function, h.kind) for h in hops] == [("_raw_spin_lock", "argument"), ("foo", "unknown")]
+    assert "0x5000" in hops[1].fact and "not decided" in hops[1].fact
+    # the same call with the value the dump agrees with goes on
+    frames[1] = Frame(1, call_at + 5, "foo", registers={"rbx": 0x1c8})
+    hops = chain(view, frames, 0, t, t.value("rdi", 0), 0x1c8)
+    assert "the dump says" not in " ".join(h.fact for h in hops)
