@@ -21,6 +21,10 @@ __all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_R
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
 _MASK64 = (1 << 64) - 1
+#: ftrace's entry hooks (``-mfentry``; ``mcount`` for older compilers): nops at run time.
+_FTRACE_HOOKS = frozenset({"__fentry__", "mcount", "_mcount", "__mcount"})
+#: pv_ops.lock members called with the callee-save convention (the irq ones all are).
+_PV_CALLEE_SAVE_LOCK = frozenset({"lock.queued_spin_unlock", "lock.vcpu_is_preempted"})
 
 #: Registers of the x86-64 retpoline thunk array, in slot order (arch/x86/lib/retpoline.S:
 #: ``__x86_indirect_thunk_array`` is 32-byte slots for rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15).
@@ -165,11 +169,53 @@ class DrgnView:
                 if cold is not None and cold.address not in pieces and cold.name.startswith(main.name + ".cold"):
                     pieces.add(cold.address)
                     insns += self._decode(cold, cold.address)
+        insns = [self._hook_as_nop(insn) for insn in insns]
         mod = self._module_name(pc)
         code = Code(main.name, main.address, main.address + (main.size or 0), mod, insns) if insns else None
         self._code[sym.address] = code
         self._code[main.address] = code
         return code
+
+    def _hook_as_nop(self, insn: Instruction) -> Instruction:
+        """``call __fentry__`` (ftrace's hook at every function's entry) as the nop it runs as.
+
+        A vmlinux or module file has the call; the running kernel has a nop there, or a
+        trampoline that saves and restores every register.  Read from a file (an oops log's
+        code) it must not count as a call that clobbers the argument registers.
+        """
+        import dataclasses
+
+        if not insn.is_call:
+            return insn
+        if insn.target is None:
+            return self._pv_callee_save(insn)
+        sym = self.symbol_at(insn.target)
+        if sym is None or sym.address != insn.target or sym.name not in _FTRACE_HOOKS:
+            return insn
+        return dataclasses.replace(insn, mnemonic="nop", op_str=f"# call {sym.name}", is_call=False,
+                                   target=None, regs_read=[], regs_written=[])
+
+    def _pv_callee_save(self, insn: Instruction) -> Instruction:
+        """``call *pv_ops+0xf0(%rip)`` as what it is to the caller's registers.
+
+        A file's paravirt call sites (the running kernel patches them to ``pushf; pop %rax``,
+        ``cli``, ...) call "callee-save" operations for the irq and lock hooks: they keep every
+        register but %rax (arch/x86/include/asm/paravirt_types.h, ``PVOP_CALLEE*``).
+        """
+        import dataclasses
+
+        mem = insn.mem
+        if mem is None or mem.base != "rip" or mem.index is not None:
+            return insn
+        g = self.global_at((insn.address + insn.size + mem.disp) & _MASK64)
+        if g is None or g[0] != "pv_ops" or g[2] is None:
+            return insn
+        from .members import member_of
+
+        m = member_of(g[2], g[1], 8)
+        if m is None or not (m.path.startswith("irq.") or m.path in _PV_CALLEE_SAVE_LOCK):
+            return insn
+        return dataclasses.replace(insn, is_call=False, regs_written=["rax"])
 
     def _module_name(self, pc: int) -> str:
         import drgn
