@@ -8,7 +8,7 @@ or the text program of an oops log).  Tests may answer from hand-built data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
 from .decode import decode_all
 from .dwarf import CallSite, FunctionInfo, VarLoc, debug_file
@@ -17,7 +17,8 @@ from .model import Instruction
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name"]
+__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name",
+           "as_it_runs"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
 _MASK64 = (1 << 64) - 1
@@ -177,45 +178,17 @@ class DrgnView:
         return code
 
     def _hook_as_nop(self, insn: Instruction) -> Instruction:
-        """``call __fentry__`` (ftrace's hook at every function's entry) as the nop it runs as.
+        return as_it_runs(insn, self.symbol_at, self._pv_ops_member)
 
-        A vmlinux or module file has the call; the running kernel has a nop there, or a
-        trampoline that saves and restores every register.  Read from a file (an oops log's
-        code) it must not count as a call that clobbers the argument registers.
-        """
-        import dataclasses
-
-        if not insn.is_call:
-            return insn
-        if insn.target is None:
-            return self._pv_callee_save(insn)
-        sym = self.symbol_at(insn.target)
-        if sym is None or sym.address != insn.target or sym.name not in _FTRACE_HOOKS:
-            return insn
-        return dataclasses.replace(insn, mnemonic="nop", op_str=f"# call {sym.name}", is_call=False,
-                                   target=None, regs_read=[], regs_written=[])
-
-    def _pv_callee_save(self, insn: Instruction) -> Instruction:
-        """``call *pv_ops+0xf0(%rip)`` as what it is to the caller's registers.
-
-        A file's paravirt call sites (the running kernel patches them to ``pushf; pop %rax``,
-        ``cli``, ...) call "callee-save" operations for the irq and lock hooks: they keep every
-        register but %rax (arch/x86/include/asm/paravirt_types.h, ``PVOP_CALLEE*``).
-        """
-        import dataclasses
-
-        mem = insn.mem
-        if mem is None or mem.base != "rip" or mem.index is not None:
-            return insn
-        g = self.global_at((insn.address + insn.size + mem.disp) & _MASK64)
+    def _pv_ops_member(self, address: int) -> Optional[str]:
+        """The member path of ``pv_ops`` at ``address`` (None elsewhere)."""
+        g = self.global_at(address)
         if g is None or g[0] != "pv_ops" or g[2] is None:
-            return insn
+            return None
         from .members import member_of
 
         m = member_of(g[2], g[1], 8)
-        if m is None or not (m.path.startswith("irq.") or m.path in _PV_CALLEE_SAVE_LOCK):
-            return insn
-        return dataclasses.replace(insn, is_call=False, regs_written=["rax"])
+        return m.path if m is not None else None
 
     def _module_name(self, pc: int) -> str:
         import drgn
@@ -377,3 +350,37 @@ def with_target_name(view: ProgramView, insn: Instruction) -> Instruction:
         off = insn.target - sym.address
         name = sym.name + (f"+{off:#x}" if off else "")
     return dataclasses.replace(insn, op_str=name)
+
+
+def as_it_runs(insn: Instruction, symbol_at: Callable[[int], Optional[Symbol]],
+               pv_ops_member: Callable[[int], Optional[str]]) -> Instruction:
+    """An instruction of a file's code as the running kernel executes it, for dataflow.
+
+    ``call __fentry__`` (ftrace's hook at every function's entry) is a nop at run time, or a
+    trampoline that saves and restores every register; a paravirt call site
+    (``call *pv_ops+0xf0(%rip)``) of the irq and lock hooks calls a "callee-save" operation
+    that keeps every register but %rax (arch/x86/include/asm/paravirt_types.h, ``PVOP_CALLEE*``;
+    the running kernel patches most of them to ``pushf; pop %rax``, ``cli``...).  Read from a
+    dump the code is already patched; read from a file (an oops log's code) these would look
+    like calls that clobber the argument registers.
+
+    :param symbol_at: the symbol containing an address.
+    :param pv_ops_member: the member path of ``pv_ops`` at an address (``irq.save_fl``), or None.
+    """
+    import dataclasses
+
+    if not insn.is_call:
+        return insn
+    if insn.target is not None:
+        sym = symbol_at(insn.target)
+        if sym is None or sym.address != insn.target or sym.name not in _FTRACE_HOOKS:
+            return insn
+        return dataclasses.replace(insn, mnemonic="nop", op_str=f"# call {sym.name}", is_call=False,
+                                   target=None, regs_read=[], regs_written=[])
+    mem = insn.mem
+    if mem is None or mem.base != "rip" or mem.index is not None:
+        return insn
+    path = pv_ops_member((insn.address + insn.size + mem.disp) & _MASK64)
+    if path is None or not (path.startswith("irq.") or path in _PV_CALLEE_SAVE_LOCK):
+        return insn
+    return dataclasses.replace(insn, is_call=False, regs_written=["rax"])

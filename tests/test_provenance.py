@@ -202,3 +202,35 @@ def test_chain_stops_where_the_dump_contradicts_it(view: FakeView) -> None:
     frames[1] = Frame(1, call_at + 5, "foo", registers={"rbx": 0x1c8})
     hops = chain(view, frames, 0, t, t.value("rdi", 0), 0x1c8)
     assert "the dump says" not in " ".join(h.fact for h in hops)
+
+
+def test_code_from_a_file_as_it_runs() -> None:
+    """Debian's _raw_spin_lock_irqsave as its vmlinux file has it (objdump): ``call __fentry__``
+    and two paravirt callee-save calls before the fault; none of them changes %rdi."""
+    from kdumpext.flow import ENTRY, build_cfg, reaching_defs
+    from kdumpext.program import as_it_runs
+
+    start = 0xffffffff81a18090
+    # e8 9b 36 65 ff  call __fentry__ ; 53  push %rbx ; ff 15 14 19 02 01  call *pv_ops+0xf0(%rip) ;
+    # 48 89 c3  mov %rax,%rbx ; ff 15 13 19 02 01  call *pv_ops+0xf8(%rip) ;
+    # 31 c0  xor %eax,%eax ; ba 01 00 00 00  mov $0x1,%edx ; f0 0f b1 17  lock cmpxchg %edx,(%rdi)
+    raw = "e89b3665ff 53 ff1514190201 4889c3 ff1513190201 31c0 ba01000000 f00fb117"
+    insns = decode_all(bytes.fromhex(raw.replace(" ", "")), start)
+    fentry, pv_ops = 0xffffffff8106b730, 0xffffffff82a398c0
+    assert insns[0].target == fentry
+
+    def symbol_at(a: int) -> Optional[Symbol]:
+        return Symbol("__fentry__", fentry, 16) if a == fentry else None
+
+    def pv_member(a: int) -> Optional[str]:
+        return {pv_ops + 0xf0: "irq.save_fl", pv_ops + 0xf8: "irq.irq_disable"}.get(a)
+
+    fault = len(insns) - 1
+    assert reaching_defs(build_cfg(insns), "rdi", fault) != [ENTRY]  # the calls clobber rdi as read
+    ran = [as_it_runs(i, symbol_at, pv_member) for i in insns]
+    assert reaching_defs(build_cfg(ran), "rdi", fault) == [ENTRY]  # lock arrived in rdi, untouched
+    assert reaching_defs(build_cfg(ran), "rax", fault) == [5]  # the xor; the pv calls do write rax
+    assert not ran[0].is_call and ran[0].mnemonic == "nop"
+    # a call that is neither stays a call
+    other = as_it_runs(insns[0], lambda a: Symbol("kfree", fentry, 16), pv_member)
+    assert other.is_call
