@@ -19,7 +19,7 @@ from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, st
 from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
 from .model import Evidence, Frame, Hop, HopKind, Instruction, Registers
-from .program import Code, ProgramView, clone_suffix
+from .program import Code, ProgramView, clone_suffix, with_target_name
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
 
@@ -530,7 +530,8 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
             mv = mid.value(reg, jmp)
             mid_hops, reg2 = hops_in_function(view, mid, mv, value, fn)
             for h in mid_hops:
-                h.fact = (h.fact + "; " if h.fact else "") + f"tail jump {mid.insns[jmp].text}, not on the stack"
+                h.fact = (h.fact + "; " if h.fact else "") + \
+                    f"tail jump {with_target_name(view, mid.insns[jmp]).text}, not on the stack"
             out += mid_hops
             if reg2 is None:
                 stop = True

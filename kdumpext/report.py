@@ -359,6 +359,7 @@ _HOP_WORD = {"argument": "arrives as argument", "address-of": "is the address", 
 def render_chain(hops: List[Hop]) -> List[str]:
     """One line per hop: ``function()  expr  how  (the instruction or DWARF fact it rests on)``."""
     out = []
+    width = max((len(_fn(h)) for h in hops), default=0)
     for h in hops:
         how = _HOP_WORD[h.kind]
         if h.kind == "return":
@@ -370,7 +371,7 @@ def render_chain(hops: List[Hop]) -> List[str]:
         val = f" = {h.value:#x}" if h.value is not None and h.kind != "unknown" else ""
         fact = f"  ({h.fact})" if h.fact else ""
         alt = f"  [or {', '.join(h.candidates)}]" if h.candidates else ""
-        out.append(f"{_fn(h):<30} {h.expr or '?'}{val}  {how}{fact}{alt}")
+        out.append(f"{_fn(h):<{width}}  {h.expr or '?'}{val}  {how}{fact}{alt}")
     return out
 
 
