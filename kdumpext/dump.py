@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Callable, Iterable, List, Optional, Tuple
 
 from .errors import MemoryNotInDump, NotADumpError, TruncatedDumpError, UsageError
-from .locate import COMPRESSED, SearchPath, find_module_file, find_vmlinux, unpacked
+from .locate import COMPRESSED, SearchPath, find_module_file, find_vmlinux, regular_file, unpacked
 from .model import DumpInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +53,9 @@ def sniff(path: str) -> DumpFormat:
     :raises NotADumpError: not a kdump-compressed, ELF core or flattened file
         (possibly inside xz/gzip/bzip2).
     """
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory; give the dump file (e.g. dump.<stamp> or vmcore)")
+    regular_file(path, "dump file (e.g. dump.<stamp> or vmcore)")
     try:
         with open(path, "rb") as f:
             head = f.read(64)

@@ -11,7 +11,7 @@ import shlex
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type
 
 from .errors import KdumpextError, UsageError
 from .model import Registers
@@ -853,6 +853,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only the crashed thread and each CPU's current task, not every task")
 
 
+def _inputs(args: argparse.Namespace, opened: Any) -> List[str]:
+    """Every file a ``gdb-core`` run reads: the dump (and what it was unpacked to), the vmlinux,
+    the modules' debug files, the kernel logs beside the dump."""
+    import glob
+
+    files = [args.dump, opened.info.path, opened.info.vmlinux] + ([args.vmlinux] if args.vmlinux else [])
+    for mod in opened.prog.modules():
+        files += [p for p in (mod.debug_file_path, mod.loaded_file_path) if p]
+    where = os.path.dirname(os.path.abspath(args.dump))
+    files += glob.glob(os.path.join(where, "dmesg*")) + glob.glob(os.path.join(where, "vmcore-dmesg*"))
+    return [f for f in files if f]
+
+
 def run(args: argparse.Namespace) -> int:
     """``kdumpext gdb-core``: write the core, print the gdb commands that load it."""
     import sys
@@ -867,6 +880,10 @@ def run(args: argparse.Namespace) -> int:
         if os.path.exists(args.dump) and os.path.exists(out) and os.path.samefile(out, args.dump):
             raise UsageError(f"{args.output}: is the dump itself; write the core elsewhere")
     opened = open_dump(args.dump, args.vmlinux, args.debug_dir)
+    if out is not None:
+        for used in _inputs(args, opened):
+            if os.path.exists(out) and os.path.exists(used) and os.path.samefile(out, used):
+                raise UsageError(f"{args.output}: is {used}, which this run reads; write the core elsewhere")
     all_tasks = not args.running_only
     if out is None:
         path, summary = cached_core(opened, all_tasks)

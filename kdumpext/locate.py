@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo
+from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo, UsageError
 
 __all__ = [
     "COMPRESSED",
@@ -32,6 +32,26 @@ DEBUG_PATH_ENV = "KDUMPEXT_DEBUG_PATH"
 
 #: Containers kdumpext unpacks by itself (suffix -> opener); dump.py sniffs them by magic.
 COMPRESSED: Dict[str, Callable[..., Any]] = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+
+
+def regular_file(path: str, what: str = "file") -> str:
+    """``path`` when it is a regular file (links followed); a FIFO, device or socket is refused
+    at once, before anything opens it (reading one could block forever or never end).
+
+    :raises UsageError: ``path`` is not a regular file (or does not exist).
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"{path}: is a directory; give the {what}")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise UsageError(f"{path}: is {kind}, not a regular file; give the {what}")
+    return path
 
 
 def cache_dir() -> str:
@@ -224,8 +244,9 @@ def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optiona
     :raises MissingDebugInfo: nothing was found.
     """
     if given:
-        if not os.path.isfile(given):
+        if not os.path.exists(given):
             raise MissingDebugInfo(release, build_id, [given])
+        regular_file(given, "vmlinux")
         path = unpacked(given)
         got = file_build_id(path)
         if build_id and got != build_id:
@@ -259,7 +280,7 @@ def find_module_file(search: SearchPath, release: str, name: str, build_id: str 
         if not os.path.isdir(top):
             continue
         cand = search._index(top).get(want)
-        if cand is None:
+        if cand is None or not os.path.isfile(cand):  # a FIFO named like a module is never opened
             continue
         path = unpacked(cand)
         if build_id and file_build_id(path) not in (build_id, ""):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 from . import addresses
 from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
-from .locate import SearchPath, find_module_file, find_vmlinux
+from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
 from .oops import Oops, panic_line, parse_oops, strip_timestamps
 from .report import summarize
@@ -49,22 +49,51 @@ _SHF_ALLOC = 0x2
 _OPENERS: Dict[str, Any] = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
 
 
+#: How much of a kernel log is read: its tail, where the oops is (a log buffer is 128 KiB to a few MiB).
+_LOG_TAIL = 32 << 20
+#: How much a compressed log may unpack to before it is taken as damaged (a decompression bomb).
+_LOG_UNPACKED_MAX = 512 << 20
+
+
+def _tail(f: Any, limit: int) -> bytes:
+    """The last :data:`_LOG_TAIL` bytes of stream ``f``, reading at most ``limit`` bytes of it.
+
+    :raises ValueError: the stream is longer than ``limit``.
+    """
+    kept = b""
+    total = 0
+    while True:
+        chunk = f.read(1 << 20)
+        if not chunk:
+            return kept
+        total += len(chunk)
+        if total > limit:
+            raise ValueError(f"unpacks to more than {limit >> 20} MiB: not a kernel log")
+        kept = (kept + chunk)[-_LOG_TAIL:]
+
+
 def read_log(path: str) -> str:
     """The text of a kernel log file (also ``.xz``/``.gz``/``.bz2``), undecodable bytes replaced.
 
     :raises UsageError: the file cannot be read.
     """
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory; give the log file (dmesg.<stamp>, vmcore-dmesg.txt)")
+    regular_file(path, "log file (dmesg.<stamp>, vmcore-dmesg.txt)")
     opener = _OPENERS.get(os.path.splitext(path)[1])
     try:
         if opener is not None:
             with opener(path, "rb") as f:
-                data = f.read()
+                data = _tail(f, _LOG_UNPACKED_MAX)
         else:
             with open(path, "rb") as f:
-                data = f.read()
+                size = os.fstat(f.fileno()).st_size
+                if size > _LOG_TAIL:
+                    f.seek(size - _LOG_TAIL)  # the oops is at the end of a log; a huge one is cut
+                data = f.read(_LOG_TAIL)
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory; give the log file (dmesg.<stamp>, vmcore-dmesg.txt)") from None
-    except (OSError, EOFError, lzma.LZMAError) as e:
+    except (OSError, EOFError, lzma.LZMAError, ValueError) as e:
         raise UsageError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
     return data.decode(errors="replace")
 
