@@ -244,9 +244,7 @@ def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optiona
     :raises MissingDebugInfo: nothing was found.
     """
     if given:
-        if not os.path.exists(given):
-            raise MissingDebugInfo(release, build_id, [given])
-        regular_file(given, "vmlinux")
+        regular_file(given, "vmlinux")  # a path the user named that is not there is a usage error (2)
         path = unpacked(given)
         got = file_build_id(path)
         if build_id and got != build_id:

@@ -90,3 +90,9 @@ def test_gdb_core_never_overwrites_an_input(tmp_path) -> None:
     for target in (log, dump):
         _one_line(_run("gdb-core", str(dump), "--debug-dir", BUILD, "-o", str(target)), "write the core elsewhere")
     assert {p: _sha(str(p)) for p in (dump, log)} == before
+
+
+def test_missing_vmlinux_file_is_a_usage_error(tmp_path) -> None:
+    """README: 2 is a missing file; 6 is for a vmlinux that was searched for and not found."""
+    _one_line(_run("triage", case("null-write").dump, "--vmlinux", str(tmp_path / "no-such-vmlinux")),
+              "no-such-vmlinux", "No such file")
