@@ -15,7 +15,7 @@ from corpus import BUILD, ROOT, cases, chain_as_expected
 
 from kdumpext.decode import decode
 from kdumpext.report import to_json_dict
-from kdumpext.errors import MissingDebugInfo
+from kdumpext.errors import UsageError
 from kdumpext.oops import parse_oops
 from kdumpext.errors import NoOopsError, ReleaseMismatch
 from kdumpext.oopstriage import (
@@ -541,7 +541,7 @@ def test_vmlinux_of_another_release_is_refused():
     # found on the search path rather than given: passed over with a warning
     r = report_from_text(other, "pasted.txt", debug_dirs=[BUILD])
     assert r.dump.vmlinux == "" and any("not the oops' 6.1.999" in w for w in r.warnings)
-    with pytest.raises(MissingDebugInfo):
+    with pytest.raises(UsageError, match="No such file"):  # a file the user named is not there: usage (2)
         report_from_text(SEED, "pasted.txt", vmlinux="/nonexistent/vmlinux")
 
 
