@@ -132,11 +132,17 @@ def _kdump_expected_size(f: IO[bytes], size: int) -> Tuple[int, str]:
     sub = f.read(8 * 14)
     end = 0
     if len(sub) >= 96:
-        # kdump_sub_header: phys_base, dump_level, split, start_pfn, end_pfn,
-        # offset/size_vmcoreinfo, offset/size_note, then offset/size_eraseinfo at byte 64
-        off_erase, size_erase = struct.unpack_from("<qQ", sub, 64)
-        if off_erase and size_erase:
-            end = off_erase + size_erase
+        # kdump_sub_header: phys_base, dump_level, split, start_pfn, end_pfn, then the
+        # offset/size pairs of vmcoreinfo (byte 32), the ELF notes (48) and erase info (64)
+        for name, at in (("vmcoreinfo", 32), ("note", 48), ("eraseinfo", 64)):
+            off, n = struct.unpack_from("<qQ", sub, at)
+            if not n:
+                continue
+            if off <= 0 or off + n > size:
+                # drgn would map past the end of the file (SIGBUS): a damaged sub-header
+                return off + n, f"damaged sub-header: offset_{name} {off:#x} + size_{name} {n:#x} " \
+                                f"is past the end of the file ({size:#x} bytes)"
+            end = max(end, off + n)
     bitmap_off = block_size * (1 + sub_hdr_size)
     bitmap2 = dumpable_bitmap(read) if half else b""
     if bitmap2 is None:

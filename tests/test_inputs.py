@@ -96,3 +96,20 @@ def test_missing_vmlinux_file_is_a_usage_error(tmp_path) -> None:
     """README: 2 is a missing file; 6 is for a vmlinux that was searched for and not found."""
     _one_line(_run("triage", case("null-write").dump, "--vmlinux", str(tmp_path / "no-such-vmlinux")),
               "no-such-vmlinux", "No such file")
+
+
+@pytest.mark.parametrize("at, name", [(48, "note"), (64, "eraseinfo"), (32, "vmcoreinfo")])
+def test_sub_header_past_the_end_is_a_damaged_dump(tmp_path, at: int, name: str) -> None:
+    """A kdump sub-header offset pointing past the file (drgn died of SIGBUS on it): exit 4, one line."""
+    import struct
+
+    c = case("scst-null-dev")  # the -c dump, not xz'd
+    dump = tmp_path / "dump.202601010101"
+    shutil.copyfile(c.dump, dump)
+    with open(dump, "r+b") as f:
+        block_size, = struct.unpack_from("<i", f.read(432), 428)  # disk_dump_header.block_size
+        f.seek(block_size + at)
+        f.write(struct.pack("<qQ", os.path.getsize(dump), 0x1000))
+    p = _run("triage", str(dump), "--debug-dir", BUILD)
+    assert p.returncode == 4, (p.returncode, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1 and f"offset_{name}" in p.stderr, p.stderr
