@@ -102,8 +102,8 @@ class NoOopsError(KdumpextError):
 
     exit_code = 3
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{path}: no oops, BUG or kernel panic message in this log")
+    def __init__(self, path: str, hint: str = "") -> None:
+        super().__init__(f"{path}: no oops, BUG or kernel panic message in this log" + (f" ({hint})" if hint else ""))
         self.path = path
 
 

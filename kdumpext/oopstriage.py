@@ -127,6 +127,18 @@ def kernel_part(text: str) -> str:
 _PANIC_TITLE = re.compile(r"Kernel panic - not syncing: ")
 
 
+def _dump_hint(path: str) -> str:
+    """``it is a crash dump: kdumpext triage PATH`` when the file is one ("" otherwise)."""
+    from .dump import sniff
+    from .errors import KdumpextError
+
+    try:
+        sniff(path)
+    except (KdumpextError, OSError):
+        return ""
+    return f"it is a crash dump: kdumpext triage {path}"
+
+
 def parse_log(text: str) -> Optional[Oops]:
     """The first oops of a kernel log, or for a plain ``panic()`` its message and call trace.
 
@@ -598,7 +610,7 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
     """
     oops = parse_log(text)
     if oops is None:
-        raise NoOopsError(path)
+        raise NoOopsError(path, _dump_hint(path))
     warnings = ["explained from the kernel log text, not from a dump" + (f": {why}" if why else "")]
     missing: List[str] = []
     # a vmlinux given by hand often has its modules beside it

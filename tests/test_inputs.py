@@ -113,3 +113,12 @@ def test_sub_header_past_the_end_is_a_damaged_dump(tmp_path, at: int, name: str)
     p = _run("triage", str(dump), "--debug-dir", BUILD)
     assert p.returncode == 4, (p.returncode, p.stderr)
     assert len(p.stderr.strip().splitlines()) == 1 and f"offset_{name}" in p.stderr, p.stderr
+
+
+def test_each_command_points_at_the_other() -> None:
+    """A kernel log given to triage points at `kdumpext oops`; a dump given to oops at `kdumpext triage`."""
+    c = case("scst-null-dev")
+    p = _run("triage", c.dmesg)
+    assert p.returncode == 3 and f"kdumpext oops {c.dmesg}" in p.stderr, p.stderr
+    p = _run("oops", c.dump)
+    assert p.returncode == 3 and f"kdumpext triage {c.dump}" in p.stderr, p.stderr
