@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import os
+import re
 import struct
 import sys
 from dataclasses import dataclass
@@ -81,18 +82,13 @@ def sniff(path: str) -> DumpFormat:
             raise NotADumpError(path, f"{container}-compressed, but not a dump inside")
     if head.startswith(b"\x7fELF"):
         raise NotADumpError(path, "an ELF file, but not a core file (is this the vmlinux?)")
-    if _looks_like_text(head):
-        raise NotADumpError(path, f"text; for a kernel log: kdumpext oops {path}")
+    if _KERNEL_LOG.match(head):
+        raise NotADumpError(path, f"a kernel log; kdumpext oops {path} explains it")
     raise NotADumpError(path)
 
 
-def _looks_like_text(head: bytes) -> bool:
-    """Whether a file's first bytes are printable text (a dmesg, vmcore-dmesg.txt)."""
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return bool(text) and all(c.isprintable() or c in "\n\r\t" for c in text)
+#: The first line of a kernel log as dmesg, makedumpfile --dump-dmesg and vmcore-dmesg write it.
+_KERNEL_LOG = re.compile(rb"^(<\d+>)?\[\s*\d+\.\d+\] ")
 
 
 _KDUMP_HEADER = 464  # struct disk_dump_header, up to nr_cpus

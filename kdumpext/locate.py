@@ -136,8 +136,14 @@ class SearchPath:
 
     @classmethod
     def build(cls, debug_dirs: Iterable[str] = (), dump_path: Optional[str] = None) -> "SearchPath":
-        """The standard search path for a dump (see README.md, "Finding debug info")."""
+        """The standard search path for a dump (see README.md, "Finding debug info").
+
+        :raises UsageError: a directory given in ``debug_dirs`` is not one.
+        """
         dirs = [os.path.abspath(d) for d in debug_dirs]
+        for given, d in zip(debug_dirs, dirs):
+            if not os.path.isdir(d):
+                raise UsageError(f"{given}: no such directory (--debug-dir)")
         dirs += [d for d in os.environ.get(DEBUG_PATH_ENV, "").split(":") if d]
         if dump_path:
             dirs.append(os.path.dirname(os.path.abspath(dump_path)))

@@ -122,3 +122,8 @@ def test_each_command_points_at_the_other() -> None:
     assert p.returncode == 3 and f"kdumpext oops {c.dmesg}" in p.stderr, p.stderr
     p = _run("oops", c.dump)
     assert p.returncode == 3 and f"kdumpext triage {c.dump}" in p.stderr, p.stderr
+
+
+def test_debug_dir_that_is_not_there_is_said(tmp_path) -> None:
+    _one_line(_run("triage", case("null-write").dump, "--debug-dir", str(tmp_path / "nowhere")),
+              "nowhere", "no such directory")
