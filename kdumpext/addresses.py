@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from typing import Dict, Optional, Tuple
 
-from .model import BadAddress
+from .model import BadAddress, MASK64
 
 __all__ = [
     "PAGE_SIZE",
@@ -23,7 +23,6 @@ __all__ = [
     "describe",
 ]
 
-_MASK64 = (1 << 64) - 1
 
 PAGE_SIZE = 0x1000
 
@@ -129,7 +128,7 @@ def err_ptr_of(value: int) -> Optional[int]:
 
     ``value`` is a ``void *`` as an unsigned or signed 64-bit integer.
     """
-    value &= _MASK64
+    value &= MASK64
     if value >= (1 << 64) - MAX_ERRNO:
         return (1 << 64) - value
     return None
@@ -204,8 +203,8 @@ def _classify(
     direct_map_size: Optional[int] = None,
 ) -> BadAddress:
     """The engine of classify() and classify_pointer()."""
-    pointer &= _MASK64
-    address = (pointer + offset) & _MASK64
+    pointer &= MASK64
+    address = (pointer + offset) & MASK64
 
     if pointer < NULL_LIMIT:
         total = pointer + offset

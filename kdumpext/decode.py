@@ -9,7 +9,7 @@ import capstone
 from capstone import x86
 
 from .errors import KdumpextError
-from .model import Access, Instruction, MemOperand
+from .model import Access, Instruction, MASK64, MemOperand
 
 __all__ = [
     "DecodeError",
@@ -23,7 +23,6 @@ __all__ = [
     "stored_register",
 ]
 
-_MASK64 = (1 << 64) - 1
 _MAX_INSN_SIZE = 15
 
 
@@ -271,7 +270,7 @@ def _att_operand(ci: Any, op: Any, indirect: bool) -> str:
         return f"{star}%{ci.reg_name(op.reg)}"
     if op.type == x86.X86_OP_IMM:
         if ci.group(capstone.CS_GRP_BRANCH_RELATIVE):
-            return f"{op.imm & _MASK64:#x}"  # objdump adds " <symbol>"; we have none
+            return f"{op.imm & MASK64:#x}"  # objdump adds " <symbol>"; we have none
         bits = 8 * op.size if op.size else 64
         return f"${op.imm & ((1 << bits) - 1):#x}"
     m = op.mem
@@ -284,7 +283,7 @@ def _att_operand(ci: Any, op: Any, indirect: bool) -> str:
         seg = "es" if base in ("rdi", "edi") else "ds"  # objdump names the implied ones
     text = f"%{seg}:" if seg else ""
     if base is None and index is None:
-        return f"{star}{text}{m.disp & _MASK64:#x}"
+        return f"{star}{text}{m.disp & MASK64:#x}"
     if m.disp or ci.disp_size:  # objdump prints an encoded displacement even if 0
         text += f"-{-m.disp:#x}" if m.disp < 0 else f"{m.disp:#x}"
     inside = f"%{base}" if base else ""
@@ -430,7 +429,7 @@ def _instruction(sem: Any, text: Any, intel: bool) -> Instruction:
     if (is_call or is_jump) and sem.operands:
         op = sem.operands[0]
         if op.type == x86.X86_OP_IMM and sem.group(capstone.CS_GRP_BRANCH_RELATIVE):
-            target = op.imm & _MASK64
+            target = op.imm & MASK64
         elif op.type == x86.X86_OP_REG:
             reg_target = reg64(sem.reg_name(op.reg))
 

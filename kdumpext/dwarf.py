@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from .model import MASK64
+
 __all__ = [
     "DWARF_REGS", "VarLoc", "Scope", "DebugFile", "debug_file", "type_name", "decl_file",
     "Const", "RegPlus", "Deref", "EntryValue", "FrameBase", "Plus", "ParamRef", "Unknown", "CallValue",
@@ -201,11 +203,10 @@ def _add(a: CallValue, k: int) -> CallValue:
 
 _CONST_OPS = frozenset(("DW_OP_const1u", "DW_OP_const1s", "DW_OP_const2u", "DW_OP_const2s", "DW_OP_const4u",
                         "DW_OP_const4s", "DW_OP_const8u", "DW_OP_const8s", "DW_OP_constu", "DW_OP_consts"))
-_MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 _BINARY = {
     "DW_OP_and": lambda a, b: a & b, "DW_OP_or": lambda a, b: a | b, "DW_OP_xor": lambda a, b: a ^ b,
-    "DW_OP_mul": lambda a, b: a * b, "DW_OP_shl": lambda a, b: (a << b) & _MASK64,
-    "DW_OP_shr": lambda a, b: (a & _MASK64) >> b, "DW_OP_shra": lambda a, b: a >> b,
+    "DW_OP_mul": lambda a, b: a * b, "DW_OP_shl": lambda a, b: (a << b) & MASK64,
+    "DW_OP_shr": lambda a, b: (a & MASK64) >> b, "DW_OP_shra": lambda a, b: a >> b,
 }
 
 
@@ -667,7 +668,7 @@ def _elf_class() -> Any:
                         return False
                     value = values[r_info >> 32] + r_addend
                     struct.pack_into(fmt[0], buf, r_offset,
-                                     value & (0xFFFF_FFFF_FFFF_FFFF if fmt[1] == 8 else 0xFFFF_FFFF)
+                                     value & (MASK64 if fmt[1] == 8 else 0xFFFF_FFFF)
                                      if fmt[0] != "<i" else value)
             finally:
                 buf.release()

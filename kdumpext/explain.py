@@ -15,7 +15,7 @@ from .decode import Source, source_of
 from .dwarf import Deref, FrameBase, VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
-from .model import Evidence, Instruction, Member, Registers
+from .model import Evidence, Instruction, MASK64, Member, Registers
 from .program import Code, ProgramView, clone_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +26,6 @@ __all__ = ["How", "Value", "Tracer", "ARG_REGS", "arrow", "named_by_var"]
 #: Integer argument registers, in order (System V x86-64 psABI).
 ARG_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 _MAX_DEPTH = 12
-_MASK64 = (1 << 64) - 1
 _ALIAS_WINDOW = 48  # instructions from a function's entry searched for a copy of an unnamed argument
 
 #: How a value was made: a parameter on entry, a DWARF-named variable we could not trace
@@ -344,7 +343,7 @@ class Tracer:
         insn = self.insns[j]
         disp = mem.disp
         if mem.base == "rip":
-            g = self._global((insn.address + insn.size + disp) & _MASK64, insn, ev)
+            g = self._global((insn.address + insn.size + disp) & MASK64, insn, ev)
             if g is None:
                 return Value(f"%{src.dest}")
             if src.kind == "lea":

@@ -10,7 +10,7 @@ import capstone
 from capstone import x86
 
 from .decode import Source, source_of
-from .model import Instruction, MemOperand
+from .model import Instruction, MASK64, MemOperand
 
 __all__ = [
     "ENTRY",
@@ -279,7 +279,7 @@ def value_sources(cfg: Cfg, reg: str, index: int) -> List[Tuple[int, Optional[So
 
 
 def _signed(value: int) -> int:
-    value &= (1 << 64) - 1
+    value &= MASK64
     return value - (1 << 64) if value >> 63 else value
 
 

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 from . import addresses
 from .errors import KdumpextError
 from .members import member_of, pointee
-from .model import BadAddress, Member
+from .model import BadAddress, MASK64, Member
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
 __all__ = ["AddressInfo", "identify", "render_address", "page_offset", "direct_map_size", "lookup_type"]
 
-_MASK64 = (1 << 64) - 1
 _log = logging.getLogger("kdumpext")
 
 #: The object an address lies in: (its start, its type if known, where that type comes from).
@@ -234,12 +233,12 @@ def identify(prog: "drgn.Program", address: int, pointer: Optional[int] = None, 
     """
     import drgn
 
-    address &= _MASK64
+    address &= MASK64
     if pointer is None and offset:
-        pointer = (address - offset) & _MASK64
+        pointer = (address - offset) & MASK64
     if pointer is not None:
-        pointer &= _MASK64
-        if (pointer + offset) & _MASK64 != address:
+        pointer &= MASK64
+        if (pointer + offset) & MASK64 != address:
             raise ValueError(f"address {address:#x} is not pointer {pointer:#x} + offset {offset:#x}")
     target: Optional[drgn.Type] = lookup_type(prog, type) if type is not None else None
     start = page_offset(prog)

@@ -10,6 +10,7 @@ from typing import Dict, List, Literal, Optional, Tuple, get_args
 
 __all__ = [
     "Registers",
+    "MASK64",
     "DumpInfo",
     "TaskInfo",
     "Frame",
@@ -29,6 +30,9 @@ __all__ = [
 
 #: Register values by drgn's register names ("rip", "rsp", "rax", ...).
 Registers = Dict[str, int]
+
+#: x86-64 addresses and registers wrap at 64 bits: sums are taken ``& MASK64``.
+MASK64 = (1 << 64) - 1
 
 #: How a bad value got where it was used, one fact per hop of a provenance chain:
 #: ``argument`` it arrived as a parameter (the next hop is in the caller);
@@ -122,7 +126,7 @@ class MemOperand:
             if reg == "rip" or reg not in regs:
                 return None
             total += regs[reg] * mul
-        return total & 0xFFFF_FFFF_FFFF_FFFF
+        return total & MASK64
 
 
 @dataclass

@@ -13,7 +13,7 @@ from . import addresses
 from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
-from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
+from .model import DumpInfo, Evidence, Frame, MASK64, Registers, Report, TaskInfo, Verdict
 from .oops import Oops, panic_line, parse_oops, strip_timestamps
 from .report import summarize
 from .triage import explain_crash, explain_frame, verdict_class
@@ -507,7 +507,7 @@ def _relocated_code(elf: Any, placed: Dict[int, int],
                 elif kind == _R_X86_64_32:
                     struct.pack_into("<I", data, off, value & 0xFFFF_FFFF)
                 elif kind == _R_X86_64_64:
-                    struct.pack_into("<Q", data, off, value & 0xFFFF_FFFF_FFFF_FFFF)
+                    struct.pack_into("<Q", data, off, value & MASK64)
             except struct.error:
                 continue  # a value that does not fit: left as the file has it
     return out

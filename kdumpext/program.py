@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Protocol, Tupl
 
 from .decode import decode_all
 from .dwarf import CallSite, FunctionInfo, VarLoc, debug_file
-from .model import Instruction
+from .model import Instruction, MASK64
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -21,7 +21,6 @@ __all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_R
            "as_it_runs"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
-_MASK64 = (1 << 64) - 1
 #: ftrace's entry hooks (``-mfentry``; ``mcount`` for older compilers): nops at run time.
 _FTRACE_HOOKS = frozenset({"__fentry__", "mcount", "_mcount", "__mcount"})
 #: pv_ops.lock members called with the callee-save convention (the irq ones all are).
@@ -130,7 +129,7 @@ class DrgnView:
 
     def _symbol(self, key: Union[int, str]) -> Optional[Symbol]:
         if isinstance(key, int):
-            key &= _MASK64  # rip + disp and other sums wrap around as the CPU's do
+            key &= MASK64  # rip + disp and other sums wrap around as the CPU's do
         try:
             s = self.prog.symbol(key)
         except (LookupError, OverflowError, ValueError):
@@ -323,7 +322,7 @@ class DrgnView:
         import drgn
 
         try:
-            return int(self.prog.read_u64(address & _MASK64))
+            return int(self.prog.read_u64(address & MASK64))
         except (drgn.FaultError, ValueError, OverflowError):
             return None
 
@@ -380,7 +379,7 @@ def as_it_runs(insn: Instruction, symbol_at: Callable[[int], Optional[Symbol]],
     mem = insn.mem
     if mem is None or mem.base != "rip" or mem.index is not None:
         return insn
-    path = pv_ops_member((insn.address + insn.size + mem.disp) & _MASK64)
+    path = pv_ops_member((insn.address + insn.size + mem.disp) & MASK64)
     if path is None or not (path.startswith("irq.") or path in _PV_CALLEE_SAVE_LOCK):
         return insn
     return dataclasses.replace(insn, is_call=False, regs_written=["rax"])

@@ -18,7 +18,7 @@ from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
 from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
-from .model import Evidence, Frame, Hop, HopKind, Instruction, Registers
+from .model import Evidence, Frame, Hop, HopKind, Instruction, MASK64, Registers
 from .program import Code, ProgramView, clone_suffix, with_target_name
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
 _MAX_FRAMES = 16
-_MASK64 = (1 << 64) - 1
 
 
 def source_name(view: ProgramView, code: Code) -> Tuple[str, str]:
@@ -164,7 +163,7 @@ def _branch_target(view: ProgramView, tracer: Tracer, j: int,
     if mem is None or mem.base is None or mem.index is not None or mem.base == "rip":
         return None
     base = reg_value(mem.base)
-    return None if base is None else view.read_word((base + mem.disp) & _MASK64)
+    return None if base is None else view.read_word((base + mem.disp) & MASK64)
 
 
 #: Registers a call preserves (System V x86-64 psABI): the unwinder restores them in a caller's frame.
@@ -212,7 +211,7 @@ def value_at(view: ProgramView, tracer: Tracer, reg: str, j: int, regs: Register
         base = at(mem.base)
         if base is None:
             return None
-        address = (base + mem.disp) & _MASK64
+        address = (base + mem.disp) & MASK64
         return address if src.kind == "lea" else view.read_word(address) if mem.size == 8 else None
     return None
 
@@ -253,7 +252,7 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
         if v.how == "address-of" and v.base is not None:
             hops.append(hop("address-of", v.text, member=True))
             if value is not None and v.member is not None:
-                value = (value - v.member.byte) & _MASK64
+                value = (value - v.member.byte) & MASK64
             v = v.base
             callee = ""
             continue

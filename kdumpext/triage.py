@@ -14,7 +14,8 @@ from . import provenance
 from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
-from .model import BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, Registers, Report, Verdict
+from .model import (BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, Registers, Report,
+                    Verdict)
 from .program import Code, DrgnView, with_target_name
 from .report import summarize
 
@@ -366,7 +367,7 @@ def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, siz
     DWARF keeps such a pointer as a variable with ``DW_AT_const_value``; name it when
     the address falls inside what it points to.
     """
-    address &= 0xFFFF_FFFF_FFFF_FFFF
+    address &= MASK64
     bad = addresses.classify(address)
     v.bad = bad
     v.crash_class = verdict_class(bad, v.access)
@@ -377,9 +378,9 @@ def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, siz
         target = pointee(vt)
         if target is None:
             continue
-        off = address - (var.const & 0xFFFF_FFFF_FFFF_FFFF)
+        off = address - (var.const & MASK64)
         if 0 <= off < max(1, sizeof(target)):
-            v.bad = addresses.classify_pointer(var.const & 0xFFFF_FFFF_FFFF_FFFF, off)
+            v.bad = addresses.classify_pointer(var.const & MASK64, off)
             v.crash_class = verdict_class(v.bad, v.access)
             v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
                                                 f"(DW_AT_const_value), folded into the instruction", frame.pc))
