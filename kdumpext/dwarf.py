@@ -616,7 +616,32 @@ def _ranges(die: Any, dwarf: Any, cu_base: int) -> List[Tuple[int, int]]:
 
 
 # x86-64 relocation types found in a module's .rela.debug_* sections: S + A, 8 or 4 bytes
-_R_X86_64 = {1: ("<Q", 8), 10: ("<I", 4), 11: ("<i", 4)}  # R_X86_64_64, _32, _32S
+#: x86-64 RELA relocation types (System V psABI): absolute 64, pc-relative 32, via the PLT, absolute 32, 32 signed.
+R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_32, R_X86_64_32S = 1, 2, 4, 10, 11
+#: The ones DWARF sections of a module use.
+_R_X86_64_DWARF = (R_X86_64_64, R_X86_64_32, R_X86_64_32S)
+
+
+def relocate_x86_64(buf: Any, offset: int, rtype: int, value: int, place: int) -> bool:
+    """Apply one x86-64 RELA relocation to writable ``buf``: ``value`` is S + A, ``place`` the
+    address of ``offset`` (P, for the pc-relative types).  False for a type not handled here or
+    a value that does not fit its field (the bytes are then left as they are)."""
+    import struct
+
+    try:
+        if rtype in (R_X86_64_PC32, R_X86_64_PLT32):
+            struct.pack_into("<i", buf, offset, value - place)
+        elif rtype == R_X86_64_32S:
+            struct.pack_into("<i", buf, offset, value - (1 << 64) if value >= 1 << 63 else value)
+        elif rtype == R_X86_64_32:
+            struct.pack_into("<I", buf, offset, value & 0xFFFF_FFFF)
+        elif rtype == R_X86_64_64:
+            struct.pack_into("<Q", buf, offset, value & MASK64)
+        else:
+            return False
+    except struct.error:
+        return False
+    return True
 
 
 def _elf_class() -> Any:
@@ -663,13 +688,9 @@ def _elf_class() -> Any:
                     rtype = r_info & 0xFFFFFFFF
                     if rtype == 0:
                         continue
-                    fmt = _R_X86_64.get(rtype)
-                    if fmt is None:
+                    if rtype not in _R_X86_64_DWARF or \
+                            not relocate_x86_64(buf, r_offset, rtype, values[r_info >> 32] + r_addend, r_offset):
                         return False
-                    value = values[r_info >> 32] + r_addend
-                    struct.pack_into(fmt[0], buf, r_offset,
-                                     value & (MASK64 if fmt[1] == 8 else 0xFFFF_FFFF)
-                                     if fmt[0] != "<i" else value)
             finally:
                 buf.release()
             return True

@@ -13,7 +13,7 @@ from . import addresses
 from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
-from .model import DumpInfo, Evidence, Frame, MASK64, Registers, Report, TaskInfo, Verdict
+from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
 from .oops import Oops, panic_line, parse_oops, strip_timestamps
 from .report import summarize
 from .triage import explain_crash, explain_frame, verdict_class
@@ -461,8 +461,6 @@ class TextProgram:
             return b""
 
 
-#: x86-64 relocation types a module's code uses for calls, jumps and addresses (System V psABI).
-_R_X86_64_64, _R_X86_64_PC32, _R_X86_64_PLT32, _R_X86_64_32, _R_X86_64_32S = 1, 2, 4, 10, 11
 _SHF_EXECINSTR = 0x4
 
 
@@ -472,7 +470,7 @@ def _relocated_code(elf: Any, placed: Dict[int, int],
     the addresses ``placed`` gives (section index -> address): a call to ``kfree`` or to a
     retpoline thunk then names its target, as in a dump.  Undefined symbols are looked up
     with ``external``; a relocation that cannot be resolved is left as it is in the file."""
-    import struct
+    from .dwarf import relocate_x86_64
 
     if elf.header["e_machine"] != "EM_X86_64":
         return {}
@@ -498,18 +496,8 @@ def _relocated_code(elf: Any, placed: Dict[int, int],
                 s = None
             if s is None:
                 continue
-            value = s + r["r_addend"]
-            try:
-                if kind in (_R_X86_64_PC32, _R_X86_64_PLT32):
-                    struct.pack_into("<i", data, off, value - (base + off))
-                elif kind == _R_X86_64_32S:
-                    struct.pack_into("<i", data, off, value - (1 << 64) if value >= 1 << 63 else value)
-                elif kind == _R_X86_64_32:
-                    struct.pack_into("<I", data, off, value & 0xFFFF_FFFF)
-                elif kind == _R_X86_64_64:
-                    struct.pack_into("<Q", data, off, value & MASK64)
-            except struct.error:
-                continue  # a value that does not fit: left as the file has it
+            # a type not handled or a value that does not fit: left as the file has it
+            relocate_x86_64(data, off, kind, s + r["r_addend"], base + off)
     return out
 
 
