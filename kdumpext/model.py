@@ -231,6 +231,7 @@ class Hop:
     callee: str = ""  # return: whose return value; argument: the function it was passed to
     candidates: List[str] = field(default_factory=list)  # other values where control-flow paths disagree
     value: Optional[int] = None  # the bad value itself at this hop, when known (0 for NULL)
+    arg: int = 0  # argument: the parameter's position (1 for the first), when the register says it
 
     @property
     def site(self) -> str:

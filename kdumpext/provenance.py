@@ -19,7 +19,7 @@ from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, st
 from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
 from .model import Evidence, Frame, Hop, HopKind, Instruction, MASK64, Registers
-from .program import Code, ProgramView, clone_suffix, with_target_name
+from .program import Code, ProgramView, branch_register, clone_suffix, with_target_name
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
 
@@ -100,7 +100,7 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
         return caller  # a module's call not relocated (code from the .ko file, for an oops log): trust the stack
     regs_now: Callable[[str], Optional[int]] = at_call  # registers as the next function starts
     for _ in range(_MAX_TAIL_JUMPS):
-        if callee.start <= target < max(callee.end, callee.start + 1):
+        if callee.contains(target):
             return caller
         # the call went elsewhere: that function tail-jumped on (it is not on the stack)
         mid = view.code(target)
@@ -108,7 +108,7 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
             return None
         mt = Tracer(view, mid)
         jumps = [i for i, insn in enumerate(mid.insns) if insn.is_jump and _tail_jump(view, mid, insn)]
-        direct = [i for i in jumps if _inside(mid.insns[i].target, callee)]
+        direct = [i for i in jumps if callee.contains(mid.insns[i].target)]
         pick = direct if len(direct) == 1 else jumps if len(jumps) == 1 else []
         if not pick:
             return None  # several ways out: which one led here is not decided
@@ -119,10 +119,6 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
             return None
         target = nxt
     return None
-
-
-def _inside(address: Optional[int], code: Code) -> bool:
-    return address is not None and code.start <= address < max(code.end, code.start + 1)
 
 
 def _registers_at(view: ProgramView, tracer: Tracer, j: int,
@@ -139,7 +135,7 @@ def _tail_jump(view: ProgramView, code: Code, insn: Instruction) -> bool:
     (not the return thunk)."""
     if insn.target is None:
         return insn.reg_target is not None or insn.mem is not None
-    if code.start <= insn.target < max(code.end, code.start + 1):
+    if code.contains(insn.target):
         return False
     if view.thunk_register(insn.target) is not None:
         return True
@@ -153,10 +149,9 @@ def _branch_target(view: ProgramView, tracer: Tracer, j: int,
     """Where the call or jump at instruction ``j`` went: its direct target, or for one through
     a pointer (``call *%rax``, a retpoline thunk, ``call *0x10(%rbx)``) the pointer's value."""
     insn = tracer.insns[j]
-    thunk = view.thunk_register(insn.target) if insn.target is not None else None
-    if insn.target is not None and thunk is None:
+    reg = branch_register(view, insn)
+    if insn.target is not None and reg is None:
         return insn.target
-    reg = thunk or insn.reg_target
     if reg is not None:
         return reg_value(reg)
     mem = insn.mem
@@ -230,25 +225,23 @@ _KIND_OF_HOW: Dict[str, HopKind] = {"load": "load", "return": "return", "constan
 
 
 def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optional[int] = None,
-                     callee: str = "", last: Optional[List[Value]] = None) -> Tuple[List[Hop], Optional[str]]:
-    """The hops of value ``v`` inside one function, and the register it arrived in when it is a parameter.
+                     callee: str = "") -> Tuple[List[Hop], Optional[str], Value]:
+    """The hops of value ``v`` inside one function, the register it arrived in when it is a
+    parameter, and the value the last hop describes.
 
     ``value`` is the bad value itself when known (so an ``address-of`` hop can say what
-    its base pointer was); ``callee`` the function this value was passed to; ``last``, when
-    given, receives the value the last hop describes.
+    its base pointer was); ``callee`` the function this value was passed to.
     """
     fn, clone = source_name(view, tracer.code)
     hops: List[Hop] = []
 
-    def hop(kind: HopKind, expr: str, fact: str = "", member: bool = False, via: str = "") -> Hop:
+    def hop(kind: HopKind, expr: str, fact: str = "", member: bool = False, via: str = "", arg: int = 0) -> Hop:
         return Hop(kind, fn, expr, clone=clone, module=tracer.code.module, type=type_str(v.type),
                    fact=fact or _fact(v), pc=v.insn.address if v.insn is not None else None,
                    member=v.member if member else None, callee=via or callee,
-                   candidates=[c.text for c in v.candidates], value=value)
+                   candidates=[c.text for c in v.candidates], value=value, arg=arg)
 
     for _ in range(8):
-        if last is not None:
-            last[:] = [v]
         if v.how == "address-of" and v.base is not None:
             hops.append(hop("address-of", v.text, member=True))
             if value is not None and v.member is not None:
@@ -259,13 +252,13 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
         if v.how == "param":
             n = ARG_REGS.index(v.reg) + 1 if v.reg in ARG_REGS else 0
             hops.append(hop("argument", v.text or f"argument {n}",
-                            fact=_fact(v) or (f"argument {n}, in %{v.reg} on entry" if n else "")))
-            return hops, v.reg or None
+                            fact=_fact(v) or (f"argument {n}, in %{v.reg} on entry" if n else ""), arg=n))
+            return hops, v.reg or None, v
         kind = _KIND_OF_HOW.get(v.how, "unknown")
         hops.append(hop(kind, v.text if v.known else "", member=kind == "load",
                         via=v.callee if kind == "return" else ""))
-        return hops, None
-    return hops, None
+        return hops, None, v
+    return hops, None, v
 
 
 def _from_call_value(tracer: Tracer, call_index: int, cv: CallValue) -> Optional[Value]:
@@ -283,8 +276,8 @@ def _from_call_value(tracer: Tracer, call_index: int, cv: CallValue) -> Optional
         m = address_member(target, cv.addend) if target is not None else None
         if m is None:
             return None
-        ptr = tracer.view.pointer_to(tracer.view.type_named(m.member_type)) \
-            if tracer.view.type_named(m.member_type) is not None else None
+        mtype = tracer.view.type_named(m.member_type)
+        ptr = tracer.view.pointer_to(mtype) if mtype is not None else None
         return Value(f"&{arrow(base, m.path)}", ptr, "address-of", [ev] + base.evidence, base=base,
                      base_reg=cv.reg, member=m)
     if isinstance(cv, Deref) and isinstance(cv.base, RegPlus):
@@ -349,7 +342,7 @@ def _stored_earlier(tracer: Tracer, load: Value) -> Optional[Tuple[Value, str]]:
     if not stored.known:
         return None
     calls = any(x.is_call for x in tracer.insns[k + 1:j])
-    fact = (f"stored at {tracer.code.where(st.address).split(' [')[0]} by {st.text} from {stored.text}"
+    fact = (f"stored at {tracer.code.where(st.address, module=False)} by {st.text} from {stored.text}"
             + ("; calls between the store and the load could have changed it" if calls else ""))
     return stored, fact
 
@@ -398,8 +391,8 @@ def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, trace
     if caller is None or caller.via or caller.indirect:
         return None
     ct = caller.tracer
-    defs = [d for d in reaching_defs(ct.cfg, base.reg, caller.call_index) if d >= 0]
-    if len(defs) != 1 or len(reaching_defs(ct.cfg, base.reg, caller.call_index)) != 1:
+    defs = reaching_defs(ct.cfg, base.reg, caller.call_index)
+    if len(defs) != 1 or defs[0] < 0:
         return None
     d = ct.insns[defs[0]]
     src = source_of(d)
@@ -479,6 +472,13 @@ def _name_from_call_site(view: ProgramView, caller: Caller, reg: str, hops: List
         last.fact += f"; named by {site.callee or 'the callee'}()'s declaration at the call"
 
 
+def _undecided(view: ProgramView, caller: Caller, fact: str, callee: str) -> Hop:
+    """The hop that ends a chain at ``caller``'s call: ``fact`` says what is not decided."""
+    fn, clone = source_name(view, caller.tracer.code)
+    return Hop("unknown", fn, "", clone=clone, module=caller.tracer.code.module, fact=f"{caller.call.text}: {fact}",
+               pc=caller.call.address, callee=callee)
+
+
 def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Value,
           value: Optional[int] = None) -> List[Hop]:
     """The provenance of value ``v`` (in ``tracer``'s function, frame ``fi``) up the stack to its origin.
@@ -488,19 +488,17 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
     out: List[Hop] = []
     callee_name = ""
     for _ in range(_MAX_FRAMES):
-        last: List[Value] = []
-        hops, reg = hops_in_function(view, tracer, v, value, callee_name, last)
+        hops, reg, last = hops_in_function(view, tracer, v, value, callee_name)
         out += hops
         if reg is None:
-            if last and hops and hops[-1].kind == "load":
-                stored = _stored_earlier(tracer, last[0])
-                if stored is not None:
-                    v, fact = stored
-                    hops[-1].fact += f"; {fact}"
-                    callee_name = ""
-                    continue
-            through = _through_caller_stack(view, frames, fi, tracer, last[0]) \
-                if last and hops and hops[-1].kind == "load" else None
+            loaded = bool(hops) and hops[-1].kind == "load"
+            stored = _stored_earlier(tracer, last) if loaded else None
+            if stored is not None:
+                v, fact = stored
+                hops[-1].fact += f"; {fact}"
+                callee_name = ""
+                continue
+            through = _through_caller_stack(view, frames, fi, tracer, last) if loaded else None
             if through is None:
                 break
             below, v, fact = through
@@ -519,15 +517,13 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
             # the stack): go on only when the caller's DWARF says the register is an argument of it
             site = view.call_site(caller.call.address + caller.call.size)
             if site is None or reg not in site.params:
-                cfn, cclone = source_name(view, caller.tracer.code)
-                out.append(Hop("unknown", cfn, "", clone=cclone, module=caller.tracer.code.module,
-                               fact=f"{caller.call.text}: an indirect call; whether %{reg} reached {fn}() "
-                                    "from it is not decided", pc=caller.call.address, callee=fn))
+                out.append(_undecided(view, caller, f"an indirect call; whether %{reg} reached {fn}() from it "
+                                                    "is not decided", fn))
                 break
         stop = False
         for mid, jmp in reversed(caller.via):  # innermost (the one that jumped to the callee) first
             mv = mid.value(reg, jmp)
-            mid_hops, reg2 = hops_in_function(view, mid, mv, value, fn)
+            mid_hops, reg2, _ = hops_in_function(view, mid, mv, value, fn)
             for h in mid_hops:
                 h.fact = (h.fact + "; " if h.fact else "") + \
                     f"tail jump {with_target_name(view, mid.insns[jmp]).text}, not on the stack"
@@ -540,16 +536,13 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
         if stop:
             break
         _name_from_call_site(view, caller, reg, out)
-        param_type = last[0].type if last and last[0].how == "param" else None
+        param_type = last.type if last.how == "param" else None
         if value is not None and not caller.via:
             # the dump may still say what the caller passed: it must be the value that arrived
             passed = value_at(view, caller.tracer, reg, caller.call_index, frames[caller.frame_index].registers)
             if passed is not None and passed != value:
-                cfn, cclone = source_name(view, caller.tracer.code)
-                out.append(Hop("unknown", cfn, "", clone=cclone, module=caller.tracer.code.module,
-                               fact=f"{caller.call.text}: the dump says %{reg} was {passed:#x} at this call, not "
-                                    f"{value:#x}: which call passed the value is not decided",
-                               pc=caller.call.address, callee=fn))
+                out.append(_undecided(view, caller, f"the dump says %{reg} was {passed:#x} at this call, not "
+                                                    f"{value:#x}: which call passed the value is not decided", fn))
                 break
         v = _passed(view, caller, reg)
         if param_type is not None:
@@ -557,9 +550,6 @@ def chain(view: ProgramView, frames: List[Frame], fi: int, tracer: Tracer, v: Va
         callee_name = fn
         tracer, fi = caller.tracer, caller.frame_index
         if not v.known and not v.candidates:
-            cfn, cclone = source_name(view, tracer.code)
-            out.append(Hop("unknown", cfn, "", clone=cclone, module=tracer.code.module,
-                           fact=f"{caller.call.text}: what %{reg} held is not decided", pc=caller.call.address,
-                           callee=callee_name))
+            out.append(_undecided(view, caller, f"what %{reg} held is not decided", callee_name))
             break
     return out

@@ -132,7 +132,7 @@ def summarize(v: Verdict, reg: str = "") -> str:
     verb = {"read": "read", "write": "wrote", "read-write": "read and wrote"}.get(v.access, "went")
     if v.callee:
         passed = v.chain[1] if len(v.chain) > 1 else None
-        n = v.access_path.count("…,") + 1 if v.access_path else 1
+        n = v.chain[0].arg if v.chain and v.chain[0].arg else 1
         by = f", passed by {passed.site}" if passed is not None else ""
         return f"{v.pointer} is {word}; {v.callee}() {verb} through it (argument {n}{by})"
     story = _chain_story(v)
