@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Literal, Optional, Tuple
 
-from .decode import Source, source_of
+from .decode import Source, source_of, stored_register
 from .dwarf import Deref, FrameBase, VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
@@ -105,10 +105,12 @@ class Tracer:
 
     # -- DWARF names ----------------------------------------------------------------
 
+    def _pc(self, index: int) -> int:
+        return self.insns[index].address if index < len(self.insns) else self.code.start
+
     def vars_at(self, index: int) -> List[VarLoc]:
         """The variables in scope at instruction ``index``."""
-        pc = self.insns[index].address if index < len(self.insns) else self.code.start
-        return self.view.variables_at(pc)
+        return self.view.variables_at(self._pc(index))
 
     def _type(self, v: VarLoc) -> Optional["drgn.Type"]:
         return self.view.type_named(v.type_name, v.type_file)
@@ -118,7 +120,7 @@ class Tracer:
 
     def _param_arriving_in(self, reg: str) -> Optional[VarLoc]:
         for v in self.view.variables_at(self.code.start):
-            if v.is_param and (getattr(v, "entry_reg", None) == reg or (v.reg == reg and v.addend == 0)):
+            if v.is_param and (v.entry_reg == reg or (v.reg == reg and v.addend == 0)):
                 return v
         return None
 
@@ -186,7 +188,7 @@ class Tracer:
         if not named:
             return Value(f"%{reg}")
         v = named[-1]
-        pc = self.insns[index].address if index < len(self.insns) else self.code.start
+        pc = self._pc(index)
         return Value(v.name, self._type(v), "param" if v.is_param else "local",
                      [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{reg} at {pc:#x} ({v.location})", pc)],
                      [n.name for n in named[:-1] if n.name != v.name], reg=reg)
@@ -291,7 +293,7 @@ class Tracer:
         if len(stores) != 1:
             return Value(f"%{reg}")
         st = self.insns[stores[0]]
-        src = _stored_register(st)
+        src = stored_register(st)
         if src is None:
             return Value(f"%{reg}")
         sev = Evidence("insn", f"{st.address:#x}: {st.text}  (stored to the stack slot {slot:#x})", st.address)
@@ -491,9 +493,3 @@ class Tracer:
         return dataclasses.replace(value, text=text, type=vt, evidence=value.evidence + [ev],
                                    aliases=value.aliases + [v.name])
 
-
-def _stored_register(insn: Instruction) -> Optional[str]:
-    """The register a store (``mov %reg,disp(%rsp)``, ``push %reg``) writes to memory."""
-    from .decode import stored_register
-
-    return stored_register(insn)

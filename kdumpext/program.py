@@ -8,16 +8,16 @@ or the text program of an oops log).  Tests may answer from hand-built data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Protocol, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
 from .decode import decode_all
-from .dwarf import CallSite, FunctionInfo, VarLoc, debug_file
+from .dwarf import CallSite, DebugFile, FunctionInfo, VarLoc, debug_file
 from .model import Instruction, MASK64
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name",
+__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name", "branch_register",
            "as_it_runs"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
@@ -67,9 +67,13 @@ class Code:
         """Index of the instruction starting at ``pc`` (None if ``pc`` is not an instruction boundary)."""
         return self._index.get(pc)
 
-    def where(self, pc: int) -> str:
-        """``foo+0x1f [mod]`` for an address inside this code."""
-        return f"{self.name}+{pc - self.start:#x}" + (f" [{self.module}]" if self.module else "")
+    def where(self, pc: int, module: bool = True) -> str:
+        """``foo+0x1f [mod]`` for an address inside this code (``module=False``: ``foo+0x1f``)."""
+        return f"{self.name}+{pc - self.start:#x}" + (f" [{self.module}]" if self.module and module else "")
+
+    def contains(self, address: Optional[int]) -> bool:
+        """Whether ``address`` is inside the function's main body (its symbol's range)."""
+        return address is not None and self.start <= address < max(self.end, self.start + 1)
 
 
 class ProgramView(Protocol):
@@ -115,7 +119,7 @@ class DrgnView:
     def __init__(self, prog: "drgn.Program") -> None:
         self.prog = prog
         self._code: Dict[int, Optional[Code]] = {}
-        self._vars: Dict[int, List[VarLoc]] = {}
+        self._dwarf_answers: Dict[Tuple[str, int], Any] = {}
         self._percpu: Optional[List[Tuple[int, int, str]]] = None
         self._thunks: Optional[Tuple[int, int]] = None
 
@@ -169,15 +173,12 @@ class DrgnView:
                 if cold is not None and cold.address not in pieces and cold.name.startswith(main.name + ".cold"):
                     pieces.add(cold.address)
                     insns += self._decode(cold, cold.address)
-        insns = [self._hook_as_nop(insn) for insn in insns]
+        insns = [as_it_runs(insn, self.symbol_at, self._pv_ops_member) for insn in insns]
         mod = self._module_name(pc)
         code = Code(main.name, main.address, main.address + (main.size or 0), mod, insns) if insns else None
         self._code[sym.address] = code
         self._code[main.address] = code
         return code
-
-    def _hook_as_nop(self, insn: Instruction) -> Instruction:
-        return as_it_runs(insn, self.symbol_at, self._pv_ops_member)
 
     def _pv_ops_member(self, address: int) -> Optional[str]:
         """The member path of ``pv_ops`` at ``address`` (None elsewhere)."""
@@ -220,44 +221,41 @@ class DrgnView:
             return (path, pc - best[1]) if best else None
         return path, pc - (mod.debug_file_bias or 0)
 
+    def _dwarf(self, pc: int, what: str, ask: Callable[[DebugFile, int, str], Any]) -> Any:
+        """``ask(debug file, pc as its DWARF sees it, the function's source name)``, once per ``(what, pc)``.
+
+        The source name picks the function where a module's sections overlap in DWARF (its
+        ``.text`` and ``.init.text`` both start at 0).  None when there is no debug file, or its
+        DWARF is damaged: that only loses the names.
+        """
+        key = (what, pc)
+        if key not in self._dwarf_answers:
+            where = self._dwarf_address(pc)
+            sym = self.symbol_at(pc)
+            answer = None
+            if where is not None and sym is not None:
+                try:
+                    answer = ask(debug_file(where[0]), where[1], clone_suffix(sym.name)[0])
+                except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
+                    answer = None
+            self._dwarf_answers[key] = answer
+        return self._dwarf_answers[key]
+
     def variables_at(self, pc: int) -> List[VarLoc]:
-        if pc in self._vars:
-            return self._vars[pc]
-        out: List[VarLoc] = []
-        where = self._dwarf_address(pc)
-        sym = self.symbol_at(pc)
-        if where is not None and sym is not None:
-            try:
-                out = debug_file(where[0]).variables_at(where[1], clone_suffix(sym.name)[0])
-            except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
-                out = []
-        self._vars[pc] = out
-        return out
+        found: Optional[List[VarLoc]] = self._dwarf(pc, "variables", lambda d, a, f: d.variables_at(a, f))
+        return found or []
 
     def function_info(self, pc: int) -> Optional[FunctionInfo]:
-        """Checked against the ELF symbol: in a module ``.text`` and ``.init.text`` both start at DWARF
-        address 0, so an address alone can name the wrong function."""
-        where = self._dwarf_address(pc)
-        sym = self.symbol_at(pc)
-        if where is None or sym is None:
-            return None
-        try:
-            info = debug_file(where[0]).function_at(where[1])
-        except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
-            return None
-        if info is None or (info.name != clone_suffix(sym.name)[0] and info.linkage_name != sym.name):
-            return None
-        return info
+        def ask(d: DebugFile, a: int, f: str) -> Optional[FunctionInfo]:
+            info = d.function_at(a, f)
+            return info if info is not None and f in (info.name, clone_suffix(info.linkage_name)[0]) else None
+        found: Optional[FunctionInfo] = self._dwarf(pc, "function", ask)
+        return found
 
     def call_site(self, return_pc: int) -> Optional[CallSite]:
-        where = self._dwarf_address(return_pc - 1)
-        sym = self.symbol_at(return_pc - 1)
-        if where is None or sym is None:
-            return None
-        try:
-            return debug_file(where[0]).call_site(where[1] + 1, clone_suffix(sym.name)[0])
-        except Exception:  # noqa: BLE001
-            return None
+        # the call is the instruction before the return address: look where it is
+        found: Optional[CallSite] = self._dwarf(return_pc - 1, "call site", lambda d, a, f: d.call_site(a + 1, f))
+        return found
 
     # -- types and variables -----------------------------------------------------------
 
@@ -325,6 +323,14 @@ class DrgnView:
             return int(self.prog.read_u64(address & MASK64))
         except (drgn.FaultError, ValueError, OverflowError):
             return None
+
+
+def branch_register(view: ProgramView, insn: Instruction) -> Optional[str]:
+    """The register an indirect call or jump goes through: ``call *%rax``, or a direct branch to a
+    retpoline thunk (its slot's register); None for a direct branch or one through memory."""
+    if insn.target is not None:
+        return view.thunk_register(insn.target)
+    return insn.reg_target
 
 
 def with_target_name(view: ProgramView, insn: Instruction) -> Instruction:

@@ -16,7 +16,7 @@ from .flow import ENTRY, UNKNOWN, reaching_defs
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
 from .model import (BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, Registers, Report,
                     Verdict)
-from .program import Code, DrgnView, with_target_name
+from .program import Code, DrgnView, branch_register, with_target_name
 from .report import summarize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,12 +105,9 @@ def _after_bad_call(prog: "drgn.Program", frames: List[Frame]) -> List[Frame]:
         f.exception = False
         if f.inlined:
             continue
-        try:
-            locs = list(prog.source_location(ret - 1))
-        except (LookupError, ValueError):
-            locs = []
-        if locs:
-            f.file, f.line = locs[-1].filename, locs[-1].line  # the outermost: the function itself
+        where = _location(prog, ret - 1, outermost=True)  # the call's line, in the function itself
+        if where:
+            f.file, f.line = where
     return frames
 
 
@@ -322,7 +319,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         if len(defs) == 1:
             w = fcode.insns[defs[0]]
             v.evidence.append(Evidence("insn", f"{w.address:#x}: {w.text}  (last write of %{base_reg})", w.address))
-            v.undecided += f"; %{base_reg} was last set by {w.text} at {fcode.where(w.address).split(' [')[0]}"
+            v.undecided += f"; %{base_reg} was last set by {w.text} at {fcode.where(w.address, module=False)}"
     return v
 
 
@@ -385,7 +382,7 @@ def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, siz
             v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
                                                 f"(DW_AT_const_value), folded into the instruction", frame.pc))
             cval = Value(var.name, vt, "constant", const=var.const)
-            fn, clone = source_function(view, frame.pc)
+            fn, clone = _source_function(view, frame.pc)
             v.chain = [Hop("constant", fn, var.name, clone=clone, type=var.type_name, fact="DW_AT_const_value",
                            pc=frame.pc, value=var.const)]
             _fill_pointer(v, cval, off, "", size)
@@ -395,7 +392,7 @@ def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, siz
     return v
 
 
-def source_function(view: DrgnView, pc: int) -> Tuple[str, str]:
+def _source_function(view: DrgnView, pc: int) -> Tuple[str, str]:
     """``(function, clone suffix)`` at ``pc``."""
     code = view.code(pc)
     if code is None:
@@ -486,24 +483,17 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
     site_idx = idx - 1
     v.function, v.module = code.name, code.module
     v.site = code.where(call.address)
-    try:
-        loc = prog.source_location(call.address)
-        v.source = f"{loc[0].filename}:{loc[0].line}" if len(loc) else ""
-    except (LookupError, AttributeError, TypeError):
-        pass
+    v.source = _line_at(prog, call.address)
     v.instruction = with_target_name(view, call)
     v.evidence.append(Evidence("insn", f"{call.address:#x}: {call.text}  (the call that jumped to {pc:#x})",
                                call.address))
-    reg = call.reg_target
-    thunk = view.thunk_register(call.target) if call.target is not None else None
-    if thunk is not None:
-        reg = thunk
-    elif call.target is not None:
+    reg = branch_register(view, call)
+    if reg is None and call.target is not None:
         # a direct call whose callee tail-jumped through a pointer: find its indirect jump
         callee = view.code(call.target)
         jumps = [i for i, insn in enumerate(callee.insns) if insn.is_jump and (
-            (insn.target is None and (insn.reg_target or insn.mem)) or
-            (insn.target is not None and view.thunk_register(insn.target) is not None))] if callee else []
+            branch_register(view, insn) is not None or (insn.target is None and insn.mem is not None))] \
+            if callee else []
         if callee is None or len(jumps) != 1:
             name = callee.name if callee else f"{call.target:#x}"
             v.undecided = f"{call.text} calls {name} directly; which pointer it followed is not decided"
@@ -515,16 +505,12 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.function, v.module = callee.name, callee.module
         v.site = callee.where(jmp.address)
         v.instruction = with_target_name(view, jmp)
-        try:
-            loc = prog.source_location(jmp.address)
-            v.source = f"{loc[-1].filename}:{loc[-1].line}" if len(loc) else v.source
-        except (LookupError, AttributeError, TypeError):
-            pass
-        reg = view.thunk_register(jmp.target) if jmp.target is not None else jmp.reg_target
+        v.source = _line_at(prog, jmp.address, outermost=True) or v.source
+        reg = branch_register(view, jmp)
         call = jmp
     tracer = Tracer(view, site)
     # the frame the chain continues from: the caller of the function that made the call
-    caller_fi = _frame_of(frames, code.start, ret)
+    caller_fi = _frame_of(frames, ret)
     if call.mem is not None and reg is None:
         # call *disp(%base): the function pointer is a member loaded by the call itself
         base_reg = call.mem.base
@@ -544,8 +530,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         # call *%reg: follow the register back to the load of the function pointer
         fn_val = tracer.value(reg, site_idx)
     # the value is traced for the chain; the function-pointer variable the call went through names it
-    shown = _fn_pointer_variable(view, tracer, reg, site_idx, call, fn_val) \
-        if fn_val.insn is None and reg is not None else fn_val
+    shown = _fn_pointer_variable(view, reg, call, fn_val) if fn_val.insn is None and reg is not None else fn_val
     v.chain = provenance.chain(view, frames, caller_fi, tracer, fn_val, pc) if fn_val.known else []
     v.evidence.extend(shown.evidence)
     if shown.known:
@@ -566,7 +551,26 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
     return v
 
 
-def _frame_of(frames: List[Frame], start: int, ret: int) -> int:
+def _location(prog: "drgn.Program", pc: int, outermost: bool = False) -> Optional[Tuple[str, int]]:
+    """``(file, line)`` of ``pc``: its innermost inlined call's, or with ``outermost`` the function's
+    own; None when the line table has none."""
+    try:
+        loc = prog.source_location(pc)
+    except (LookupError, ValueError, AttributeError, TypeError):
+        return None
+    if not len(loc):
+        return None
+    at = loc[-1] if outermost else loc[0]
+    return at.filename, at.line
+
+
+def _line_at(prog: "drgn.Program", pc: int, outermost: bool = False) -> str:
+    """``file:line`` of :func:`_location`, "" when unknown."""
+    where = _location(prog, pc, outermost)
+    return f"{where[0]}:{where[1]}" if where else ""
+
+
+def _frame_of(frames: List[Frame], ret: int) -> int:
     """Index of the frame whose pc is ``ret`` (the caller of the bad call), else 0."""
     for i, f in enumerate(frames):
         if f.pc == ret:
@@ -586,7 +590,7 @@ def _member_load(view: DrgnView, base: Value, base_reg: str, call: Instruction) 
                  base=base, base_reg=base_reg, member=m)
 
 
-def _fn_pointer_variable(view: DrgnView, tracer: Tracer, reg: str, idx: int, call: Instruction, val: Value) -> Value:
+def _fn_pointer_variable(view: DrgnView, reg: str, call: Instruction, val: Value) -> Value:
     """No load to name: the function-pointer variable DWARF says the call went through."""
     for var in view.variables_at(call.address):
         if var.reg != reg or var.addend:
