@@ -109,6 +109,9 @@ class ProgramView(Protocol):
     def thunk_register(self, address: int) -> Optional[str]:
         """The register an indirect-branch thunk at ``address`` jumps through (any alias of the symbol)."""
 
+    def return_thunk(self, address: int) -> bool:
+        """Whether ``address`` is the return thunk (``jmp __x86_return_thunk`` is a ``ret``)."""
+
     def read_word(self, address: int) -> Optional[int]:
         """The 8-byte word at ``address``, None if the dump does not hold it."""
 
@@ -122,6 +125,7 @@ class DrgnView:
         self._dwarf_answers: Dict[Tuple[str, int], Any] = {}
         self._percpu: Optional[List[Tuple[int, int, str]]] = None
         self._thunks: Optional[Tuple[int, int]] = None
+        self._return_thunk: Optional[int] = None
 
     # -- symbols and code ------------------------------------------------------------
 
@@ -315,6 +319,13 @@ class DrgnView:
                 if sym.name.startswith(prefix) and sym.name[len(prefix):] in THUNK_REGS:
                     return sym.name[len(prefix):]
         return None
+
+    def return_thunk(self, address: int) -> bool:
+        """By the address of ``__x86_return_thunk`` (any alias of it), as for the indirect thunks."""
+        if self._return_thunk is None:
+            sym = self._symbol_named("__x86_return_thunk")
+            self._return_thunk = sym.address if sym is not None else 0
+        return address == self._return_thunk != 0
 
     def read_word(self, address: int) -> Optional[int]:
         import drgn

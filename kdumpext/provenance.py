@@ -139,9 +139,10 @@ def _tail_jump(view: ProgramView, code: Code, insn: Instruction) -> bool:
         return False
     if view.thunk_register(insn.target) is not None:
         return True
+    if view.return_thunk(insn.target):
+        return False  # a return
     sym = view.symbol_at(insn.target)
-    return sym is not None and sym.address == insn.target and "return_thunk" not in sym.name \
-        and not sym.name.startswith(code.name + ".cold")
+    return sym is not None and sym.address == insn.target and not sym.name.startswith(code.name + ".cold")
 
 
 def _branch_target(view: ProgramView, tracer: Tracer, j: int,

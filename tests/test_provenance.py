@@ -68,6 +68,9 @@ class FakeView:
     def thunk_register(self, address: int) -> Optional[str]:
         return None
 
+    def return_thunk(self, address: int) -> bool:
+        return False
+
     def read_word(self, address: int) -> Optional[int]:
         return None
 
