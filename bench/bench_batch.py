@@ -45,6 +45,9 @@ def _run(args: List[str]) -> Tuple[float, Dict[str, object]]:
 
 
 def main() -> int:
+    from _cache import use_temporary_cache
+
+    use_temporary_cache()  # never the user's ~/.cache
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", default=os.path.join(ROOT, "sample-dumps"))
     p.add_argument("--debug-dir", default=os.path.join(ROOT, "sample-dumps", "build"))

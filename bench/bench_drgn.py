@@ -37,6 +37,9 @@ def _best(cmd: List[str], runs: int) -> float:
 
 def main() -> None:
     """Print the timing table."""
+    from _cache import use_temporary_cache
+
+    use_temporary_cache()  # never the user's ~/.cache
     from tabulate import tabulate
 
     from corpus import SAMPLES, unpacked_debug_dir

@@ -44,6 +44,9 @@ def _time(args: List[str], before: Optional[Callable[[], None]] = None, runs: in
 
 
 def main() -> int:
+    from _cache import use_temporary_cache
+
+    use_temporary_cache()  # never the user's ~/.cache
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dump", nargs="?")
     parser.add_argument("--vmlinux")

@@ -123,6 +123,9 @@ def _warm(*paths: str) -> None:
 
 def main() -> int:
     """Print both timings, their ratio and the budget check."""
+    from _cache import use_temporary_cache
+
+    use_temporary_cache()  # never the user's ~/.cache
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dump", nargs="?", help="default: the newest distro dump, else the seed sample dump")
     parser.add_argument("--vmlinux", help="pass --vmlinux to kdumpext (default: it finds vmlinux itself)")

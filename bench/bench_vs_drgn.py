@@ -60,6 +60,9 @@ def _default_dump() -> Tuple[str, List[str]]:
 
 def main() -> int:
     """Print the table and the budget check."""
+    from _cache import use_temporary_cache
+
+    use_temporary_cache()  # never the user's ~/.cache
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dump", nargs="?")
     p.add_argument("--vmlinux")

@@ -25,6 +25,9 @@ import traceback
 
 def main() -> int:
     """Run the sample and print the tallies."""
+    from _cache import use_temporary_cache
+
+    use_temporary_cache()  # never the user's ~/.cache
     from kdumpext.dump import open_dump
     from kdumpext.explain import Tracer
     from kdumpext.program import DrgnView
