@@ -311,7 +311,7 @@ class Cache:
         from .locate import SearchPath
 
         out: Dict[str, Optional[int]] = {}
-        for d in SearchPath.build(opts.debug_dirs, item.path).dirs:
+        for d in SearchPath.build(opts.debug_dirs, item.path, opts.vmlinux).dirs:
             if d not in self._dir_times:
                 try:
                     self._dir_times[d] = os.stat(d).st_mtime_ns
@@ -780,6 +780,8 @@ def render(result: BatchResult, fmt: str = "table") -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .options import add_debug_args
+
     """The options of ``kdumpext batch``."""
     p.description = ("Triage every crash dump under the given directories, each in a worker process, and "
                      "group them by bucket (class:function:struct.member). Dumps that cannot be opened are "
@@ -791,9 +793,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
     p.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"give up on a dump after this long (default: {_DEFAULT_TIMEOUT:g})")
-    p.add_argument("--vmlinux", metavar="PATH", help="the vmlinux for every dump (default: found by build-id)")
-    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
-                   help="also look here for vmlinux and module debug info (repeatable)")
+    add_debug_args(p, "the vmlinux for every dump (default: found by build-id); its directory is "
+                      "searched for module debug info too")
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where finished results are kept (default: $XDG_CACHE_HOME/kdumpext/batch)")
     p.add_argument("--no-cache", action="store_true", help="analyse everything again; read and write no cache")

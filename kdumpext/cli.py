@@ -10,15 +10,9 @@ from types import ModuleType
 from typing import Callable, List, Optional
 
 from .errors import KdumpextError, UsageError
+from .options import add_debug_args
 
 __all__ = ["main", "build_parser"]
-
-
-def _add_debug_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vmlinux", metavar="PATH", help="the dump's vmlinux (default: found by build-id)")
-    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
-                   help="also look here for vmlinux and module debug info (repeatable; "
-                        "$KDUMPEXT_DEBUG_PATH is searched too)")
 
 
 def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
@@ -41,7 +35,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("triage", help="explain one crash dump")
     p.add_argument("dump", help="vmcore / dump.<stamp> (kdump-compressed, ELF or flattened; .xz/.gz too)")
-    _add_debug_args(p)
+    add_debug_args(p)
     p.add_argument("--json", action="store_true", help="print JSON (schema kdumpext.triage/1)")
     p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
     p.add_argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")
@@ -49,9 +43,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("oops", help="explain an oops from kernel log text (dmesg.<stamp>, vmcore-dmesg.txt)")
     p.add_argument("file", help="a file with the oops text")
-    p.add_argument("--vmlinux", metavar="PATH", help="resolve source lines and types with this vmlinux")
-    p.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
-                   help="also look here for vmlinux and module debug info (repeatable)")
+    add_debug_args(p, "resolve functions, source lines and types with this vmlinux (the oops names its "
+                      "release); its directory is searched for module debug info too")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
     p.set_defaults(func=_oops)

@@ -246,7 +246,7 @@ def open_dump(
     modules_iter = prog.loaded_modules()
     main, _new = next(modules_iter)
     build_id = main.build_id.hex() if main.build_id else ""
-    search = SearchPath.build(debug_dirs, path)
+    search = SearchPath.build(debug_dirs, path, vmlinux)
     vml = find_vmlinux(search, release, build_id, vmlinux)
     main.try_file(vml, force=not build_id)
     info = DumpInfo(path=path, format=str(fmt), release=release, build_id=build_id, vmlinux=vml)

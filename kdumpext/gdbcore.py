@@ -845,10 +845,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dump", help="vmcore / dump.<stamp> (kdump-compressed, ELF or flattened; .xz/.gz too)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the core here (default: kdumpext's cache, reused while the dump is unchanged)")
-    parser.add_argument("--vmlinux", metavar="PATH", help="the dump's vmlinux (default: found by build-id)")
-    parser.add_argument("--debug-dir", metavar="DIR", action="append", default=[],
-                        help="also look here for vmlinux and module debug info (repeatable; "
-                             "$KDUMPEXT_DEBUG_PATH is searched too)")
+    from .options import add_debug_args
+
+    add_debug_args(parser)
     parser.add_argument("--running-only", action="store_true",
                         help="only the crashed thread and each CPU's current task, not every task")
 

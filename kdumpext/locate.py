@@ -135,8 +135,12 @@ class SearchPath:
     _vmlinux_index: Dict[str, List[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, debug_dirs: Iterable[str] = (), dump_path: Optional[str] = None) -> "SearchPath":
+    def build(cls, debug_dirs: Iterable[str] = (), dump_path: Optional[str] = None,
+              vmlinux: Optional[str] = None) -> "SearchPath":
         """The standard search path for a dump (see README.md, "Finding debug info").
+
+        A vmlinux given by hand usually has its modules beside it: its directory comes
+        after the explicit ones and ``$KDUMPEXT_DEBUG_PATH``, before the dump's.
 
         :raises UsageError: a directory given in ``debug_dirs`` is not one.
         """
@@ -145,6 +149,8 @@ class SearchPath:
             if not os.path.isdir(d):
                 raise UsageError(f"{given}: no such directory (--debug-dir)")
         dirs += [d for d in os.environ.get(DEBUG_PATH_ENV, "").split(":") if d]
+        if vmlinux and os.path.isdir(os.path.dirname(os.path.abspath(vmlinux))):
+            dirs.append(os.path.dirname(os.path.abspath(vmlinux)))
         if dump_path:
             dirs.append(os.path.dirname(os.path.abspath(dump_path)))
         seen: List[str] = []

@@ -601,10 +601,7 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
         raise NoOopsError(path, _dump_hint(path))
     warnings = ["explained from the kernel log text, not from a dump" + (f": {why}" if why else "")]
     missing: List[str] = []
-    # a vmlinux given by hand often has its modules beside it
-    beside = os.path.dirname(os.path.abspath(vmlinux)) if vmlinux else ""
-    search = SearchPath.build(list(debug_dirs) + ([beside] if beside and os.path.isdir(beside) else []),
-                              path)
+    search = SearchPath.build(debug_dirs, path, vmlinux)
     tp = _debug_program(oops, search, vmlinux, find_debug_info, warnings, missing)
     frames = frames_from_oops(oops, tp.address_of if tp is not None else None)
     code_from = ""
