@@ -22,7 +22,7 @@ from .report import summarize
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["triage", "triage_program", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
+__all__ = ["triage", "triage_program", "damage_signs", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
 
 #: Functions on the way from panic()/an oops into kdump: never "where it crashed".
 PANIC_PATH = frozenset({
@@ -144,12 +144,20 @@ def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] =
 
     :raises KdumpextError: bad input, see :mod:`kdumpext.errors`.
     """
-    opened = open_dump(path, vmlinux, debug_dirs)
-    return triage_program(opened.prog, opened.info, intel)
+    dirs = list(debug_dirs)
+    opened = open_dump(path, vmlinux, dirs)
+    return triage_program(opened.prog, opened.info, intel, dirs)
 
 
-def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel: bool = False) -> Report:
-    """Explain the crash of an already opened dump (the drgn and gdb front-ends call this)."""
+def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel: bool = False,
+                   debug_dirs: Iterable[str] = ()) -> Report:
+    """Explain the crash of an already opened dump (the drgn and gdb front-ends call this).
+
+    A dump that cannot give the crashed task, its stack or its log, or whose verdict
+    contradicts its own oops report (:func:`damage_signs`), gets a low-confidence verdict
+    that says so, from the kernel log saved in the dump when that has an oops
+    (``debug_dirs``: where that explanation finds module debug info).
+    """
     import drgn
 
     if info is None:
@@ -184,7 +192,100 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
                         "(KDUMPEXT_DEBUG=1 shows the traceback; please report it)")
     if info.modules_missing_debuginfo:
         warnings.append("no debug info for module(s): " + ", ".join(info.modules_missing_debuginfo))
-    return Report(info, ctx.task, frames, verdict, regs, warnings)
+    report = Report(info, ctx.task, frames, verdict, regs, warnings)
+    damage = damage_signs(ctx, frames, verdict)
+    if damage:
+        _damaged(report, ctx, damage, debug_dirs, intel)
+    return report
+
+
+def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> List[str]:
+    """What a whole dump of a crashed kernel gives and this one did not, or where the verdict
+    contradicts the kernel's own oops report saved in the dump ([] for a sound dump).
+
+    A flipped bit in makedumpfile's page bitmap shifts every later page: the dump still
+    opens, but the task, its stack or the log read as garbage or not at all.
+    """
+    signs: List[str] = []
+    if ctx.thread is None or ctx.task is None:
+        signs.append("the crashed task cannot be read")
+    elif not frames:
+        signs.append("the crashed task's stack cannot be unwound")
+    if not ctx.dmesg:
+        signs.append("the kernel log cannot be read")
+    oops = ctx.oops
+    if oops is None or not frames or not _the_fatal_report(ctx):
+        return signs
+    if verdict.crash_class == "panic":
+        signs.append(f"the kernel log reports \"{oops.title}\" but the crashed task's stack has no exception frame")
+        return signs
+    fi = _fault_frame_index(frames)
+    if fi is None or not frames[fi].exception:
+        return signs
+    name = _symbol_name(frames, fi)
+    if oops.rip_function and name and name != oops.rip_function:
+        signs.append(f"the kernel log's RIP is in {oops.rip_function}+{oops.rip_offset:#x}, the dump's "
+                     f"exception frame in {name}")
+    insn = verdict.instruction
+    if insn is not None and insn.address == frames[fi].pc and oops.code and oops.code_fault_index is not None:
+        printed = oops.code[oops.code_fault_index:oops.code_fault_index + insn.size]
+        if len(printed) == insn.size and printed != insn.raw:
+            signs.append(f"the code at {frames[fi].site} ({insn.raw.hex(' ')}) is not what the kernel printed "
+                         f"in its Code: line ({printed.hex(' ')})")
+    return signs
+
+
+def _the_fatal_report(ctx: CrashContext) -> bool:
+    """Whether the log's first oops is the only one, and the crashed task's: then the dump's
+    backtrace and code must agree with it (a WARNING before the fatal oops is another report)."""
+    from .oops import parse_oops
+
+    oops = ctx.oops
+    if oops is None or not oops.title or oops.title.startswith("Kernel panic"):
+        return False
+    if oops.pid is not None and ctx.task is not None and oops.pid != ctx.task.pid:
+        return False
+    at = ctx.dmesg.find(oops.title)
+    if at < 0:
+        return False
+    end = ctx.dmesg.find("---[ end trace", at)  # the report's last line (the panic follows it)
+    return end < 0 or parse_oops(ctx.dmesg[end:]) is None
+
+
+def _symbol_name(frames: List[Frame], fi: int) -> str:
+    """The symbol (not the inlined function) frame ``fi``'s pc is in."""
+    return frames[_physical_index(frames, fi)].function
+
+
+def _damaged(report: Report, ctx: CrashContext, damage: List[str], debug_dirs: Iterable[str], intel: bool) -> None:
+    """Say the dump is damaged, and explain the crash from the kernel log saved in it when it has an oops.
+
+    Either way the verdict has low confidence: the log may be damaged too, and nothing in the
+    dump can confirm it.
+    """
+    from .errors import KdumpextError
+    from .oopstriage import report_from_text
+
+    why = "damaged dump: " + "; ".join(damage)
+    info = report.dump
+    v = report.verdict
+    if ctx.oops is not None and ctx.oops.title:
+        try:
+            text = report_from_text(ctx.dmesg, info.path, info.vmlinux or None, debug_dirs, intel=intel)
+        except KdumpextError as e:
+            report.warnings.append(f"the kernel log saved in the dump cannot be explained either: {e}")
+        else:
+            v = text.verdict
+            if not report.frames:
+                report.frames = text.frames
+            if not report.registers:
+                report.registers = text.registers
+            why += "; explained from the kernel log saved in the dump"
+            report.warnings.extend(w for w in text.warnings[1:] if w not in report.warnings)
+    v.confidence = "low"
+    v.undecided = why + (f"; {v.undecided}" if v.undecided else "")
+    report.verdict = v
+    report.warnings.insert(0, why)
 
 
 def explain_crash(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: Registers,
@@ -221,10 +322,16 @@ def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
     from .oops import panic_line
 
     msg = msg or panic_line(ctx.dmesg)
+    # panic() said as such only on evidence: its message, and the function that called it
     v = Verdict("panic", function=caller.function if caller else "", module=caller.module if caller else "",
-                site=caller.site if caller else "", source=_source(caller), confidence="high")
+                site=caller.site if caller else "", source=_source(caller),
+                confidence="high" if msg and caller is not None else "low")
     v.message = msg
     v.summary = summarize(v)
+    if caller is None:
+        v.undecided = "no backtrace names who called panic()"
+    elif not msg:
+        v.undecided = "neither the dump nor its kernel log gives the panic message"
     v.evidence.append(Evidence("note", "no faulting access: the kernel called panic() itself"))
     return v
 
