@@ -226,6 +226,11 @@ def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> Li
     if oops.rip_function and name and name != oops.rip_function:
         signs.append(f"the kernel log's RIP is in {oops.rip_function}+{oops.rip_offset:#x}, the dump's "
                      f"exception frame in {name}")
+    differ = [f"%{r} is {frames[fi].registers[r]:#x} in the dump, {oops.registers[r]:#x} in the oops report"
+              for r in _GENERAL_REGISTERS if r in oops.registers and r in frames[fi].registers
+              and frames[fi].registers[r] != oops.registers[r]]
+    if differ:
+        signs.append("at the exception frame " + ", ".join(differ[:3]) + (", ..." if len(differ) > 3 else ""))
     insn = verdict.instruction
     if insn is not None and insn.address == frames[fi].pc and oops.code and oops.code_fault_index is not None:
         printed = oops.code[oops.code_fault_index:oops.code_fault_index + insn.size]
@@ -233,6 +238,12 @@ def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> Li
             signs.append(f"the code at {frames[fi].site} ({insn.raw.hex(' ')}) is not what the kernel printed "
                          f"in its Code: line ({printed.hex(' ')})")
     return signs
+
+
+#: The registers an x86-64 oops prints that the dump's exception frame must hold too
+#: (crash_kexec() saves the oops' own pt_regs; drgn names them the same way).
+_GENERAL_REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 
 
 def _the_fatal_report(ctx: CrashContext) -> bool:

@@ -97,6 +97,12 @@ def test_damage_signs_on_real_logs() -> None:
     # the dump's exception frame is in another function than the log's RIP
     assert damage_signs(ctx, [_frame("lkdtm_WRITE_RO")], ok) == [
         "the kernel log's RIP is in lkdtm_ACCESS_NULL+0x13, the dump's exception frame in lkdtm_WRITE_RO"]
+    # a register the dump saved is not the one the kernel printed (a damaged crash note)
+    regs = dict(ctx.oops.registers) if ctx.oops else {}
+    regs["rbx"] ^= 0x40
+    assert damage_signs(ctx, [Frame(0, 0xffffffff8127dfef, "lkdtm_ACCESS_NULL", 0x13, exception=True,
+                                    registers=regs)], ok) == [
+        f"at the exception frame %rbx is {regs['rbx']:#x} in the dump, {regs['rbx'] ^ 0x40:#x} in the oops report"]
     # the log reports a page fault, the dump's stack has no exception frame: panic() is not the answer
     signs = damage_signs(ctx, [_frame("panic", exception=False)], Verdict("panic"))
     assert signs == ['the kernel log reports "BUG: kernel NULL pointer dereference, address: 0000000000000000" '
