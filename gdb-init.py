@@ -6,9 +6,12 @@ so that kdumpext and its dependencies (drgn, pyelftools, capstone, tabulate) imp
 loads the `kdump` commands.  Where it looks, in order:
 
   $KDUMPEXT_VENV, $VIRTUAL_ENV, ./.venv and ./venv next to this file (site-packages of the
-  venv's lib/pythonX.Y matching gdb's Python), then the user site (pip install --user).
+  venv's lib/pythonX.Y matching gdb's Python), then the user site.
 
-When something is missing it prints one line saying what to install, and loads nothing.
+When something is missing it prints one line saying what to run, and loads nothing: in a
+checkout, `bash .ci/setup` (it makes the .venv this script loads); for a copy of this file
+elsewhere, a venv of gdb's Python version named by KDUMPEXT_VENV.  Not `pip install --user`:
+Debian 12's Python is externally managed (PEP 668) and refuses it.
 """
 
 import inspect
@@ -17,10 +20,14 @@ import site
 import sys
 
 
+def _kdumpext_here() -> str:
+    return os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))  # type: ignore[union-attr]
+
+
 def _kdumpext_setup_path() -> None:
-    here = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))  # type: ignore[union-attr]
+    here = _kdumpext_here()
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    venvs = [os.environ.get("KDUMPEXT_VENV", ""), os.environ.get("VIRTUAL_ENV", ""),
+    venvs = [os.path.expanduser(os.environ.get("KDUMPEXT_VENV", "")), os.environ.get("VIRTUAL_ENV", ""),
              os.path.join(here, ".venv"), os.path.join(here, "venv")]
     dirs = []
     for venv in venvs:
@@ -56,6 +63,20 @@ def _kdumpext_missing() -> list:
     return missing
 
 
+def _kdumpext_advice(missing: list) -> str:
+    """What to run so that the next gdb finds everything (one line; works on Debian 12)."""
+    here = _kdumpext_here()
+    setup = os.path.join(here, ".ci", "setup")
+    if os.path.isfile(setup):  # a checkout: its set-up makes the .venv this script loads
+        return f"run `bash {setup}` (it makes {os.path.join(here, '.venv')}, which gdb-init.py loads), then restart gdb"
+    py = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    venv = "~/.local/share/kdumpext-venv"
+    # a checkout's install brings the dependencies along
+    what = "/path/to/kdumpext-checkout" if "kdumpext" in missing else " ".join(missing)
+    return (f"make a venv of gdb's Python (Debian: apt-get install python3-venv) and pip install into it: "
+            f"`{py} -m venv {venv} && {venv}/bin/pip install {what}`, then start gdb with KDUMPEXT_VENV={venv}")
+
+
 def _kdumpext_load() -> None:
     try:
         import gdb  # noqa: F401
@@ -65,17 +86,15 @@ def _kdumpext_load() -> None:
     _kdumpext_setup_path()
     missing = _kdumpext_missing()
     if missing:
-        py = f"python{sys.version_info[0]}.{sys.version_info[1]}"
         print(f"kdumpext: gdb's Python ({sys.version.split()[0]}) cannot import {', '.join(missing)}: "
-              f"install with `{py} -m pip install --user {' '.join(missing)}`, or point KDUMPEXT_VENV "
-              f"at a {py} venv that has them")
+              + _kdumpext_advice(missing))
         return
     try:
         import kdumpext.gdb  # noqa: F401  (registers the kdump commands)
     except ImportError as e:
         print(f"kdumpext: cannot load kdumpext.gdb in gdb's Python ({sys.version.split()[0]}): {e}")
         return
-    print("kdumpext loaded: kdump open DUMP [VMLINUX] [--debug-dir DIR]; help kdump lists the commands")
+    print("kdumpext loaded: kdump open DUMP [VMLINUX] [--debug-dir DIR] [-v]; help kdump lists the commands")
 
 
 _kdumpext_load()

@@ -1,4 +1,4 @@
-"""The ``kdumpext`` command: triage, oops, batch, gdb-core (thin: parse, call the engine, print)."""
+"""The ``kdumpext`` command: triage, oops, batch, gdb-core, cache (thin: parse, call the engine, print)."""
 
 from __future__ import annotations
 
@@ -6,60 +6,122 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from types import ModuleType
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, NoReturn, Optional, Tuple
 
 from .errors import KdumpextError, UsageError
-from .options import add_debug_args
+from .options import EXIT_STATUS, add_debug_args, epilog
 
 __all__ = ["main", "build_parser"]
+
+
+#: name -> (help, description, examples) of each subcommand; batch, gdb-core and cache get their
+#: arguments (and may set their own description and notes) from their modules' ``add_arguments``.
+_COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
+    "triage": (
+        "explain one crash dump",
+        "Explain one kernel crash dump: the crashed task, the backtrace, the faulting instruction, "
+        "which pointer was bad and which member it was used to reach, with the evidence.",
+        ("kdumpext triage /var/crash/202611261148/dump.202611261148",
+         "kdumpext triage sample-dumps/scst-null-dev/*/dump.* --debug-dir sample-dumps/build",
+         "kdumpext triage vmcore --vmlinux /usr/lib/debug/boot/vmlinux-6.1.0-18-amd64 --json"),
+    ),
+    "oops": (
+        "explain an oops from kernel log text (dmesg.<stamp>, vmcore-dmesg.txt)",
+        "Explain an oops, BUG or panic from kernel log text when there is no (usable) dump: RIP, "
+        "registers, the Code: bytes and the call trace; with the vmlinux and modules, the same DWARF "
+        "explanation as for a dump.",
+        ("kdumpext oops /var/crash/202611261148/dmesg.202611261148",
+         "kdumpext oops sample-dumps/scst-null-dev/*/dmesg.* --debug-dir sample-dumps/build",
+         "journalctl -k -b -1 > log.txt && kdumpext oops log.txt --vmlinux vmlinux"),
+    ),
+    "batch": (
+        "triage every dump under directories; bucket them",
+        "Triage every crash dump under the given directories and group them by bucket.",
+        ("kdumpext batch /var/crash",
+         "kdumpext batch sample-dumps/ --format markdown --out report.md",
+         "kdumpext batch /srv/crashes --jobs 4 --debug-dir /srv/debug --format jsonl"),
+    ),
+    "gdb-core": (
+        "write a gdb-readable ELF core of a dump",
+        "Write a gdb-readable ELF core of a kernel dump (its memory, kernel and module text, one "
+        "thread per task) and print the gdb commands that load it with vmlinux and the modules.",
+        ("kdumpext gdb-core /var/crash/202611261148/dump.202611261148 -o dump.core",
+         "kdumpext gdb-core sample-dumps/scst-null-dev/*/dump.* --debug-dir sample-dumps/build -o /tmp/scst.core"),
+    ),
+    "cache": (
+        "list, prune or clear kdumpext's cache",
+        "List, prune or clear kdumpext's cache (unpacked files, gdb cores, batch results).",
+        ("kdumpext cache --list", "kdumpext cache --prune", "kdumpext cache --clear"),
+    ),
+}
+
+#: Subcommands implemented in modules of their own (``add_arguments(p)``, ``run(args) -> int``).
+_FRONTENDS = {"batch": ".batch", "gdb-core": ".gdbcore", "cache": ".cachecmd"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as kdumpext prints errors: the usage on one line, then
+    ``kdumpext: [COMMAND: ]what was wrong``; exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.split(None, 1)[1:]
+        where = f"{command[0]}: " if command else ""
+        self.exit(2, f"{' '.join(self.format_usage().split())}\nkdumpext: {where}{message}\n")
 
 
 def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """The argument parser of every subcommand.
 
     ``command``: the subcommand about to run, when known; the front-end modules of the
-    others (batch, gdb-core) are then not imported, which keeps a single triage quick.
+    others (batch, gdb-core, cache) are then not imported, which keeps a single triage quick.
+    Each subcommand's parser is its namespace's ``_parser`` (for errors in its own words).
     """
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kdumpext",
         description="Explain Linux kernel crash dumps: which pointer was bad, which member was accessed.",
-        epilog="Exit status: 0 ok, 2 usage, 3 not a dump, 4 truncated dump, 5 wrong vmlinux, "
-               "6 no vmlinux found, 7 memory missing from the dump, 1 other errors.",
+        epilog=epilog(["kdumpext triage sample-dumps/scst-null-dev/*/dump.* --debug-dir sample-dumps/build",
+                       "kdumpext batch /var/crash",
+                       "kdumpext COMMAND --help        (each command's options and examples)"],
+                      EXIT_STATUS + "."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kdumpext {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("triage", help="explain one crash dump")
-    p.add_argument("dump", help="vmcore / dump.<stamp> (kdump-compressed, ELF or flattened; .xz/.gz too)")
-    add_debug_args(p)
-    p.add_argument("--json", action="store_true", help="print JSON (schema kdumpext.triage/1)")
-    p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
-    p.add_argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")
-    p.set_defaults(func=_triage)
-
-    p = sub.add_parser("oops", help="explain an oops from kernel log text (dmesg.<stamp>, vmcore-dmesg.txt)")
-    p.add_argument("file", help="a file with the oops text")
-    add_debug_args(p, "resolve functions, source lines and types with this vmlinux (the oops names its "
-                      "release); its directory is searched for module debug info too")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
-    p.set_defaults(func=_oops)
-
-    for name, helptext in (("batch", "triage every dump under directories; bucket them"),
-                           ("gdb-core", "write a gdb-readable ELF core of a dump")):
-        mod = _frontend(name) if command in (None, name) else None
-        p = sub.add_parser(name, help=helptext, add_help=command in (None, name))
-        if mod is None and command not in (None, name):
-            continue
-        if mod is not None:
-            mod.add_arguments(p)
-            p.set_defaults(func=mod.run)
-        else:
-            p.set_defaults(func=_unavailable(name))
+    for name, (helptext, description, examples) in _COMMANDS.items():
+        wanted = command in (None, name)
+        p = sub.add_parser(name, help=helptext, add_help=wanted, description=description,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(_parser=p)
+        if name == "triage":
+            p.add_argument("dump", help="vmcore / dump.<stamp> (kdump-compressed, ELF or flattened; .xz/.gz too)")
+            add_debug_args(p)
+            p.add_argument("--json", action="store_true", help="print JSON (schema kdumpext.triage/1)")
+            p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
+            p.add_argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")
+            p.set_defaults(func=_triage)
+        elif name == "oops":
+            p.add_argument("file", help="a file with the oops text")
+            add_debug_args(p, "resolve functions, source lines and types with this vmlinux (the oops names "
+                              "its release); its directory is searched for module debug info too")
+            p.add_argument("--json", action="store_true", help="print JSON")
+            p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
+            p.set_defaults(func=_oops)
+        elif wanted:
+            mod = _frontend(name)
+            if mod is not None:
+                mod.add_arguments(p)
+                p.set_defaults(func=mod.run)
+            else:
+                p.set_defaults(func=_unavailable(name))
+        # the module's add_arguments may have set its own description and notes: keep them
+        p.description = textwrap.fill(p.description or description, 90)
+        p.epilog = epilog(examples, p.epilog or "")
     return parser
 
 
@@ -68,7 +130,7 @@ def _frontend(name: str) -> Optional[ModuleType]:
     import importlib
 
     try:
-        return importlib.import_module({"batch": ".batch", "gdb-core": ".gdbcore"}[name], __package__)
+        return importlib.import_module(_FRONTENDS[name], __package__)
     except ImportError:
         return None
 
@@ -151,7 +213,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     command = next((w for w in words if not w.startswith("-")), None)
     parser = build_parser(command)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse leaves what a subcommand did not know to the top-level parser, whose usage
+        # would not say what the subcommand takes: report it in the subcommand's words
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except KdumpextError as e:

@@ -18,7 +18,11 @@ directories of ``$KDUMPEXT_DEBUG_PATH`` (read when the finder runs) for what a
 module still lacks: ``NAME.ko``, ``NAME.ko.debug`` (also ``.xz``/``.gz``/``.bz2``,
 dashes and underscores alike, build-ids checked) and ``vmlinux``.  Files given
 with drgn's ``-s`` are tried before any finder, so ``-s`` keeps working, and
-``--no-symbols-by kdumpext`` turns the search off.
+``--no-symbols-by kdumpext`` turns the search off.  drgn takes ``-s scst.ko.xz``
+but cannot read it (the module would silently go without debug info): the hook
+replaces each compressed file given to ``drgn`` or ``drgn-crash`` by an unpacked
+copy in kdumpext's cache, and says in one line when it cannot.  The hook and the
+finder run while drgn starts and never raise.
 
 On opening a crashed kernel interactively, kdumpext prints **a one-line hint**
 (on stderr, like drgn's own version line) that points at ``%triage``; it does
@@ -76,6 +80,7 @@ __all__ = [
     "explain_fault",
     "explain_address",
     "parse_address",
+    "unpack_given_files",
     "drgn_prog_set",
 ]
 
@@ -376,7 +381,18 @@ def _debug_path() -> List[str]:
 
 
 def _find_in_debug_path(modules: Sequence[drgn.Module]) -> None:
-    """drgn debug info finder: modules (and vmlinux) that still want debug info, from $KDUMPEXT_DEBUG_PATH."""
+    """drgn debug info finder: modules (and vmlinux) that still want debug info, from $KDUMPEXT_DEBUG_PATH.
+
+    Never raises: it runs inside drgn's ``load_debug_info`` at start-up, where an exception
+    would end drgn with a traceback; a failure is one warning line.
+    """
+    try:
+        _find_in_debug_path_uncaught(modules)
+    except Exception as e:  # noqa: BLE001 - a finder must not break drgn's start
+        _log.warning("kdumpext: searching $%s failed: %s", DEBUG_PATH_ENV, " ".join(str(e).split()))
+
+
+def _find_in_debug_path_uncaught(modules: Sequence[drgn.Module]) -> None:
     dirs = _debug_path()
     wanting = [m for m in modules if m.wants_debug_file()]
     if not dirs or not wanting:
@@ -414,6 +430,61 @@ def _register_finder(prog: drgn.Program) -> None:
     prog.register_debug_info_finder(FINDER_NAME, _find_in_debug_path, enable_index=index)
 
 
+# -- compressed files given to drgn ------------------------------------------------------
+
+
+def _drgn_main_locals(prog: drgn.Program) -> Tuple[str, Dict[str, Any]]:
+    """``("drgn"|"crash", locals)`` of drgn's (or drgn-crash's) ``_main`` frame that is setting
+    up ``prog``; ``("", {})`` when ``prog`` was made some other way (a script, the API)."""
+    frame: Optional[types.FrameType] = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_main" and frame.f_locals.get("prog") is prog:
+            module = frame.f_globals.get("__name__")
+            if module == "drgn.cli":
+                return "drgn", frame.f_locals
+            if module == "drgn.internal.crashcli":
+                return "crash", frame.f_locals
+        frame = frame.f_back
+    return "", {}
+
+
+def _given_file_lists(session: str, where: Dict[str, Any]) -> List[List[str]]:
+    """The lists of debug files the user gave drgn (``-s``, ``--extra-symbols``; drgn-crash's
+    vmlinux), which drgn loads right after this hook."""
+    if session == "drgn":
+        args = where.get("args")
+        lists = [getattr(args, "symbols", None), getattr(args, "extra_symbols", None)]
+    elif session == "crash":
+        lists = [where.get("debug_info_paths")]
+    else:
+        lists = []
+    return [files for files in lists if isinstance(files, list)]
+
+
+def unpack_given_files(files: List[str]) -> List[str]:
+    """Replace, in ``files``, each compressed debug file (``scst.ko.xz``, ``vmlinux.gz``: drgn
+    accepts the name but cannot read it, and the module silently goes without debug info) by
+    an uncompressed copy in kdumpext's cache (:func:`kdumpext.locate.unpacked`).
+
+    :return: one warning line per file that could not be unpacked (it is left as it was).
+    """
+    from .locate import COMPRESSED, unpacked
+
+    warnings = []
+    for i, path in enumerate(files):
+        if not isinstance(path, str) or os.path.splitext(path)[1] not in COMPRESSED:
+            continue
+        try:
+            files[i] = unpacked(path)
+            _log.debug("kdumpext: %s: using the unpacked copy %s", path, files[i])
+        except Exception as e:  # noqa: BLE001 - a plugin hook must not break drgn
+            folder = os.path.dirname(os.path.abspath(path))
+            warnings.append(f"kdumpext: drgn cannot read {os.path.basename(path)} and it could not be unpacked "
+                            f"({' '.join(str(e).split())}); unpack it (xz -dk {path}) or let kdumpext find it: "
+                            f"{DEBUG_PATH_ENV}={folder}")
+    return warnings
+
+
 # -- the hint ---------------------------------------------------------------------------
 
 
@@ -424,22 +495,18 @@ def _isatty(f: Any) -> bool:
         return False
 
 
-def _interactive_session(prog: drgn.Program) -> str:
-    """``drgn`` or ``crash`` when ``prog`` is being set up by an interactive drgn or drgn-crash, else "".
+def _interactive_session(session: str, where: Dict[str, Any]) -> str:
+    """``drgn`` or ``crash`` when the program is being set up by an interactive drgn or
+    drgn-crash (``session`` and ``where`` from :func:`_drgn_main_locals`), else "".
 
     drgn decides "interactive" in ``drgn.cli._main`` (no ``-e``, no script, stdin a
     terminal) before it creates the program; drgn-crash always prompts, so there
-    it is stdin being a terminal.  We find that frame (it holds ``prog``).
+    it is stdin being a terminal.
     """
-    frame: Optional[types.FrameType] = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "_main" and frame.f_locals.get("prog") is prog:
-            module = frame.f_globals.get("__name__")
-            if module == "drgn.cli":
-                return "drgn" if frame.f_locals.get("interactive") is True else ""
-            if module == "drgn.internal.crashcli":
-                return "crash" if _isatty(sys.stdin) else ""
-        frame = frame.f_back
+    if session == "drgn":
+        return "drgn" if where.get("interactive") is True else ""
+    if session == "crash":
+        return "crash" if _isatty(sys.stdin) else ""
     return ""
 
 
@@ -464,8 +531,10 @@ def drgn_prog_set(prog: drgn.Program) -> None:
     """drgn plugin hook, called whenever a program's target is set.
 
     For a Linux kernel core dump: register the ``kdumpext`` debug info finder,
-    join drgn's crash mode if it is loaded, and print the one-line hint for an
-    interactive session.  Cheap, and never raises.
+    join drgn's crash mode if it is loaded, give drgn uncompressed copies of the
+    compressed debug files it was given (``-s scst.ko.xz``), and print the one-line
+    hint for an interactive session.  Cheap (an unpacked copy is made once), and
+    never raises: at most one line per problem.
     """
     try:
         if not _is_linux_kernel(prog):
@@ -474,12 +543,16 @@ def drgn_prog_set(prog: drgn.Program) -> None:
         if prog.flags & drgn.ProgramFlags.IS_LIVE:
             return
         _register_finder(prog)
-        session = _interactive_session(prog)
+        launcher, where = _drgn_main_locals(prog)
+        for files in _given_file_lists(launcher, where):
+            for warning in unpack_given_files(files):
+                print(warning, file=sys.stderr, flush=True)
+        session = _interactive_session(launcher, where)
         if session and not prog.cache.get(_CACHE_HINTED) and _crashed(prog):
             prog.cache[_CACHE_HINTED] = True
             print(_hint(session), file=sys.stderr, flush=True)
     except Exception as e:  # noqa: BLE001 - a plugin hook must not break drgn
-        _log.warning("kdumpext plugin: %s", e)
+        _log.warning("kdumpext plugin: %s", " ".join(str(e).split()))
 
 
 # -- commands --------------------------------------------------------------------------

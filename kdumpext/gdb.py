@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -14,6 +15,7 @@ from gdb.FrameDecorator import FrameDecorator
 from gdb.unwinder import Unwinder, register_unwinder
 
 from .errors import KdumpextError, UsageError
+from .options import UsageRaisingParser, add_debug_args
 
 
 def _import_drgn_deepbind() -> None:
@@ -43,8 +45,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Session",
+    "OpenArgs",
     "session",
     "parse_open_args",
+    "open_text",
+    "open_help",
     "open_session",
     "triage_text",
     "fault_text",
@@ -55,7 +60,7 @@ __all__ = [
     "task_address",
 ]
 
-_USAGE_OPEN = "usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."
+_USAGE_OPEN = "kdump open DUMP [VMLINUX] [--vmlinux PATH] [--debug-dir DIR]... [-v]"
 
 
 @dataclass
@@ -66,6 +71,7 @@ class Session:
     core: str
     commands: List[str]
     summary: Optional["CoreSummary"] = None  # None when the core came from the cache
+    sources: List[Tuple[str, str]] = field(default_factory=list)  # substitute-path rules (sources.py)
     lwp_comm: Dict[int, str] = field(default_factory=dict)
     steps: Dict[Tuple[int, int], Dict[str, int]] = field(default_factory=dict)  # gdbcore.exception_steps
     _report: Optional["Report"] = None
@@ -86,6 +92,10 @@ class Session:
             self._core_error = e
             return
         try:
+            self.sources = _source_rules(self.opened)
+        except Exception:  # noqa: BLE001 - source lines are a convenience; never stop the open
+            self.sources = []
+        try:
             self.lwp_comm = thread_names(self.opened.prog)
             self.steps = exception_steps(self.opened.prog)
             self.report
@@ -100,7 +110,7 @@ class Session:
         if self._report is None:
             from .triage import triage_program
 
-            self._report = triage_program(self.opened.prog, self.opened.info)
+            self._report = triage_program(self.opened.prog, self.opened.info, debug_dirs=self.opened.search.dirs)
         return self._report
 
 
@@ -113,39 +123,75 @@ def session() -> Session:
     :raises UsageError: no ``kdump open`` yet.
     """
     if _session is None:
-        raise UsageError("no dump is open: kdump open DUMP [VMLINUX] [--debug-dir DIR]")
+        raise UsageError(f"no dump is open: {_USAGE_OPEN}")
     return _session
 
 
 # -- plain functions (tests call these; the commands only parse and print) ----------------
 
 
-def parse_open_args(argv: List[str]) -> Tuple[str, Optional[str], List[str]]:
-    """``DUMP [VMLINUX] [--debug-dir DIR]...`` -> ``(dump, vmlinux, debug_dirs)``.
+@dataclass
+class OpenArgs:
+    """What ``kdump open`` was given."""
+
+    dump: str
+    vmlinux: Optional[str] = None
+    debug_dirs: List[str] = field(default_factory=list)
+    verbose: bool = False
+    help: bool = False
+
+
+def _open_parser() -> UsageRaisingParser:
+    p = UsageRaisingParser(prog="kdump open", usage=_USAGE_OPEN, add_help=False)
+    p.add_argument("dump", metavar="DUMP")
+    p.add_argument("vmlinux_arg", metavar="VMLINUX", nargs="?",
+                   help="the dump's vmlinux, the same as --vmlinux")
+    add_debug_args(p)
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print every gdb command that loads the dump (symbol-file, add-symbol-file, "
+                        "set substitute-path, core-file)")
+    p.add_argument("-h", "--help", action="store_true", help="show this help")
+    return p
+
+
+def parse_open_args(argv: List[str]) -> OpenArgs:
+    """``DUMP [VMLINUX] [--vmlinux PATH] [--debug-dir DIR]... [-v]`` -> :class:`OpenArgs`
+    (the options of ``kdumpext triage``, :func:`kdumpext.options.add_debug_args`).
 
     :raises UsageError: anything else.
     """
-    positional: List[str] = []
-    dirs: List[str] = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--debug-dir", "-d"):
-            if i + 1 >= len(argv):
-                raise UsageError(f"{a} needs a directory; {_USAGE_OPEN}")
-            dirs.append(os.path.expanduser(argv[i + 1]))
-            i += 2
-            continue
-        if a.startswith("--debug-dir="):
-            dirs.append(os.path.expanduser(a.split("=", 1)[1]))
-        elif a.startswith("-") and a != "-":
-            raise UsageError(f"unknown option {a}; {_USAGE_OPEN}")
-        else:
-            positional.append(os.path.expanduser(a))
-        i += 1
-    if not 1 <= len(positional) <= 2:
-        raise UsageError(_USAGE_OPEN)
-    return positional[0], positional[1] if len(positional) == 2 else None, dirs
+    if any(a in ("-h", "--help") for a in argv):
+        return OpenArgs("", help=True)
+    if not argv:
+        raise UsageError(f"usage: {_USAGE_OPEN}")
+    ns = _open_parser().parse_intermixed_args(argv)
+    if ns.vmlinux_arg and ns.vmlinux:
+        raise UsageError(f"the vmlinux given twice ({ns.vmlinux_arg}, --vmlinux {ns.vmlinux}); usage: {_USAGE_OPEN}")
+    vmlinux = ns.vmlinux_arg or ns.vmlinux
+    return OpenArgs(os.path.expanduser(ns.dump), os.path.expanduser(vmlinux) if vmlinux else None,
+                    [os.path.expanduser(d) for d in ns.debug_dir], ns.verbose)
+
+
+def open_help() -> str:
+    """``kdump open --help``: the options, as ``kdumpext triage --help`` words them."""
+    from .options import epilog
+
+    p = _open_parser()
+    p.epilog = epilog(["kdump open /var/crash/202611261148/dump.202611261148",
+                       "kdump open DUMP /usr/lib/debug/boot/vmlinux-6.1.0-18-amd64",
+                       "kdump open DUMP --debug-dir sample-dumps/build -v"])
+    p.formatter_class = __import__("argparse").RawDescriptionHelpFormatter
+    return p.format_help()
+
+
+def _source_rules(opened: "OpenedDump") -> List[Tuple[str, str]]:
+    """substitute-path rules for the sources of vmlinux and the modules, looked for under the
+    debug-info search path (debug dirs, $KDUMPEXT_DEBUG_PATH, the vmlinux's and the dump's
+    directories) and those directories' parents."""
+    from .sources import source_roots, source_rules
+
+    files = [opened.info.vmlinux] + [path for _name, path in opened.module_files]
+    return source_rules([f for f in files if f], source_roots(opened.search.dirs))
 
 
 def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[List[str]] = None,
@@ -163,20 +209,40 @@ def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[
     opened = open_dump(dump, vmlinux, debug_dirs or [])
     commands = gdb_commands(opened, core_cache_path(opened.info.path))
     s = Session(opened, core_cache_path(opened.info.path), commands)
-    # the core, thread names and report need only drgn: make them while gdb reads the symbols
+    # the core, thread names, source rules and report need only drgn and the files: make them
+    # while gdb reads the symbols
     worker = threading.Thread(target=s.prepare, name="kdumpext-open", daemon=True)
     worker.start()
     try:
-        # forget a previous dump first (its core, vmlinux and module symbol files), then load
-        for cmd in ["core-file", "symbol-file"] + commands[:-1]:
+        # forget a previous dump first (its core, vmlinux, module symbol files, source rules)
+        for cmd in ["core-file", "symbol-file"] + [f"unset substitute-path {_quote(frm)}" for frm in _rules_set]:
+            _execute(execute, cmd)
+        _rules_set.clear()
+        for cmd in commands[:-1]:
             _execute(execute, cmd)
     finally:
         worker.join()
     if s._core_error is not None:
         raise s._core_error  # the core could not be written
+    for frm, to in s.sources:
+        cmd = f"set substitute-path {_quote(frm)} {_quote(to)}"
+        _execute(execute, cmd)
+        s.commands.insert(len(s.commands) - 1, cmd)
+        _rules_set.append(frm)
     _execute(execute, commands[-1])
     _session = s
     return s
+
+
+#: The substitute-path rules the last ``kdump open`` set (the next one removes them).
+_rules_set: List[str] = []
+
+
+def _quote(path: str) -> str:
+    """A path as one gdb argument (gdb splits a command's arguments like a shell, without expansion)."""
+    import shlex
+
+    return shlex.quote(path) if any(c.isspace() or c in "'\"\\" for c in path) else path
 
 
 def _execute(execute: Callable[[str], object], cmd: str) -> None:
@@ -194,14 +260,23 @@ def name_threads(s: Session) -> None:
             thread.name = comm
 
 
-def open_text(s: Session) -> str:
-    """What ``kdump open`` says before the report: where the core is, how it was loaded."""
+def open_text(s: Session, verbose: bool = False) -> str:
+    """What ``kdump open`` says before the report: the dump, vmlinux, modules, sources and
+    core in a few lines; with ``verbose``, every gdb command that loaded them too."""
     info = s.opened.info
-    how = "reused from the cache" if s.summary is None else \
-        f"written in {s.summary.seconds:.1f} s, {s.summary.segments} segments, {len(s.summary.threads)} threads"
+    loaded = [name for name, _path in s.opened.module_files]
+    how = "reused from the cache" if s.summary is None else f"written in {s.summary.seconds:.1f} s"
     lines = [f"kdump: {info.path} ({info.format}), Linux {info.release}",
-             f"kdump: core {s.core} ({how})"]
-    lines += [f"kdump: {c}" for c in s.commands if not c.startswith("core-file")]
+             f"kdump: vmlinux {info.vmlinux}",
+             f"kdump: {len(loaded)} module{'' if len(loaded) == 1 else 's'} with debug info"
+             + (f" ({', '.join(loaded)})" if loaded else "")
+             + (f"; without: {', '.join(info.modules_missing_debuginfo)} (--debug-dir DIR)"
+                if info.modules_missing_debuginfo else "")]
+    if s.sources:
+        lines.append("kdump: sources: " + ", ".join(f"{frm} -> {to}" for frm, to in s.sources))
+    lines.append(f"kdump: core {s.core} ({how})")
+    if verbose:
+        lines += [f"kdump: {c}" for c in s.commands]
     return "\n".join(lines)
 
 
@@ -362,23 +437,43 @@ class KdumpPrefix(gdb.Command):
 
 
 class KdumpOpen(_Command):
-    """Open a kernel crash dump: kdump open DUMP [VMLINUX] [--debug-dir DIR]...
+    """Open a kernel crash dump: kdump open DUMP [VMLINUX] [--vmlinux PATH] [--debug-dir DIR]... [-v]
 
 DUMP may be kdump-compressed, ELF or flattened (.xz/.gz too).  vmlinux and module debug
-info are found by build-id in the --debug-dir directories, $KDUMPEXT_DEBUG_PATH, the dump's
-directory and the usual /usr/lib/debug places.  kdumpext writes a gdb-readable core of the
-dump into its cache, loads vmlinux at the KASLR offset, the modules at their addresses and
-the core (one thread per CPU and per task), then prints the triage report."""
+info are found by build-id in the --debug-dir directories, $KDUMPEXT_DEBUG_PATH, the
+vmlinux's directory (modules beside a vmlinux given by hand), the dump's directory and the
+usual /usr/lib/debug places.  kdumpext writes a gdb-readable core of the dump into its
+cache, loads vmlinux at the KASLR offset, the modules at their addresses and the core (one
+thread per CPU and per task), points gdb at the sources it finds there (set substitute-path,
+so list, frame and bt show source lines), then prints a short summary and the triage report.
+-v also prints every gdb command it ran; kdump open --help lists the options."""
 
     def __init__(self) -> None:
         super().__init__("kdump open", gdb.COMMAND_DATA, gdb.COMPLETE_FILENAME)
 
     def invoke_uncaught(self, arg: str, from_tty: bool) -> None:
-        dump, vmlinux, dirs = parse_open_args(gdb.string_to_argv(arg))
-        s = open_session(dump, vmlinux, dirs)
-        name_threads(s)
-        gdb.write(open_text(s) + "\n\n")
-        gdb.write(triage_text(s) + "\n")
+        args = parse_open_args(gdb.string_to_argv(arg))
+        if args.help:
+            gdb.write(open_help())
+            return
+        with _no_pager():
+            s = open_session(args.dump, args.vmlinux, args.debug_dirs)
+            name_threads(s)
+            gdb.write(open_text(s, args.verbose) + "\n\n")
+            gdb.write(triage_text(s) + "\n")
+
+
+@contextlib.contextmanager
+def _no_pager() -> Iterator[None]:
+    """gdb's pager off while kdump open loads and prints (a screenful of report is not a
+    question to answer), restored after."""
+    was = gdb.parameter("pagination")
+    gdb.execute("set pagination off", False, True)
+    try:
+        yield
+    finally:
+        if was:
+            gdb.execute("set pagination on", False, True)
 
 
 class KdumpTriage(_Command):

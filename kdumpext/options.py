@@ -1,19 +1,41 @@
-"""The debug-info options every front-end takes (``--vmlinux``, ``--debug-dir``), defined once."""
+"""The options and help texts every front-end shares (``--vmlinux``, ``--debug-dir``, environment), defined once."""
 
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import NoReturn, Sequence, Tuple
 
 from .errors import UsageError
 
-__all__ = ["add_debug_args", "UsageRaisingParser", "DEBUG_ENVIRONMENT"]
+__all__ = ["add_debug_args", "UsageRaisingParser", "ENVIRONMENT", "DEBUG_ENVIRONMENT", "EXIT_STATUS", "epilog"]
 
-#: What the debug options' help says about the environment (also in every ``--help`` epilog).
-DEBUG_ENVIRONMENT = ("environment: KDUMPEXT_DEBUG_PATH (colon-separated directories searched for vmlinux "
-                     "and module debug info), KDUMPEXT_CACHE_DIR (kdumpext's cache; default "
-                     "$XDG_CACHE_HOME/kdumpext or ~/.cache/kdumpext), KDUMPEXT_DEBUG=1 (tracebacks "
-                     "instead of one-line internal errors)")
+#: The environment variables kdumpext reads: (name as written in help, what it does).
+ENVIRONMENT: Tuple[Tuple[str, str], ...] = (
+    ("KDUMPEXT_DEBUG_PATH", "colon-separated directories searched for vmlinux and module debug info"),
+    ("KDUMPEXT_CACHE_DIR", "kdumpext's cache; default $XDG_CACHE_HOME/kdumpext or ~/.cache/kdumpext"),
+    ("KDUMPEXT_CACHE_MAX", "the cache's size cap, e.g. 2G or 500M (default 2G; kdumpext cache --prune)"),
+    ("KDUMPEXT_DEBUG=1", "tracebacks instead of one-line internal errors"),
+)
+
+#: The same on one line (what the debug options' help says about the environment).
+DEBUG_ENVIRONMENT = "environment: " + ", ".join(f"{name} ({what})" for name, what in ENVIRONMENT)
+
+#: The exit statuses of the ``kdumpext`` command (README.md, "Exit status"; errors.py's classes).
+EXIT_STATUS = ("exit status: 0 ok, 1 other errors, 2 usage (bad arguments, missing file), 3 not a dump, "
+               "4 truncated dump, 5 wrong vmlinux, 6 no vmlinux found, 7 memory missing from the dump")
+
+
+def epilog(examples: Sequence[str], extra: str = "") -> str:
+    """A ``--help`` epilog (for :class:`argparse.RawDescriptionHelpFormatter`): the examples,
+    ``extra`` (a command's own notes), then the environment variables."""
+    import textwrap
+
+    width = max(len(name) for name, _ in ENVIRONMENT)
+    lines = ["examples:"] + [f"  {e}" for e in examples]
+    if extra:
+        lines += [""] + textwrap.wrap(extra, 90)
+    lines += ["", "environment:"] + [f"  {name:<{width}}  {what}" for name, what in ENVIRONMENT]
+    return "\n".join(lines)
 
 
 def add_debug_args(p: argparse.ArgumentParser, vmlinux_help: str = "") -> None:
@@ -36,7 +58,7 @@ class UsageRaisingParser(argparse.ArgumentParser):
     :class:`UsageError` (one line) instead of exiting the host process."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message}; {self.format_usage().strip()}")
+        raise UsageError(f"{message}; {' '.join(self.format_usage().split())}")
 
     def exit(self, status: int = 0, message: "str | None" = None) -> NoReturn:
-        raise UsageError((message or "").strip() or self.format_usage().strip())
+        raise UsageError((message or "").strip() or " ".join(self.format_usage().split()))

@@ -480,3 +480,70 @@ def test_explain_address_classifies_without_debug_info() -> None:
     assert explain_address(prog, "fffffffffffffff4").text == "ERR_PTR(-ENOMEM)"
     assert explain_address(prog, "dead000000000100+8").text == "LIST_POISON1 + 0x8"
     assert explain_address(prog, 0x240).to_dict()["text"] == "NULL + 0x240"
+
+
+# -- a newcomer's drgn: compressed -s files, no debug info, a cache that cannot be written ---------------
+
+
+def test_compressed_symbol_files_are_loaded() -> None:
+    """``drgn -c DUMP -s vmlinux.xz -s scst.ko.xz -s kdx.ko.xz``: drgn cannot read .xz; the plugin hands
+    it unpacked copies, so the modules have debug info and the verdict is the full one."""
+    _need_drgn()
+    dump = _seed_dump()
+    _debug_files()
+    packed = [os.path.join(BUILD, n) for n in ("vmlinux.xz", "scst.ko.xz", "kdx.ko.xz")]
+    p = _drgn(dump, _MODULES + "\n" + RUN_TRIAGE.replace("'triage'", "'fault'"), packed)
+    assert p.returncode == 0, p.stderr
+    files = _module_files(p.stdout)
+    assert files["kernel"] != "None" and files["scst"] != "None" and files["kdx"] != "None", p.stdout
+    assert "did not match any loaded modules" not in p.stderr, p.stderr
+    assert "CONF     high" in p.stdout and "warning: no debug info" not in p.stdout, p.stdout
+
+
+def test_compressed_symbol_file_that_cannot_be_unpacked(tmp_path: Any) -> None:
+    """When the copy cannot be made (the cache is not writable): one line naming the file and what
+    to do, never a traceback."""
+    _need_drgn()
+    dump = _seed_dump()
+    ko = os.path.join(BUILD, "scst.ko.xz")
+    need(os.path.exists(ko), "sample-dumps/build/scst.ko.xz is missing")
+    p = _drgn(dump, "print('ran')", [ko], env=_env(KDUMPEXT_CACHE_DIR="/proc/kdumpext-not-writable"))
+    assert p.returncode == 0 and "ran" in p.stdout, p.stderr
+    assert "Traceback" not in p.stderr, p.stderr
+    ours = [line for line in p.stderr.splitlines() if line.startswith("kdumpext:")]
+    assert len(ours) == 1, p.stderr
+    assert "drgn cannot read scst.ko.xz" in ours[0] and "xz -dk" in ours[0] and f"KDUMPEXT_DEBUG_PATH={BUILD}" in ours[0]
+
+
+@pytest.mark.parametrize("env", [
+    {},
+    {"KDUMPEXT_DEBUG_PATH": BUILD, "KDUMPEXT_CACHE_DIR": "/proc/kdumpext-not-writable"},
+    {"KDUMPEXT_DEBUG_PATH": "/nonexistent:" + SAMPLES},
+], ids=["no-debug-info", "unwritable-cache", "odd-debug-path"])
+def test_script_without_debug_info_has_no_traceback(env: Dict[str, str]) -> None:
+    """``drgn -c DUMP -e CODE`` with no vmlinux, or a debug path kdumpext cannot use: the plugin's hook
+    and finder run while drgn starts and never raise (drgn's own warnings only, at most one line of ours)."""
+    _need_drgn()
+    dump = _seed_dump()
+    p = _drgn(dump, "print('ran')", env=_env(**env))
+    assert p.returncode == 0 and p.stdout.strip() == "ran", p.stderr
+    assert "Traceback" not in p.stderr, p.stderr
+    assert len([line for line in p.stderr.splitlines() if "kdumpext" in line]) <= 1, p.stderr
+
+
+def test_unpack_given_files(tmp_path: Any) -> None:
+    import lzma
+
+    from kdumpext.drgn import unpack_given_files
+
+    plain = tmp_path / "a.ko"
+    plain.write_bytes(b"\x7fELF")
+    packed = tmp_path / "b.ko.xz"
+    packed.write_bytes(lzma.compress(b"\x7fELF-b"))
+    broken = tmp_path / "c.ko.xz"
+    broken.write_bytes(lzma.compress(b"\x7fELF-c" * 1000)[:24])  # an xz stream cut short
+    files = [str(plain), str(packed), str(broken)]
+    warnings = unpack_given_files(files)
+    assert files[0] == str(plain) and files[2] == str(broken)
+    assert files[1] != str(packed) and open(files[1], "rb").read() == b"\x7fELF-b"
+    assert len(warnings) == 1 and "drgn cannot read c.ko.xz" in warnings[0] and "xz -dk" in warnings[0]

@@ -214,14 +214,21 @@ def test_gdb_commands_on_seed() -> None:
 # -- user errors: one line, no traceback ------------------------------------------------------------------
 
 
+USAGE_OPEN = "kdump open DUMP [VMLINUX] [--vmlinux PATH] [--debug-dir DIR]... [-v]"
+
+
 @pytest.mark.parametrize("command, message", [
-    ("kdump triage", "no dump is open: kdump open DUMP [VMLINUX] [--debug-dir DIR]"),
-    ("kdump open", "usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."),
+    ("kdump triage", f"no dump is open: {USAGE_OPEN}"),
+    ("kdump open", f"usage: {USAGE_OPEN}"),
     ("kdump open /nonexistent/dump", "/nonexistent/dump: No such file or directory"),
-    ("kdump open a b c", "usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."),
-    ("kdump open x --frobnicate", "unknown option --frobnicate; usage: kdump open DUMP [VMLINUX] [--debug-dir DIR]..."),
+    ("kdump open a b c", f"unrecognized arguments: c; usage: {USAGE_OPEN}"),
+    ("kdump open x --frobnicate", f"unrecognized arguments: --frobnicate; usage: {USAGE_OPEN}"),
+    ("kdump open x --debug-dir", f"argument --debug-dir: expected one argument; usage: {USAGE_OPEN}"),
+    ("kdump open x v --vmlinux w", f"the vmlinux given twice (v, --vmlinux w); usage: {USAGE_OPEN}"),
     (f"kdump open {GDB_INIT}", f"{GDB_INIT}: not a kernel crash dump"),
-    ("p $kdump_task(1)", "no dump is open: kdump open DUMP [VMLINUX] [--debug-dir DIR]"),
+    ("kdump open /nonexistent/dump --debug-dir /nonexistent/dir", "/nonexistent/dump: No such file or directory"),
+    (f"kdump open {GDB_INIT} --vmlinux /nonexistent/vmlinux", f"{GDB_INIT}: not a kernel crash dump"),
+    ("p $kdump_task(1)", f"no dump is open: {USAGE_OPEN}"),
 ])
 def test_user_errors(command: str, message: str) -> None:
     p = _gdb(command, "echo still-running\\n")
@@ -230,6 +237,49 @@ def test_user_errors(command: str, message: str) -> None:
     assert lines[0] == message, p.stdout
     assert "Traceback" not in p.stdout and "Python Exception" not in p.stdout
     assert lines[-1] == "still-running"
+
+
+def _source_line(path: str, line: int) -> str:
+    with open(path) as f:
+        return f.read().splitlines()[line - 1].strip()
+
+
+def test_open_positional_vmlinux_quiet_with_sources() -> None:
+    """`kdump open DUMP VMLINUX`: the modules beside that vmlinux are loaded, the open says what it
+    loaded in a few lines (no add-symbol-file flood), and gdb shows the module's source lines."""
+    dump = _seed_dump()
+    scst_c = os.path.join(SAMPLES, "modules", "scst", "scst.c")
+    need(os.path.exists(scst_c), "sample-dumps/modules/scst/scst.c is missing")
+    want = _source_line(scst_c, 63)  # scst_update_lat_stats' faulting line (expected.json: scst.c:63)
+    sep = "echo @@@\\n"
+    p = _gdb(f"kdump open {dump} {os.path.join(BUILD, 'vmlinux.xz')}", sep, "frame 0", sep, "list *$pc", sep,
+             "bt 3", sep, "show pagination")
+    assert p.returncode == 0, p.stdout
+    opened, frame0, listing, bt, pagination = p.stdout.split("@@@\n")
+    summary = [line for line in opened.splitlines() if line.startswith("kdump: ")]
+    assert "add-symbol-file" not in opened and "symbol-file" not in opened, opened
+    assert 4 <= len(summary) <= 6, opened
+    assert any(line.startswith("kdump: vmlinux ") for line in summary), opened
+    assert "kdump: 2 modules with debug info (kdx, scst)" in summary, opened
+    assert any(line.startswith("kdump: core ") for line in summary), opened
+    assert f"-> {SAMPLES}" in opened  # the sources, found under the build dir's parent
+    assert "VERDICT  cmd->dev is NULL" in opened
+    assert want and want in frame0 and want in listing, frame0 + listing
+    assert re.search(r"^63\s+" + re.escape(want), listing, re.M), listing
+    assert "scst_update_lat_stats" in bt
+    assert "pagination is on" in pagination  # turned off only while kdump open ran
+
+
+def test_open_verbose_and_vmlinux_option() -> None:
+    """`kdump open DUMP --vmlinux V -v`: the same as the positional vmlinux, every gdb command shown."""
+    dump = _seed_dump()
+    p = _gdb(f"kdump open {dump} --vmlinux {os.path.join(BUILD, 'vmlinux.xz')} -v", "echo @@@\\n", "kdump open --help")
+    assert p.returncode == 0, p.stdout
+    opened, helptext = p.stdout.split("@@@\n")
+    assert sum(line.startswith("kdump: add-symbol-file ") for line in opened.splitlines()) == 2, opened
+    assert re.search(r"^kdump: symbol-file -o 0x", opened, re.M) and "kdump: core-file " in opened
+    assert "kdump: set substitute-path " in opened
+    assert helptext.startswith(f"usage: {USAGE_OPEN}") and "--verbose" in helptext and "KDUMPEXT_DEBUG_PATH" in helptext
 
 
 def test_wrong_vmlinux_is_one_line() -> None:
@@ -245,11 +295,17 @@ def test_plain_functions_in_gdb(tmp_path) -> None:  # type: ignore[no-untyped-de
     script.write_text("""
 import kdumpext.gdb as g
 from kdumpext.errors import UsageError
-assert g.parse_open_args(["d", "v", "--debug-dir", "x", "--debug-dir=y"]) == ("d", "v", ["x", "y"])
+a = g.parse_open_args(["d", "v", "--debug-dir", "x", "--debug-dir=y"])
+assert (a.dump, a.vmlinux, a.debug_dirs, a.verbose) == ("d", "v", ["x", "y"], False)
+a = g.parse_open_args(["--debug-dir", "x", "d", "--vmlinux", "v", "-v"])
+assert (a.dump, a.vmlinux, a.debug_dirs, a.verbose) == ("d", "v", ["x"], True)
+a = g.parse_open_args(["d", "--debug-dir", "x", "v"])  # the positional vmlinux after an option
+assert (a.dump, a.vmlinux, a.debug_dirs) == ("d", "v", ["x"])
+assert g.parse_open_args(["--help"]).help
 assert g.split_offset("cmd->dev + 0x240") == ("cmd->dev", 0x240)
 assert g.split_offset("p-8") == ("p", -8)
 assert g.split_offset("$rax") == ("$rax", 0)
-for argv in ([], ["a", "b", "c"], ["--debug-dir"], ["d", "--bogus"]):
+for argv in ([], ["a", "b", "c"], ["--debug-dir"], ["d", "--bogus"], ["d", "v", "--vmlinux", "w"]):
     try:
         g.parse_open_args(argv)
     except UsageError:
@@ -284,9 +340,25 @@ def test_loader_names_what_is_missing(tmp_path) -> None:  # type: ignore[no-unty
     p = _gdb("kdump triage", init=str(lone), env=env)
     first = p.stdout.splitlines()[0]
     assert first.startswith("kdumpext: gdb's Python") and "cannot import kdumpext" in first, p.stdout
-    assert "pip install" in first
+    assert "pip install" in first and "--user" not in first  # Debian 12 refuses pip --user (PEP 668)
+    assert "KDUMPEXT_VENV=" in first and "-m venv" in first
     assert "Traceback" not in p.stdout
     assert 'Undefined command: "kdump"' in p.stdout  # nothing half-loaded
+
+
+def test_loader_in_a_checkout_says_ci_setup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """gdb-init.py in a checkout without its venv: run .ci/setup, which makes the .venv it loads."""
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / ".ci" / "setup").write_text("")
+    (tmp_path / "kdumpext").mkdir()
+    (tmp_path / "kdumpext" / "__init__.py").write_text("")
+    lone = tmp_path / "gdb-init.py"
+    shutil.copy(GDB_INIT, lone)
+    env = {"HOME": str(tmp_path), "KDUMPEXT_VENV": "", "VIRTUAL_ENV": "", "PYTHONNOUSERSITE": "1"}
+    p = _gdb("echo done\\n", init=str(lone), env=env)
+    first = p.stdout.splitlines()[0]
+    assert f"run `bash {tmp_path}/.ci/setup`" in first and f"{tmp_path}/.venv" in first, p.stdout
+    assert "cannot import " in first and "kdumpext," not in first
 
 
 def test_loader_finds_venv_by_env(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -297,3 +369,22 @@ def test_loader_finds_venv_by_env(tmp_path) -> None:  # type: ignore[no-untyped-
     shutil.copy(GDB_INIT, lone)
     p = _gdb("help kdump", init=str(lone), env={"KDUMPEXT_VENV": venv})
     assert "kdump open -- " in p.stdout, p.stdout
+
+
+def test_source_rules_from_compile_units(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The rule that makes a unit's recorded path a file here: the longest tail found under a root
+    (the debug dirs and their parents), most specific first; none for sources already in place."""
+    import kdumpext.sources as sources
+
+    (tmp_path / "build").mkdir()
+    (tmp_path / "modules" / "scst").mkdir(parents=True)
+    (tmp_path / "modules" / "scst" / "scst.c").write_text("int x;\n")
+    (tmp_path / "linux" / "kernel").mkdir(parents=True)
+    (tmp_path / "linux" / "kernel" / "kthread.c").write_text("int y;\n")
+    here = str(tmp_path / "modules" / "scst" / "scst.c")
+    units = {"vmlinux": ["/b/src/linux/kernel/kthread.c"], "scst.ko": ["/b/x/modules/scst/scst.c", here]}
+    monkeypatch.setattr(sources, "compile_unit_sources", lambda path, limit=8: units[path])
+    roots = sources.source_roots([str(tmp_path / "build")])
+    assert roots == [str(tmp_path / "build"), str(tmp_path)]
+    assert sources.source_rules(["vmlinux", "scst.ko"], roots) == [("/b/src", str(tmp_path)), ("/b/x", str(tmp_path))]
+    assert sources.source_rules(["vmlinux"], [str(tmp_path / "build")]) == []
