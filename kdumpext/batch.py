@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -282,30 +282,36 @@ def _stat(path: Optional[str]) -> Optional[List[int]]:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns]
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 class Cache:
-    """Finished rows by crash, one JSON file each, written atomically (``None``: no cache).
+    """Finished rows by crash, one entry each in kdumpext's cache (:mod:`kdumpext.cache`,
+    kind ``batch``), or in ``directory``; ``None``: no cache.
 
     An entry is used only while what its row was computed from is unchanged: the dump
-    and log (size, mtime), kdumpext's version, the options, the vmlinux it used (path,
-    build-id; size and mtime), and the directories debug info is searched in (their
-    mtime: a vmlinux or module dropped in turns an error or a text row into a full one).
-    Entries live in their own directory, never beside the inputs.
+    and log (size, mtime, inode), kdumpext's version, the options, the vmlinux it used
+    (path, build-id; size, mtime and inode), and the directories debug info is searched in
+    (their mtime: a vmlinux or module dropped in turns an error or a text row into a full
+    one).  An entry that cannot be read or is not what this version writes is a miss and
+    is written again.  Entries live in their own directory, never beside the inputs.
     """
 
     def __init__(self, directory: Optional[str]) -> None:
+        from .cache import Store, cache_dir
+
         self.directory = directory
+        self._store = None if directory is None else \
+            Store("batch", None if directory == os.path.join(cache_dir(), "batch") else directory, hold=False)
         self._dir_times: Dict[str, Optional[int]] = {}
         self.hits = 0
         self.misses = 0
 
-    def _file(self, item: Item, opts: Options) -> str:
-        assert self.directory is not None
-        key = json.dumps([BATCH_SCHEMA, __version__, os.path.abspath(item.dump) if item.dump else None,
-                          os.path.abspath(item.dmesg) if item.dmesg else None, opts.key()])
-        return os.path.join(self.directory, hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+    def _key(self, item: Item, opts: Options) -> str:
+        from .cache import make_key
+
+        return make_key(BATCH_SCHEMA, __version__, os.path.abspath(item.dump) if item.dump else None,
+                        os.path.abspath(item.dmesg) if item.dmesg else None, opts.key())
 
     def _search_times(self, item: Item, opts: Options) -> Dict[str, Optional[int]]:
         from .locate import SearchPath
@@ -326,28 +332,27 @@ class Cache:
 
     def get(self, item: Item, opts: Options) -> Optional[Dict[str, Any]]:
         """The cached row for ``item``, or None."""
-        if self.directory is None:
+        if self._store is None:
             return None
-        try:
-            with open(self._file(item, opts)) as f:
-                entry = json.load(f)
-        except (OSError, ValueError):
-            self.misses += 1
-            return None
-        ok = entry.get("fingerprint") == self._fingerprint(item, opts)
-        vml = entry.get("vmlinux")
-        if ok and vml:
+        entry = self._store.read_json(self._key(item, opts))
+        row = entry.get("row") if entry is not None else None
+        vml = entry.get("vmlinux") if entry is not None else None
+        ok = entry is not None and isinstance(row, dict) and isinstance(vml, (dict, type(None))) \
+            and entry.get("fingerprint") == self._fingerprint(item, opts)
+        if ok and isinstance(vml, dict):
             ok = _stat(vml.get("path")) == vml.get("stat")
-        if not ok:
+        if not ok or not isinstance(row, dict):
             self.misses += 1
             return None
         self.hits += 1
-        row: Dict[str, Any] = entry["row"]
         return row
 
     def put(self, item: Item, opts: Options, row: Dict[str, Any]) -> None:
-        """Store ``row`` for ``item`` (atomically: a reader sees the old entry or the new one)."""
-        if self.directory is None:
+        """Store ``row`` for ``item`` (atomically: a reader sees the old entry or the new one).
+
+        A cache that cannot be written is passed over: the batch goes on without it.
+        """
+        if self._store is None:
             return
         report = row.get("triage") or {}
         dump = report.get("dump") or {}
@@ -355,17 +360,17 @@ class Cache:
         entry = {"fingerprint": self._fingerprint(item, opts),
                  "vmlinux": {"path": vml, "build_id": dump.get("build_id", ""), "stat": _stat(vml)} if vml else None,
                  "row": row}
-        path = self._file(item, opts)
-        os.makedirs(self.directory, exist_ok=True)
-        tmp = f"{path}.tmp{os.getpid()}"
         try:
-            with open(tmp, "w") as f:
-                json.dump(entry, f)
-            os.replace(tmp, path)
-        except OSError:
+            self._store.write_json(self._key(item, opts), entry, what=os.path.abspath(item.path))
+        except KdumpextError:
+            pass
+
+    def prune(self) -> None:
+        """Keep the cache under its cap (after a batch: entries are written by the hundred)."""
+        if self._store is not None:
             try:
-                os.unlink(tmp)
-            except OSError:
+                self._store.prune()
+            except KdumpextError:
                 pass
 
 
@@ -384,14 +389,58 @@ class BatchResult:
     seconds: float = 0.0
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(batch_pid: int) -> None:
+    """Be killed (SIGKILL) when the process that forked this one dies (Linux prctl(2)
+    ``PR_SET_PDEATHSIG``), and exit now if the batch ``batch_pid`` is already gone.
+
+    A worker's parent is the fork server, which exits when the batch does: when every
+    holder of the write end of its "alive" pipe is gone.  Each process it forks gets a copy
+    of that end (for starting processes of its own, which a worker never does); the worker
+    closes it, or the server would wait for the workers and they for the server.
+    """
+    import ctypes
+    from multiprocessing import forkserver
+
+    server: Any = getattr(forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(alive, int):
+        try:
+            os.close(alive)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    try:
+        os.kill(batch_pid, 0)  # the batch (and so the fork server) may have died before prctl()
+    except ProcessLookupError:
+        os._exit(1)
+    except PermissionError:  # pragma: no cover
+        pass
+
+
 def _child(conn: Any, item: Item, opts: Options, worker: Callable[[Item, Options], Dict[str, Any]],
-           threads: int) -> None:
+           threads: int, batch_pid: int = 0, cwd: str = "") -> None:
     """Worker process body: explain one crash, send its row as JSON, exit.
 
-    What libraries print on stderr (libkdumpfile's note on flattened files, ...) goes
-    into the row's ``stderr`` rather than through the parent's progress bar.
+    Dies with the batch ``batch_pid`` (:func:`_die_with_parent`); works in the batch's
+    directory ``cwd`` (the fork server runs in ``/``, see :func:`_start`).  What libraries
+    print on stderr (libkdumpfile's note on flattened files, ...) goes into the row's
+    ``stderr`` rather than through the parent's progress bar.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked in the fork server (_start)
+    if batch_pid:
+        _die_with_parent(batch_pid)
+    if cwd:
+        os.chdir(cwd)
     os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")  # a worker needs no drgn plugin
     if threads and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = str(threads)  # drgn's DWARF indexing; read when drgn loads
@@ -447,36 +496,53 @@ def _context() -> Any:
 
 def _start(proc: Any, threads: int) -> None:
     """Start a worker.  If this starts the fork server, the server gets ``threads`` OpenMP
-    threads per worker and ignores Ctrl-C, and so do the workers it forks.
+    threads per worker and ignores Ctrl-C, and so do the workers it forks; and it does not
+    import modules from the current directory.
 
     libgomp reads ``OMP_NUM_THREADS`` when it is loaded, which is when the fork server
     imports drgn (a value the user set is left alone).  A worker forked from the server
     takes back the server's own SIGINT disposition before any of our code runs: ignored,
     no worker dies of a KeyboardInterrupt half-way through starting; the parent decides
-    what Ctrl-C stops.
+    what Ctrl-C stops, and a Ctrl-C while a worker starts is not lost.  The fork server is ``python -c ...``, which puts the current
+    directory first on ``sys.path``: a stray ``dis.py`` or ``inspect.py`` there would be
+    imported in place of the standard library's.  ``PYTHONSAFEPATH`` (Python 3.11+) keeps
+    it off, and the server starts in ``/`` for older Pythons (each worker goes back to the
+    batch's directory, :func:`_child`).
     """
-    env = "OMP_NUM_THREADS" not in os.environ
-    if env:
+    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "PYTHONSAFEPATH")}
+    if saved["OMP_NUM_THREADS"] is None:
         os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["PYTHONSAFEPATH"] = "1"
+    # blocked, then ignored: a Ctrl-C meanwhile stays pending (a blocked signal is never
+    # dropped as ignored) and arrives as KeyboardInterrupt once the handler is back
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread: cannot, and need not, touch signals
         old = None
+    cwd = os.getcwd()
     try:
+        os.chdir("/")
         proc.start()
     finally:
+        os.chdir(cwd)
         if old is not None:
             signal.signal(signal.SIGINT, old)
-        if env:
-            del os.environ["OMP_NUM_THREADS"]
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 class _Progress:
     """A progress bar on a terminal (tqdm when installed, else one plain line); nothing otherwise."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, roots: Sequence[str] = ()) -> None:
         self.bar: Any = None
         self.total, self.done, self.enabled = total, 0, enabled and total > 0
+        self.roots = [os.path.abspath(r) for r in roots if os.path.isdir(r)]
         if not self.enabled:
             return
         try:
@@ -486,15 +552,24 @@ class _Progress:
         except ImportError:
             self.bar = None
 
+    def shown(self, path: str) -> str:
+        """``path`` as the bar names it: relative to the directory given that holds it."""
+        full = os.path.abspath(path)
+        for root in self.roots:
+            if full.startswith(root.rstrip(os.sep) + os.sep):
+                return os.path.relpath(full, root)
+        return path
+
     def step(self, name: str) -> None:
+        """One more crash done; ``name`` is its path."""
         if not self.enabled:
             return
         self.done += 1
         if self.bar is not None:
-            self.bar.set_postfix_str(os.path.basename(name), refresh=False)
+            self.bar.set_postfix_str(self.shown(name), refresh=False)
             self.bar.update(1)
         else:
-            sys.stderr.write(f"\r{self.done}/{self.total} dumps  {os.path.basename(name)[:40]:<40}")
+            sys.stderr.write(f"\r{self.done}/{self.total} dumps  {_cell(self.shown(name), 60, True):<60}")
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -503,7 +578,7 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
         else:
-            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.write("\r" + " " * 80 + "\r")
             sys.stderr.flush()
 
 
@@ -546,7 +621,7 @@ def _died(r: _Running, item: Item) -> Dict[str, Any]:
 
 def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None, jobs: int = 0,
               timeout: float = _DEFAULT_TIMEOUT, progress: bool = False,
-              worker: Callable[[Item, Options], Dict[str, Any]] = analyse) -> BatchResult:
+              worker: Callable[[Item, Options], Dict[str, Any]] = analyse, roots: Sequence[str] = ()) -> BatchResult:
     """Explain every item, ``jobs`` worker processes at a time (0: one per CPU).
 
     Each crash runs in a process of its own: one that takes longer than ``timeout``
@@ -557,7 +632,9 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
     module-level function in tests: it is pickled by name).  The workers' drgn share the
     CPUs for their DWARF indexing threads.  Workers start from a fork server (see
     :func:`_context`), which, like multiprocessing's spawn, imports the caller's main
-    script: a script calling this needs the ``if __name__ == "__main__":`` guard.
+    script: a script calling this needs the ``if __name__ == "__main__":`` guard.  Workers
+    die with this process, even SIGKILLed (:func:`_die_with_parent`).  ``roots``: the
+    directories given, which the progress bar names crashes relative to.
     """
     from multiprocessing.connection import wait
 
@@ -566,7 +643,7 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
     jobs = jobs or _cpu_count()
     done, todo, skipped = _plan(items, opts, store)
     result = BatchResult([], skipped, cached=len(done))
-    bar = _Progress(len(todo), progress)
+    bar = _Progress(len(todo), progress, roots)
     running: List[_Running] = []
     pending = sorted(todo, key=lambda i: -_size(items[i].path))  # biggest first: a short tail at the end
     ctx = _context()
@@ -586,7 +663,8 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
             while pending and len(running) < jobs:
                 i = pending.pop(0)
                 recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(send, items[i], opts, worker, threads), daemon=True)
+                proc = ctx.Process(target=_child, daemon=True,
+                                   args=(send, items[i], opts, worker, threads, os.getpid(), os.getcwd()))
                 running.append(_Running(proc, recv, i, time.monotonic()))  # first: Ctrl-C in start() kills it
                 try:
                     _start(proc, threads)
@@ -629,6 +707,7 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
             r.conn.close()
     finally:
         bar.close()
+        store.prune()
     result.rows = [done[i] for i in range(len(items)) if i in done]
     result.seconds = time.monotonic() - t0
     return result
@@ -682,12 +761,67 @@ def _time_text(t: Optional[float]) -> str:
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def _cell(text: str, width: int) -> str:
+def _cell(text: str, width: int, left: bool = False) -> str:
+    """``text`` on one line, cut to ``width`` with an ellipsis (at the start when ``left``)."""
     text = " ".join(str(text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "\u2026"[:width]
+    return "\u2026" + text[len(text) - width + 1:] if left else text[: width - 1] + "\u2026"
 
 
 _HEADERS = ["dump", "crash time", "release", "task", "panic", "fault site", "verdict", "bucket"]
+#: Width a table is laid out for when its output is not a terminal (piped, ``--out``), unless $COLUMNS says.
+_PLAIN_WIDTH = 160
+#: Columns of the dump table that give way when it is too wide, and how narrow each may get:
+#: the first group's, then the second's (the one with the most to spare first).  The dump's
+#: name is cut at its start (the file name stays).  Still too wide: the columns of _DROP are left out, in that order.
+_SHRINK = ({"verdict": 16, "fault site": 14, "panic": 12, "task": 10, "bucket": 40}, {"bucket": 24, "dump": 16})
+_DROP = ("panic", "release", "task", "crash time")
+
+
+def _width(to_file: bool) -> int:
+    """Columns the table may use: the terminal's; ``$COLUMNS`` or 160 when not writing to one."""
+    if to_file or not sys.stdout.isatty():
+        try:
+            return max(40, int(os.environ.get("COLUMNS", "")))
+        except ValueError:
+            return _PLAIN_WIDTH
+    return max(40, shutil.get_terminal_size((_PLAIN_WIDTH, 24)).columns)
+
+
+def _fit(rows: List[List[str]], headers: List[str], width: Optional[int], shrink: Sequence[Dict[str, int]],
+         left: Tuple[str, ...] = (), drop: Tuple[str, ...] = ()) -> Tuple[List[List[str]], List[str]]:
+    """``rows`` and ``headers`` fitted into a "simple" table (two spaces between columns) of
+    ``width`` columns: the cells of the ``shrink`` columns (groups of header -> narrowest,
+    the first group first) cut with an ellipsis, in a group the one with the most to spare
+    first; while that is not enough, the ``drop`` columns left out one by one.  ``left``:
+    columns cut at their start (paths)."""
+    if width is None or not rows:
+        return rows, headers
+    for n in range(len(drop) + 1):
+        keep = [i for i, h in enumerate(headers) if h not in drop[:n]]
+        heads = [headers[i] for i in keep]
+        cut = [[r[i] for i in keep] for r in rows]
+        # tabulate's MIN_PADDING: a header gets two spaces more than its text
+        widths = [max([len(h) + 2] + [len(r[i]) for r in cut]) for i, h in enumerate(heads)]
+        lows: Dict[int, int] = {}
+        excess = sum(widths) + 2 * (len(widths) - 1) - width
+        for group in shrink:
+            tier = {i: max(group[h], len(h) + 2) for i, h in enumerate(heads) if h in group}
+            lows.update(tier)
+            while excess > 0:
+                cands = [i for i, lo in tier.items() if widths[i] > lo]
+                if not cands:
+                    break
+                i = max(cands, key=lambda j: (widths[j] - tier[j], -j))
+                widths[i] -= 1
+                excess -= 1
+        if excess <= 0 or n == len(drop):
+            return ([[_cell(c, widths[i], heads[i] in left) if i in lows else c for i, c in enumerate(r)]
+                     for r in cut], heads)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _short_names(paths: List[str]) -> Tuple[str, Dict[str, str]]:
@@ -706,12 +840,12 @@ def _table_rows(rows: List[Dict[str, Any]], names: Dict[str, str]) -> List[List[
         path = r["dump"] or r["dmesg"]
         name = names.get(path, path) + (" (oops text)" if r["status"] == "text" else "")
         verdict = r["verdict"] if r["status"] != "error" else "error: " + (r["error_kind"] or "")
-        out.append([name, _time_text(r.get("when")), r["release"], _cell(r["task"], 24), _cell(r["panic"], 36),
-                    _cell(r["site"], 40), _cell(verdict, 64), r["bucket"]])
+        out.append([name, _time_text(r.get("when")), r["release"], _cell(r["task"], 1000),
+                    _cell(r["panic"], 1000), _cell(r["site"], 1000), _cell(verdict, 1000), r["bucket"]])
     return out
 
 
-def _render_tables(result: BatchResult, fmt: str) -> str:
+def _render_tables(result: BatchResult, fmt: str, width: Optional[int] = None) -> str:
     from tabulate import tabulate
 
     tablefmt = "github" if fmt == "markdown" else "simple"
@@ -731,13 +865,19 @@ def _render_tables(result: BatchResult, fmt: str) -> str:
 
     parts = []
     if result.rows:
-        parts.append(head("Dumps", where) + tabulate(_table_rows(result.rows, names), _HEADERS, tablefmt=tablefmt))
+        rows, heads = _table_rows(result.rows, names), _HEADERS
+        if not md:
+            rows, heads = _fit(rows, heads, width, _SHRINK, ("dump",), _DROP)
+        parts.append(head("Dumps", where) + tabulate(rows, heads, tablefmt=tablefmt))
     buckets = summarise(result.rows)
     if buckets:
         brows = [[b["bucket"] + (f" \u2190 {b['origin_site']}" if b["origin_site"] else ""), b["count"], _time_text(b["first_seen"]), _time_text(b["last_seen"]),
                   names.get(b["example"], b["example"])] for b in buckets]
-        parts.append(head("Buckets") + tabulate(brows, ["bucket", "count", "first seen", "last seen", "example dump"],
-                                                tablefmt=tablefmt))
+        bheads = ["bucket", "count", "first seen", "last seen", "example dump"]
+        if not md:
+            brows, bheads = _fit([[str(c) for c in r] for r in brows], bheads, width,
+                                 ({"bucket": 24, "example dump": 16},), ("example dump",), ("first seen",))
+        parts.append(head("Buckets") + tabulate(brows, bheads, tablefmt=tablefmt, disable_numparse=True))
     errors = [r for r in result.rows if r["status"] == "error"]
     if errors:
         parts.append(head("Errors") + bullets([r["error"] for r in errors]))
@@ -753,15 +893,18 @@ def _render_tables(result: BatchResult, fmt: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def render(result: BatchResult, fmt: str = "table") -> str:
+def render(result: BatchResult, fmt: str = "table", width: Optional[int] = None) -> str:
     """The batch's output in ``fmt`` (one of :data:`FORMATS`).
 
+    ``table`` fits ``width`` columns (None: no limit) by cutting the widest cells (verdict,
+    fault site, panic, task) with an ellipsis; ``markdown``, ``json`` and ``jsonl`` keep the
+    full text.
     ``json`` is one document (schema :data:`BATCH_SCHEMA`: ``rows``, ``buckets``,
     ``not_dumps``); ``jsonl`` one row per line, then a line per file that is not a dump
     (``status`` ``not-a-dump``).  Rows carry the full triage report under ``triage``.
     """
     if fmt in ("table", "markdown"):
-        return _render_tables(result, fmt)
+        return _render_tables(result, fmt, width)
     rows = result.rows
     not_dumps = [{"path": s.path, "reason": s.reason} for s in result.skipped]
     if fmt == "json":
@@ -831,8 +974,8 @@ def run(args: argparse.Namespace) -> int:
     # modules beside the dumps, like sample-dumps/build/); build-ids decide what fits
     roots = [d for d in args.dirs if os.path.isdir(d)]
     opts = Options(args.vmlinux, list(args.debug_dir) + [d for d in roots if d not in args.debug_dir])
-    result = run_batch(items, opts, cache, args.jobs, args.timeout, progress=sys.stderr.isatty())
-    _write(render(result, args.format), args.out)
+    result = run_batch(items, opts, cache, args.jobs, args.timeout, progress=sys.stderr.isatty(), roots=args.dirs)
+    _write(render(result, args.format, _width(bool(args.out))), args.out)
     if result.interrupted:
         print("kdumpext: interrupted; finished results are kept in the cache", file=sys.stderr)
         return 130

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
 import os
 import re
 import shlex
@@ -18,6 +16,8 @@ from .model import Registers
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
+
+    from .cache import Store
 
     from .dump import OpenedDump
 
@@ -43,6 +43,7 @@ __all__ = [
     "core_threads",
     "thread_names",
     "write_core",
+    "write_core_to",
     "cached_core",
     "core_cache_path",
     "gdb_commands",
@@ -652,6 +653,20 @@ def write_core(prog: "drgn.Program", path: str, all_tasks: bool = True, label: s
 
     :raises KdumpextError: the file cannot be written.
     """
+    try:
+        with open(path, "wb") as f:
+            return write_core_to(prog, f, path, all_tasks, label, present)
+    except OSError as e:
+        raise KdumpextError(f"{path}: cannot write the core ({e.strerror or e})") from None
+
+
+def write_core_to(prog: "drgn.Program", f: BinaryIO, path: str, all_tasks: bool = True, label: str = "",
+                  present: Optional[List[Tuple[int, int]]] = None) -> CoreSummary:
+    """:func:`write_core` into the open file ``f`` (seekable, empty); ``path`` is what the
+    summary and messages call it.
+
+    :raises OSError: ``f`` cannot be written.
+    """
     import drgn
 
     t0 = time.monotonic()
@@ -661,100 +676,72 @@ def write_core(prog: "drgn.Program", path: str, all_tasks: bool = True, label: s
         release = prog["UTS_RELEASE"].string_().decode()
     except (LookupError, drgn.FaultError):
         release = ""
-    try:
-        with open(path, "wb") as f:
-            w = CoreWriter(f)
-            for r in regions:
-                if r.phys is not None:
-                    base = r.phys
-                    pieces = present_pieces(lambda a, n: prog.read(a, n, True), r.phys, r.phys + r.end - r.start,
-                                            drgn.FaultError)
-                else:
-                    base = r.start
-                    pieces = present_pieces(prog.read, r.start, r.end, drgn.FaultError)
-                for a, data in pieces:
-                    w.add(r.start + (a - base), data)
-            first = threads[0] if threads else None
-            w.add_note(b"CORE", _NT_PRPSINFO, prpsinfo(first.lwp if first else 0, first.comm if first else "",
-                                                       f"Linux {release} {label}".strip()))
-            for t in threads:
-                w.add_note(b"CORE", _NT_PRSTATUS, prstatus(t.lwp, t.regs))
-            w.close()
-            segments, mem = len(w.segments), w.memory_bytes
-        disk = os.stat(path).st_blocks * 512
-    except OSError as e:
-        raise KdumpextError(f"{path}: cannot write the core ({e.strerror or e})") from None
-    return CoreSummary(path, segments, mem, disk, threads, time.monotonic() - t0)
+    w = CoreWriter(f)
+    for r in regions:
+        if r.phys is not None:
+            base = r.phys
+            pieces = present_pieces(lambda a, n: prog.read(a, n, True), r.phys, r.phys + r.end - r.start,
+                                    drgn.FaultError)
+        else:
+            base = r.start
+            pieces = present_pieces(prog.read, r.start, r.end, drgn.FaultError)
+        for a, data in pieces:
+            w.add(r.start + (a - base), data)
+    first = threads[0] if threads else None
+    w.add_note(b"CORE", _NT_PRPSINFO, prpsinfo(first.lwp if first else 0, first.comm if first else "",
+                                               f"Linux {release} {label}".strip()))
+    for t in threads:
+        w.add_note(b"CORE", _NT_PRSTATUS, prstatus(t.lwp, t.regs))
+    w.close()
+    disk = os.fstat(f.fileno()).st_blocks * 512
+    return CoreSummary(path, len(w.segments), w.memory_bytes, disk, threads, time.monotonic() - t0)
+
+
+def _store() -> "Store":
+    from .cache import Store
+
+    return Store("gdb-core")
 
 
 def _cache_key(dump_path: str, all_tasks: bool) -> str:
-    st = os.stat(dump_path)
-    raw = f"{os.path.abspath(dump_path)}\0{st.st_size}\0{st.st_mtime_ns}\0{FORMAT_VERSION}\0{all_tasks}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    """The cache key of ``dump_path``'s core: the dump as it is now (path, inode, size, mtime),
+    the core's format, which tasks."""
+    from .cache import file_stamp, make_key
 
-
-def _prune(root: str, dump_path: str, keep: str) -> None:
-    """Remove cached cores of ``dump_path``'s earlier versions and of dumps that are gone."""
-    import shutil
-
-    want = os.path.abspath(dump_path)
-    try:
-        entries = os.listdir(root)
-    except OSError:
-        return
-    for name in entries:
-        d = os.path.join(root, name)
-        if d == keep:
-            continue
-        try:
-            with open(os.path.join(d, "source")) as f:
-                source = f.read().strip()
-        except OSError:
-            continue  # being written, or not ours
-        if source == want or not os.path.exists(source):
-            shutil.rmtree(d, ignore_errors=True)
+    return make_key("gdb-core", FORMAT_VERSION, file_stamp(dump_path), all_tasks)
 
 
 def core_cache_path(dump_path: str, all_tasks: bool = True) -> str:
     """Where :func:`cached_core` keeps the core of ``dump_path`` (it may not exist yet)."""
-    from .locate import cache_dir
-
-    return os.path.join(cache_dir(), "gdb-core", _cache_key(dump_path, all_tasks),
-                        os.path.basename(dump_path) + ".core")
+    return _store().path(_cache_key(dump_path, all_tasks), os.path.basename(dump_path) + ".core")
 
 
 def cached_core(opened: "OpenedDump", all_tasks: bool = True) -> Tuple[str, Optional[CoreSummary]]:
-    """The core of ``opened`` in kdumpext's cache, written if not there yet (under a lock).
+    """The core of ``opened`` in kdumpext's cache (:mod:`kdumpext.cache`, kind ``gdb-core``),
+    written if not there yet.
 
-    Keyed by the dump's path, size and mtime; returns ``(path, summary)``, summary None
+    Keyed by the dump's path, inode, size and mtime; written under the entry's lock and
+    atomically (a killed writer leaves nothing), held while this process runs; the cores of
+    this dump's earlier versions are removed.  Returns ``(path, summary)``, summary None
     when the cached file was reused.
+
+    :raises KdumpextError: the cache cannot be written.
     """
-    out = core_cache_path(opened.info.path, all_tasks)
-    out_dir = os.path.dirname(out)
-    if os.path.exists(out):
-        return out, None
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        lock = open(os.path.join(out_dir, ".lock"), "w")
-    except OSError as e:
-        raise KdumpextError(f"{out_dir}: cannot create the core cache ({e.strerror or e})") from None
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(out):
-            return out, None
-        _prune(os.path.dirname(out_dir), opened.info.path, out_dir)
-        tmp = f"{out}.tmp{os.getpid()}"
-        try:
-            summary = write_core(opened.prog, tmp, all_tasks, label=os.path.basename(opened.info.path),
-                                 present=present_map(opened.info.path))
-            os.replace(tmp, out)
-            with open(os.path.join(out_dir, "source"), "w") as f:
-                f.write(os.path.abspath(opened.info.path) + "\n")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    summary.path = out
-    return out, summary
+    store = _store()
+    dump = opened.info.path
+    key, name = _cache_key(dump, all_tasks), os.path.basename(dump) + ".core"
+    found = store.lookup(key, name)
+    if found is not None:
+        return found, None
+    made: List[CoreSummary] = []
+
+    def write(f: BinaryIO) -> None:
+        made.append(write_core_to(opened.prog, f, store.path(key, name), all_tasks, label=os.path.basename(dump),
+                                  present=present_map(dump)))
+
+    path, _written = store.fill(key, name, write, what=os.path.abspath(dump),
+                                source=f"{os.path.abspath(dump)}\0{all_tasks}")
+    return path, (made[0] if made else None)
 
 
 # -- gdb commands -----------------------------------------------------------------------

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import bz2
-import fcntl
 import gzip
-import hashlib
 import lzma
 import os
-import shutil
+import struct
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo, UsageError
+from .cache import cache_dir
+from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo, TruncatedDumpError, UsageError
 
 __all__ = [
     "COMPRESSED",
@@ -54,50 +54,176 @@ def regular_file(path: str, what: str = "file") -> str:
     return path
 
 
-def cache_dir() -> str:
-    """The per-user cache (``$KDUMPEXT_CACHE_DIR``, else ``$XDG_CACHE_HOME/kdumpext``)."""
-    explicit = os.environ.get("KDUMPEXT_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "kdumpext")
-
-
 def unpacked(path: str) -> str:
-    """Return a readable uncompressed copy of ``path`` (``.xz``, ``.gz``, ``.bz2``).
+    """Return a readable uncompressed copy of ``path`` (xz, gzip or bzip2, told by its magic
+    bytes, whatever its name).
 
-    Uncompressed files are returned as they are.  A compressed file is unpacked once
-    into the cache directory (keyed by path, size and mtime) under a lock, written
-    atomically; the input is never written to.
+    An uncompressed file is returned as it is.  A compressed one is unpacked once into the
+    cache (:mod:`kdumpext.cache`, kind ``unpacked``: keyed by path, inode, size and mtime,
+    under a lock, written atomically, held while this process runs); the input is never
+    written to.  Unpacking stops at the cache's cap, at the free space of its filesystem,
+    and, for a dump, a little past the size its header promises (a decompression bomb
+    ends there, not when the disk is full).
+
+    :raises KdumpextError: zstd-compressed (unpack it first), or damaged.
+    :raises CacheLimitError: it unpacks to more than the cap or the free space allows.
+    :raises TruncatedDumpError: a dump inside unpacks to far more than its header promises.
     """
-    suffix = os.path.splitext(path)[1]
-    opener = COMPRESSED.get(suffix)
-    if opener is None:
-        if suffix == ".zst":
-            raise KdumpextError(f"{path}: zstd-compressed; unpack it first (zstd -d)")
+    from . import cache
+
+    container = _container_of(path)
+    if container is None:
         return path
-    st = os.stat(path)
-    key = hashlib.sha256(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    out_dir = os.path.join(cache_dir(), "unpacked", key)
-    out = os.path.join(out_dir, os.path.basename(path)[: -len(suffix)])
-    if os.path.exists(out):
+    name = os.path.basename(path)
+    stripped = strip_compression(name, ("." + container,))
+    if container == "zst":
+        raise KdumpextError(f"{path}: zstd-compressed; unpack it first (zstd -d)")
+    store = cache.Store("unpacked")
+    key = cache.make_key("unpacked/1", cache.file_stamp(path))
+    out = store.lookup(key, stripped)
+    if out is not None:
         return out
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(out):
-            tmp = f"{out}.tmp{os.getpid()}"
-            try:
-                with opener(path, "rb") as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-            except (OSError, EOFError, lzma.LZMAError) as e:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise KdumpextError(f"{path}: cannot unpack ({e})") from None
-            os.replace(tmp, out)
+    opener = COMPRESSED["." + container]
+    try:
+        out, _new = store.fill(key, stripped, lambda f: _unpack(path, opener, f, store.directory),
+                               what=os.path.abspath(path),
+                               source=os.path.abspath(path))
+    except (EOFError, lzma.LZMAError, zlib.error) as e:
+        raise KdumpextError(f"{path}: cannot unpack ({e})") from None
+    except OSError as e:
+        if isinstance(e, (FileNotFoundError, PermissionError)) and e.filename == path:
+            raise KdumpextError(f"{path}: {e.strerror}") from None
+        raise KdumpextError(f"{path}: cannot unpack ({e})") from None
     return out
+
+
+#: Magic bytes of the containers :func:`unpacked` opens (dump.py's ``_CONTAINERS``) and of zstd.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _container_of(path: str) -> Optional[str]:
+    """``xz``, ``gz``, ``bz2`` or ``zst`` from the first bytes of ``path``; None for anything else."""
+    from .dump import _CONTAINERS
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    if head.startswith(_ZSTD_MAGIC):
+        return "zst"
+    for magic, container in _CONTAINERS.items():
+        if head.startswith(magic):
+            return container
+    return None
+
+
+#: How far past the size a dump's headers promise its unpacked data may go before it is
+#: taken for garbage: ``_PROMISE_SLACK`` bytes plus a sixteenth.
+_PROMISE_SLACK = 64 << 20
+_CHUNK = 1 << 20
+
+
+def _unpack(path: str, opener: Callable[..., Any], dst: IO[bytes], where: str) -> None:
+    """Stream the unpacked ``path`` into ``dst``, within the cache's cap, the free space of
+    ``where``'s filesystem and, for a dump, what its headers promise."""
+    from . import cache
+    from .dump import _sniff_bytes
+
+    cap = cache.limit()
+    free = cache.free_space(where)
+    budget, reason = (cap, "cap") if cap <= free else (free, "free")
+    kind = ""
+    promise: Optional[int] = None
+    check_at = 1 << 20
+    total = 0
+    with opener(path, "rb") as src:
+        while True:
+            block = src.read(_CHUNK)
+            if not block:
+                return
+            if total == 0:
+                kind = _sniff_bytes(block[:64])
+            total += len(block)
+            if total > budget:
+                break
+            dst.write(block)
+            if kind in ("kdump-compressed", "elf") and promise is None and total >= check_at:
+                check_at *= 4
+                promise = _promised_size(dst, kind)
+                if promise is not None and promise + _PROMISE_SLACK + promise // 16 < budget:
+                    budget, reason = promise + _PROMISE_SLACK + promise // 16, "promise"
+    if reason == "promise":
+        raise TruncatedDumpError(path, f"it unpacks to more than {cache.human_size(budget)}, far past the "
+                                       f"{cache.human_size(promise or 0)} its headers promise")
+    if reason == "cap":
+        raise cache.CacheLimitError(
+            f"{path}: unpacks to more than the cache's limit of {cache.human_size(cap)}; raise it "
+            f"({cache.MAX_ENV}=8G, say) or unpack the file yourself")
+    raise cache.CacheLimitError(
+        f"{path}: unpacks to more than the {cache.human_size(free)} free where the cache is ({where}); free "
+        "some space (kdumpext cache --prune) or point KDUMPEXT_CACHE_DIR elsewhere")
+
+
+def _promised_size(f: IO[bytes], kind: str) -> Optional[int]:
+    """How big the dump being written to ``f`` says it is, from its headers; None while they
+    are not all written yet (or make no sense).  ``f``'s position is kept."""
+    pos = f.tell()
+    f.flush()
+
+    def read(offset: int, n: int) -> bytes:
+        if offset < 0 or n < 0 or offset + n > pos:
+            return b""
+        f.seek(offset)
+        return f.read(n)
+
+    try:
+        return _kdump_promise(read) if kind == "kdump-compressed" else _elf_promise(read)
+    finally:
+        f.seek(pos)
+
+
+def _kdump_promise(read: Callable[[int, int], bytes]) -> Optional[int]:
+    """End of the furthest page's data in a kdump-compressed image (``read(offset, n)``: the
+    bytes there, b"" when not yet there); None when not known yet."""
+    from .dump import dumpable_bitmap, kdump_geometry
+
+    geo = kdump_geometry(read(0, 464))
+    if geo is None:
+        return None
+    block_size, sub_hdr_size, half = geo
+    bitmap = dumpable_bitmap(read) if half else b""
+    if bitmap is None:
+        return None
+    npages = bin(int.from_bytes(bitmap, "little")).count("1")
+    desc_off = block_size * (1 + sub_hdr_size) + 2 * half
+    table = read(desc_off, npages * 24)
+    if len(table) < npages * 24:
+        return None
+    furthest = desc_off + npages * 24
+    for i in range(npages):  # {int64 offset; uint32 size; uint32 flags; uint64 page_flags}
+        off, size = struct.unpack_from("<qI", table, i * 24)
+        furthest = max(furthest, off + size)
+    return furthest
+
+
+def _elf_promise(read: Callable[[int, int], bytes]) -> Optional[int]:
+    """End of the furthest segment of an ELF core (see :func:`_kdump_promise`)."""
+    hdr = read(0, 64)
+    if len(hdr) < 64:
+        return None
+    phoff, = struct.unpack_from("<Q", hdr, 32)
+    phentsize, phnum = struct.unpack_from("<HH", hdr, 54)
+    if phentsize < 56 or phnum == 0:
+        return None
+    table = read(phoff, phentsize * phnum)
+    if len(table) < phentsize * phnum:
+        return None
+    want = 0
+    for i in range(phnum):
+        _t, _fl, off, _va, _pa, filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        want = max(want, off + filesz)
+    return want
 
 
 def file_build_id(path: str) -> str:

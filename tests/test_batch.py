@@ -121,7 +121,88 @@ def test_hanging_and_crashing_workers_give_error_rows(tmp_path):
     again = run_batch(items, Options(), cache, jobs=2, timeout=30, worker=_quick_worker)
     assert (again.analysed, again.cached) == (2, 3)
     assert all(r["status"] == "ok" or r["error_kind"] == "InternalError" for r in again.rows)
-    assert not glob.glob(str(tmp_path / "cache" / "*.tmp*"))
+    assert not [f for _d, _s, fs in os.walk(tmp_path / "cache") for f in fs if f.startswith(".tmp")]
+
+
+def _group_alive(pgid: int) -> List[int]:
+    """Processes of process group ``pgid`` still running (zombies waiting for init are not)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(pid))
+    return out
+
+
+_STUCK_WORKER = '''
+"""A batch worker that is writing a cache entry when it gets stuck (tests/test_batch.py)."""
+import os, time
+from kdumpext import cache
+
+def work(item, opts):
+    def write(f):
+        f.write(b"x" * 100000)
+        f.flush()
+        open(os.path.join(os.environ["STUCK_PIDS"], str(os.getpid())), "w").close()
+        time.sleep(600)
+    cache.Store("unpacked").fill(os.path.basename(item.path), "data", write)
+    return {}
+'''
+
+
+def test_sigkilled_batch_leaves_no_worker_and_no_temp_file(tmp_path):
+    """``kill -9`` of a batch: its fork server exits, and each worker, killed with it, leaves no temp file."""
+    (tmp_path / "stuckworker.py").write_text(_STUCK_WORKER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    items = _fake_dumps(str(tmp_path / "in"), ["dump.1", "dump.2", "dump.3"])
+    script = (f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+              "from kdumpext.batch import Item, Options, run_batch\nimport stuckworker\n"
+              f"run_batch([Item(p) for p in {[i.path for i in items]!r}], Options(), jobs=2, timeout=600, "
+              "worker=stuckworker.work)\n")
+    env = dict(os.environ, STUCK_PIDS=str(pids), KDUMPEXT_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(os.listdir(pids)) < 2:
+            time.sleep(0.05)
+        assert len(os.listdir(pids)) == 2, "the workers did not start"
+        workers = [int(p) for p in os.listdir(pids)]
+        assert all(pid in _group_alive(proc.pid) for pid in workers)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _group_alive(proc.pid):
+            time.sleep(0.05)
+        assert _group_alive(proc.pid) == [], "processes of the killed batch are still running"
+    finally:
+        for pid in _group_alive(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    left = [os.path.relpath(os.path.join(d, f), tmp_path) for d, _s, fs in os.walk(tmp_path / "cache") for f in fs]
+    assert [f for f in left if not f.endswith("/.meta")] == []
+
+
+def test_stray_modules_in_the_current_directory(tmp_path):
+    """A ``dis.py`` or ``inspect.py`` where the batch is run from is not imported in place of the standard library's."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    for name in ("dis", "inspect", "selectors"):
+        (cwd / f"{name}.py").write_text(f"raise RuntimeError('the stray {name}.py in the current directory')\n")
+    items = _fake_dumps(str(cwd / "crash"), ["dump.1"])
+    out = subprocess.run([EXE, "batch", "crash", "--no-cache", "--format", "json", "--jobs", "1"], cwd=str(cwd),
+                         capture_output=True, text=True, timeout=300, env=_env(str(tmp_path)))
+    assert out.returncode == 0, out.stderr
+    assert "stray" not in out.stderr and "stray" not in out.stdout
+    doc = json.loads(out.stdout)
+    assert [r["dump"] for r in doc["rows"]] == [os.path.relpath(items[0].path, cwd)]
+    assert doc["rows"][0]["status"] == "error" and doc["rows"][0]["error_kind"] != "WorkerDied"
 
 
 # --- cache, summary and output on hand-made rows --------------------------------------------------
@@ -170,6 +251,38 @@ def test_summary_and_formats():
     assert doc["not_dumps"] == [{"path": "/c/junk/vmcore.bak", "reason": "/c/junk/vmcore.bak: not a kernel crash dump"}]
     lines = [json.loads(x) for x in render(res, "jsonl").splitlines()]
     assert len(lines) == 5 and lines[-1]["status"] == "not-a-dump"
+
+
+def test_table_fits_the_width():
+    rows = []
+    for i in range(3):
+        r = _row(Item(f"/var/crash/api-spinlock/20261206182{i}/dump.20261206182{i}.xz"),
+                 "null-deref:scst_update_lat_stats:scst_device.vdev_update_lat_stats")
+        r.update(task="kworker/u16:3 [1234]", panic="BUG: kernel NULL pointer dereference, address: 0000000000000010",
+                 site="scst_update_lat_stats+0x4c/0x1a0 [scst] (drivers/scst/scst_lib.c:4321)",
+                 verdict="NULL dereference: dev->vdev_update_lat_stats read through dev = NULL, loaded from "
+                         "cmd->dev (struct scst_cmd) at scst_lib.c:4318; dev was never set on this path",
+                 release="6.12.0-kdx")
+        rows.append(r)
+    res = BatchResult(rows, [])
+    wide = render(res, "table")
+    assert max(len(line) for line in wide.splitlines()) > 200
+    for width in (160, 120, 80):
+        table = render(res, "table", width)
+        assert max(len(line) for line in table.splitlines() if not line.startswith("3 crashes")) <= width, table
+        assert "\u2026" in table and "dump.202612061820.xz" in table and "verdict" in table
+    md = render(res, "markdown", 100)
+    assert rows[0]["verdict"] in md and rows[0]["site"] in md  # markdown and JSON keep the full text
+    assert batch._width(True) == int(os.environ.get("COLUMNS", "160") or 160) or "COLUMNS" in os.environ
+
+
+def test_progress_names_paths_under_the_directory_given(tmp_path):
+    root = tmp_path / "crashes"
+    (root / "api-spinlock" / "202612061823").mkdir(parents=True)
+    bar = batch._Progress(1, False, [str(root)])
+    assert bar.shown(str(root / "api-spinlock/202612061823/dump.202612061823.xz")) == \
+        "api-spinlock/202612061823/dump.202612061823.xz"
+    assert bar.shown("/elsewhere/vmcore") == "/elsewhere/vmcore"
 
 
 # --- a real tree: copies of sample dumps, a cut one, one with no vmlinux, a log alone, junk ---------------
@@ -366,11 +479,11 @@ def test_ctrl_c_keeps_finished_results(tree, tmp_path):
     proc = subprocess.Popen([EXE, "batch", tree, "--cache-dir", cache, "--jobs", "1"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not glob.glob(os.path.join(cache, "*.json")):
+    while time.monotonic() < deadline and not glob.glob(os.path.join(cache, "*", "entry.json")):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, err = proc.communicate(timeout=60)
-    done = len(glob.glob(os.path.join(cache, "*.json")))
+    done = len(glob.glob(os.path.join(cache, "*", "entry.json")))
     assert proc.returncode == 130, err
     assert "INTERRUPTED" in out and "interrupted" in err
     assert "Traceback" not in err

@@ -298,23 +298,27 @@ def test_gdb_commands() -> None:
 
 
 def test_cached_core(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Written once into the cache (never next to the dump), then reused."""
+    """Written once into the cache (never next to the dump), atomically, then reused; the
+    cores of the dump's earlier versions go, those of other dumps stay."""
+    from kdumpext import cache
+
     monkeypatch.setenv("KDUMPEXT_CACHE_DIR", str(tmp_path))
     opened = _opened()
     before = set(os.listdir(os.path.dirname(opened.info.path)))
-    stale = {}  # an earlier version of this dump, and a dump that is gone: pruned
-    for name, source in (("old", os.path.abspath(opened.info.path)), ("gone", "/nonexistent/dump.1")):
-        stale[name] = tmp_path / "gdb-core" / name
-        stale[name].mkdir(parents=True)
-        (stale[name] / "source").write_text(source + "\n")
-    other = tmp_path / "gdb-core" / "other"
-    other.mkdir()
-    (other / "source").write_text(os.path.abspath(__file__) + "\n")  # another dump that exists: kept
+    store = cache.Store("gdb-core", hold=False)
+    dump = os.path.abspath(opened.info.path)
+    old, _ = store.fill("old", "x.core", lambda f: f.write(b"core of an earlier version"),
+                        source=f"{dump}\0True")  # as cached_core() names its source
+    other, _ = store.fill("other", "y.core", lambda f: f.write(b"core of another dump"), source="/elsewhere\0True")
     path, summary = gdbcore.cached_core(opened)
-    assert summary is not None and path.startswith(str(tmp_path))
-    assert not stale["old"].exists() and not stale["gone"].exists() and other.exists()
+    assert summary is not None and path.startswith(str(tmp_path)) and path == gdbcore.core_cache_path(dump)
+    assert summary.path == path and os.path.getsize(path) > 0
+    assert not os.path.exists(old) and os.path.exists(other)
+    assert not [f for _d, _s, fs in os.walk(tmp_path) for f in fs if f.startswith(".tmp")]
     again, summary2 = gdbcore.cached_core(opened)
     assert again == path and summary2 is None
+    kinds = {e.kind for e in cache.list_entries()}
+    assert kinds == {"gdb-core"} and any(e.what == dump for e in cache.list_entries())
     assert set(os.listdir(os.path.dirname(opened.info.path))) == before
 
 
