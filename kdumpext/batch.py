@@ -224,6 +224,12 @@ def _hollow(report: Any) -> bool:
     return not report.frames and report.task is None and not report.dump.panic_message and not report.dump.oops
 
 
+def _damaged_without_log(report: Any) -> bool:
+    """A damaged dump (:attr:`~kdumpext.model.Report.damage`) whose own kernel log had no oops
+    to explain it from: the log saved beside it (makedumpfile --dump-dmesg) may still have one."""
+    return bool(report.damage) and not report.dump.oops
+
+
 def analyse(item: Item, opts: Options) -> Dict[str, Any]:
     """Explain one crash: its row, a JSON-ready dict.  Never raises for a bad input.
 
@@ -244,11 +250,12 @@ def analyse(item: Item, opts: Options) -> Dict[str, Any]:
     if item.dump and not why:
         try:
             report = triage(item.dump, opts.vmlinux, opts.debug_dirs, intel=opts.intel)
-            if not (_hollow(report) and item.dmesg):
+            if not ((_hollow(report) or _damaged_without_log(report)) and item.dmesg):
                 return _report_row(item, report, "dump", time.monotonic() - t0)
             hollow = report
-            why = (f"{item.dump}: the dump opened but holds no crash context (no task, backtrace or panic "
-                   "message): damaged?")
+            why = (f"{item.dump}: damaged dump: " + "; ".join(report.damage)) if report.damage else \
+                (f"{item.dump}: the dump opened but holds no crash context (no task, backtrace or panic "
+                 "message): damaged?")
         except KdumpextError as e:
             why, why_kind = str(e), type(e).__name__
             trust_debug = not isinstance(e, (DebugInfoMismatch, MissingDebugInfo))

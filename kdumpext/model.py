@@ -308,3 +308,6 @@ class Report:
     verdict: Verdict
     registers: Registers = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
+    #: what a sound dump gives and this one did not, or where it contradicts its own oops
+    #: report (a damaged dump: the verdict then has low confidence); empty for a sound dump
+    damage: List[str] = field(default_factory=list)

@@ -256,6 +256,7 @@ def to_json_dict(r: Report) -> Dict[str, Any]:
         "verdict": verdict_dict(r.verdict),
         "bucket": r.verdict.bucket,
         "warnings": r.warnings,
+        "damage": r.damage,
     }
 
 

@@ -207,6 +207,8 @@ def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> Li
     opens, but the task, its stack or the log read as garbage or not at all.
     """
     signs: List[str] = []
+    if ctx.oops is None and frames and frames[0].exception:
+        signs.append("the dump was saved at an exception (an oops) but its kernel log has no oops report")
     if ctx.thread is None or ctx.task is None:
         signs.append("the crashed task cannot be read")
     elif not frames:
@@ -277,6 +279,7 @@ def _damaged(report: Report, ctx: CrashContext, damage: List[str], debug_dirs: I
     from .errors import KdumpextError
     from .oopstriage import report_from_text
 
+    report.damage = list(damage)
     why = "damaged dump: " + "; ".join(damage)
     info = report.dump
     v = report.verdict
@@ -303,15 +306,18 @@ def explain_crash(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
                   intel: bool = False) -> Verdict:
     """The verdict for a crash: a faulting access, a bad call, a BUG() or a plain panic()."""
     oops = ctx.oops
-    if oops is None or not frames:
+    if not frames or (oops is None and not frames[0].exception):
+        # no oops, and kdump was not entered from an exception: panic() was called
         return _panic_verdict(ctx, frames)
-    fi = _fault_frame_index(frames)
+    # without an oops report in the log, a dump saved at an exception (oops_end() hands
+    # crash_kexec() the fault's own registers) is still explained from those registers
+    fi = _fault_frame_index(frames) if oops is not None else 0
     if fi is None:
         return _panic_verdict(ctx, frames)
     frame = frames[fi]
-    if frame.function in PANIC_PATH and not oops.title:
+    if frame.function in PANIC_PATH and not (oops is not None and oops.title):
         return _panic_verdict(ctx, frames)
-    if frame.pc < _PAGE or oops.pf_access == "exec":
+    if frame.pc < _PAGE or (oops is not None and oops.pf_access == "exec"):
         return _bad_call_verdict(prog, ctx, frames, fi, regs, intel)
     return explain_frame(prog, ctx, frames, fi, regs, intel)
 

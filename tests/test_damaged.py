@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import lzma
 import os
 import shutil
@@ -71,6 +72,7 @@ def test_code_that_is_not_what_the_kernel_printed_is_damage(tmp_path: "os.PathLi
                                   "the kernel printed in its Code: line (48 8b 1c 25 00)")
     assert "explained from the kernel log saved in the dump" in v.undecided
     assert damaged.warnings[0] == v.undecided
+    assert damaged.damage == [v.undecided[len("damaged dump: "):].split("; explained")[0]]
     # the log's own explanation: the same instruction, class and bucket as the healthy dump's
     assert v.instruction is not None and v.instruction.text == "mov 0x0,%rbx"
     assert (v.crash_class, v.bucket) == (healthy.verdict.crash_class, healthy.verdict.bucket)
@@ -128,3 +130,51 @@ def test_sysrq_panic_log_is_not_damage() -> None:
 def test_panic_without_a_caller_is_not_confident(frames: "list[Frame]") -> None:
     v = _panic_verdict(CrashContext(None, None, None, ""), frames)
     assert v.confidence == "low" and v.undecided
+
+
+def _elf_file_offset(dump: str, address: int) -> int:
+    """File offset of kernel virtual ``address`` in an ELF vmcore (through its PT_LOAD physical addresses)."""
+    from drgn.helpers.linux.mm import follow_phys
+
+    from kdumpext.dump import open_dump
+
+    opened = open_dump(dump, debug_dirs=[BUILD])
+    pa = int(follow_phys(opened.prog["init_mm"].address_of_(), address))
+    with open(dump, "rb") as f:
+        head = f.read(1 << 16)
+    phoff, = struct.unpack_from("<Q", head, 32)
+    phnum, = struct.unpack_from("<H", head, 56)
+    for i in range(phnum):
+        p_type, _fl, off, _va, paddr, filesz = struct.unpack_from("<IIQQQQ", head, phoff + i * 56)
+        if p_type == 1 and paddr <= pa < paddr + filesz:
+            return off + pa - paddr
+    raise AssertionError(f"{address:#x} is not in {dump}")
+
+
+def test_unreadable_log_in_a_dump_saved_at_an_oops(tmp_path: "os.PathLike[str]") -> None:
+    """scst-null-dev-elf with its printk text ring overwritten: the registers and code still give
+    the verdict, but a dump saved at an exception whose log has no oops is damaged (low); batch
+    then explains the crash from the dmesg saved beside the dump."""
+    from drgn.helpers.linux.mm import follow_phys  # noqa: F401 - needs drgn's helpers
+
+    from kdumpext.batch import Item, Options, analyse
+    from kdumpext.dump import open_dump
+
+    c = case("scst-null-dev-elf")
+    d = os.path.join(tmp_path, "202612061822")
+    os.makedirs(d)
+    path = _unpack(c.dump, os.path.join(d, "dump.202612061822"))
+    prb = open_dump(path, debug_dirs=[BUILD]).prog["prb"]
+    data = prb.text_data_ring.data.value_()
+    size = 1 << prb.text_data_ring.size_bits.value_()
+    with open(path, "r+b") as f:
+        for page in range(data & ~0xfff, data + size, 4096):
+            f.seek(_elf_file_offset(path, page))
+            f.write(b"\xff" * 4096)
+    r = triage(path, debug_dirs=[BUILD])
+    assert r.damage == ["the dump was saved at an exception (an oops) but its kernel log has no oops report"]
+    assert (r.verdict.bucket, r.verdict.confidence) == (c.expected["bucket"], "low")
+    shutil.copyfile(c.dmesg, os.path.join(d, "dmesg.202612061822"))
+    row = analyse(Item(dump=path, dmesg=os.path.join(d, "dmesg.202612061822")), Options(None, [BUILD]))
+    assert row["source"] != "dump" and row["bucket"] == c.expected["bucket"], row
+    assert "damaged dump: the dump was saved at an exception" in json.dumps(row)
