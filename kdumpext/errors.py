@@ -6,8 +6,10 @@ __all__ = [
     "KdumpextError",
     "NotADumpError",
     "TruncatedDumpError",
+    "DamagedDumpError",
     "DebugInfoMismatch",
     "MissingDebugInfo",
+    "UnusableDebugInfo",
     "MemoryNotInDump",
     "NoOopsError",
     "ReleaseMismatch",
@@ -58,6 +60,13 @@ class TruncatedDumpError(KdumpextError):
         self.path = path
 
 
+class DamagedDumpError(TruncatedDumpError):
+    """A dump header field (or VMCOREINFO, or a note) holds a value no dump writer writes.
+
+    Same exit status and message as :class:`TruncatedDumpError`; ``why`` names the field.
+    """
+
+
 class DebugInfoMismatch(KdumpextError):
     """A vmlinux (or module) was given or found whose build-id is not the dump's."""
 
@@ -82,6 +91,17 @@ class MissingDebugInfo(KdumpextError):
             "give one with --vmlinux or --debug-dir, or set KDUMPEXT_DEBUG_PATH"
         )
         self.release, self.build_id, self.searched = release, build_id, searched
+
+
+class UnusableDebugInfo(MissingDebugInfo):
+    """A vmlinux with the dump's build-id was found, but its debug info cannot be read (cut short, garbled)."""
+
+    def __init__(self, path: str, why: str = "") -> None:
+        KdumpextError.__init__(
+            self, f"{path}: cannot use as vmlinux" + (f" ({why})" if why else "")
+            + "; give a whole copy with --vmlinux or --debug-dir")
+        self.release, self.build_id, self.searched = "", "", [path]
+        self.path = path
 
 
 class MemoryNotInDump(KdumpextError):
@@ -127,8 +147,10 @@ EXIT_CODES = {
         UsageError,
         NotADumpError,
         TruncatedDumpError,
+        DamagedDumpError,
         DebugInfoMismatch,
         MissingDebugInfo,
+        UnusableDebugInfo,
         MemoryNotInDump,
         NoOopsError,
         ReleaseMismatch,

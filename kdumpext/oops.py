@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .model import Access
 
-__all__ = ["Oops", "TraceEntry", "parse_oops", "panic_line", "strip_timestamps"]
+__all__ = ["Oops", "TraceEntry", "parse_oops", "panic_line", "strip_timestamps", "iter_lines"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
 # (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c).
@@ -18,8 +18,8 @@ _TITLES = (
     re.compile(r"^BUG: unable to handle page fault for address: (?P<addr>[0-9a-f]+)"),
     re.compile(r"^BUG: unable to handle kernel paging request at (?P<addr>[0-9a-f]+)"),
     re.compile(r"^general protection fault(?:, probably for non-canonical address (?P<addr>0x[0-9a-f]+))?"),
-    re.compile(r"^kernel BUG at (?P<file>[^:]+):(?P<line>\d+)!"),
-    re.compile(r"^WARNING: CPU: \d+ PID: \d+ at (?P<file>[^:]+):(?P<line>\d+) "),
+    re.compile(r"^kernel BUG at (?P<file>[^:]+):(?P<line>\d{1,10})!"),
+    re.compile(r"^WARNING: CPU: \d+ PID: \d+ at (?P<file>[^:]+):(?P<line>\d{1,10}) "),
     re.compile(r"^invalid opcode: \d+"),
     re.compile(r"^BUG: kernel NULL pointer dereference"),
     re.compile(r"^(?:BUG|WARNING): .*"),
@@ -28,9 +28,12 @@ _TITLES = (
 _PF = re.compile(r"^#PF: (?P<who>supervisor|user) (?P<what>read access|write access|instruction fetch) in (?P<mode>kernel|user) mode")
 _PF_CODE = re.compile(r"^#PF: error_code\((?P<code>0x[0-9a-f]+)\)")
 _OOPS = re.compile(r"^(?P<line>Oops: [0-9a-f]+ \[#\d+\].*|invalid opcode: [0-9a-f]+ \[#\d+\].*|general protection fault.*\[#\d+\].*)")
-_CPU = re.compile(r"^CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) Comm: (?P<comm>.{1,16}?) (?:Kdump: \S+ )?(?:Tainted: (?P<taint>.*?)|Not tainted) +(?P<release>\S+) #")
+_CPU = re.compile(r"^CPU: (?P<cpu>\d{1,10}) PID: (?P<pid>\d{1,10}) Comm: (?P<comm>.{1,16}?) (?:Kdump: \S+ )?(?:Tainted: (?P<taint>.*?)|Not tainted) +(?P<release>\S+) #")
 _RIP = re.compile(r"^RIP: (?P<cs>[0-9a-f]{4}):(?:(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?|(?P<addr>0x[0-9a-f]+))")
-_CODE = re.compile(r"^Code: (?P<bytes>(?:<?\(?[0-9a-f]{2}\)?>? ?)+)\s*$")
+# x86 prints bytes ("48 8b <80> 40 02"); arm64 32-bit words ("f9400000 (b9400000)"), arm and
+# RISC-V 16-bit halfwords: all in the order they sit in memory, little-endian words
+_CODE_TOKEN = r"[<(]?(?:[0-9a-f]{2}){1,4}[>)]?"
+_CODE = re.compile(rf"^Code: (?P<bytes>{_CODE_TOKEN}(?: +{_CODE_TOKEN})*)\s*$")
 _REG = re.compile(r"\b(?P<name>R[A-Z0-9]{2}|R\d{1,2}|EFLAGS|CR2): (?:(?P<seg>[0-9a-f]{4}):)?(?P<val>[0-9a-f]{8,16})")
 _TRACE = re.compile(r"^(?P<unreliable>\? )?(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?")
 _CR2_ALONE = re.compile(r"^CR2: (?P<val>[0-9a-f]{16})\s*$")
@@ -80,13 +83,37 @@ def strip_timestamps(line: str) -> str:
     return _TS.sub("", line, count=1).rstrip()
 
 
+def iter_lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, one at a time: a 32 MiB log is never held as a list of lines
+    (``\r`` before the ``\n`` is left to :func:`strip_timestamps`)."""
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = n
+        yield text[pos:end]
+        pos = end + 1
+
+
+def _first_panic(lines: Iterable[str]) -> str:
+    for raw in lines:
+        if "Kernel panic - not syncing:" in raw:  # the regex only for the lines that can match
+            m = _PANIC.match(strip_timestamps(raw))
+            if m:
+                return m.group("msg").strip()
+    return ""
+
+
 def panic_line(text: str) -> str:
     """The message of the first ``Kernel panic - not syncing:`` line, "" if none."""
-    for raw in text.splitlines():
-        m = _PANIC.match(strip_timestamps(raw))
-        if m:
-            return m.group("msg").strip()
-    return ""
+    return _first_panic(iter_lines(text))
+
+
+#: Words one of the :data:`_TITLES` has: a line without any is not matched against them all.
+_TITLE_HINT = re.compile(r"BUG|WARNING|general protection fault|invalid opcode|Oops")
+#: Lines after the title read for the report; a report is a few hundred, a log that never
+#: ends one (a flood of garbage after the title) is not read to its end.
+_MAX_REPORT_LINES = 5000
 
 
 _REG_NAMES = {"EFLAGS": "rflags"}
@@ -94,13 +121,27 @@ _PF_ACCESS: Dict[str, Access] = {"read access": "read", "write access": "write",
 
 
 def _parse_code(text: str) -> Tuple[bytes, Optional[int]]:
+    """``48 8b <80> 40`` (bytes) or ``f9400000 (b9400000)`` (little-endian words) -> the bytes,
+    and the index of the marked one (the faulting instruction's first byte); nothing for a
+    line that mixes widths."""
     out = bytearray()
     marker = None
+    width = 0
     for tok in text.split():
+        digits = tok.strip("<>()")
+        if width and len(digits) != width:
+            return b"", None
+        width = len(digits)
         if tok.startswith("<") or tok.startswith("("):
             marker = len(out)
-        out.append(int(tok.strip("<>()"), 16))
+        out += int(digits, 16).to_bytes(width // 2, "little")
     return bytes(out), marker
+
+
+def _u64(text: str) -> Optional[int]:
+    """Hex ``text`` as a number, None when it does not fit 64 bits (a garbled log line)."""
+    value = int(text, 16)
+    return value if value < 1 << 64 else None
 
 
 def parse_oops(text: str) -> Optional[Oops]:
@@ -111,18 +152,21 @@ def parse_oops(text: str) -> Optional[Oops]:
     from the register dump's ``CR2:``, which show_regs() reads live and which a failed
     ``Code:`` read can already have overwritten.
     """
-    lines = [strip_timestamps(line) for line in text.splitlines()]
+    raw_lines = iter_lines(text)
     start = None
     oops = Oops()
-    for i, line in enumerate(lines):
+    for raw in raw_lines:
+        if not _TITLE_HINT.search(raw):
+            continue
+        line = strip_timestamps(raw)
         for pat in _TITLES:
             m = pat.match(line)
             if m:
-                start = i
+                start = line
                 oops.title = line
                 gd = m.groupdict()
                 if gd.get("addr"):
-                    oops.fault_address = int(gd["addr"], 16)
+                    oops.fault_address = _u64(gd["addr"])
                 if gd.get("file"):
                     oops.bug_file, oops.bug_line = gd["file"], int(gd["line"])
                 break
@@ -132,13 +176,18 @@ def parse_oops(text: str) -> Optional[Oops]:
         return None
     in_trace = False
     code_seen = False
-    for line in lines[start + 1:]:
-        if _PANIC.match(line):
+    for n, raw in enumerate(raw_lines):
+        if n >= _MAX_REPORT_LINES:
+            break
+        line = strip_timestamps(raw)
+        m = _PANIC.match(line)
+        if m:
+            oops.panic = m.group("msg").strip()
             break  # panic() starts its own report (panic_on_warn: a second CPU: line and trace)
         if oops.oops_line and (_CR2_ALONE.match(line) or line.startswith("---[ end trace")):
             m = _CR2_ALONE.match(line)
             if m and oops.fault_address is None and oops.title.startswith("BUG"):
-                oops.fault_address = int(m.group("val"), 16)
+                oops.fault_address = _u64(m.group("val"))
             if line.startswith("---[ end trace"):
                 break
             continue
@@ -163,10 +212,12 @@ def parse_oops(text: str) -> Optional[Oops]:
         m = _RIP.match(line)
         if m and not oops.rip_function and oops.rip_address is None:
             if m.group("sym"):
-                oops.rip_function, oops.rip_offset = m.group("sym"), int(m.group("off"), 16)
-                oops.rip_module = m.group("mod") or ""
+                off = _u64(m.group("off"))
+                if off is not None:
+                    oops.rip_function, oops.rip_offset = m.group("sym"), off
+                    oops.rip_module = m.group("mod") or ""
             else:
-                oops.rip_address = int(m.group("addr"), 16)
+                oops.rip_address = _u64(m.group("addr"))
             continue
         if line.startswith("Code: ") and not code_seen:
             # the first Code: line is the kernel's, even when it says "Unable to access
@@ -186,8 +237,10 @@ def parse_oops(text: str) -> Optional[Oops]:
         if in_trace:
             m = _TRACE.match(line.lstrip())
             if m:
-                oops.trace.append(TraceEntry(m.group("sym"), int(m.group("off"), 16), int(m.group("size"), 16),
-                                             m.group("mod") or "", not m.group("unreliable")))
+                off, size = _u64(m.group("off")), _u64(m.group("size"))
+                if off is not None and size is not None:
+                    oops.trace.append(TraceEntry(m.group("sym"), off, size, m.group("mod") or "",
+                                                 not m.group("unreliable")))
             continue
         for m in _REG.finditer(line):
             name = m.group("name")
@@ -197,5 +250,6 @@ def parse_oops(text: str) -> Optional[Oops]:
             if name == "RIP" or reg in oops.registers:
                 continue
             oops.registers[reg] = int(m.group("val"), 16)
-    oops.panic = panic_line("\n".join(lines[start:]))
+    if not oops.panic:
+        oops.panic = _first_panic(raw_lines)  # after the report's end: the rest of the log
     return oops
