@@ -739,26 +739,29 @@ def _load_module_debug_info(mod: "drgn.Module", search: SearchPath, release: str
     when a file was found but could not be used: cut short, garbled, not unpackable)."""
     import drgn
 
-    try:
-        mid = mod.build_id.hex() if mod.build_id else ""
-        file = find_module_file(search, release, mod.name, mid)
-    except KdumpextError as e:
-        warnings.append(f"module {mod.name}: debug file not used: {_one_line(e)}")
-        return None
-    if file is None:
-        return None
-    if file in skip:
-        warnings.append(f"{file}: cannot use for module {mod.name} ({skip[file]})")
-        return None
-    try:
-        mod.try_file(file)
-    except Exception as e:  # noqa: BLE001 - a corrupt .ko must not end the run
-        warnings.append(f"{file}: cannot use for module {mod.name} ({_one_line(e)})")
-        return None
-    if mod.debug_file_status != drgn.ModuleFileStatus.HAVE:
-        warnings.append(f"{file}: cannot use for module {mod.name} (no usable debug info in it)")
-        return None
-    return file
+    mid = mod.build_id.hex() if mod.build_id else ""
+    tried: List[str] = []
+    while True:  # a file that cannot be used is passed over for the next one found
+        try:
+            file = find_module_file(search, release, mod.name, mid, exclude=tried)
+        except KdumpextError as e:
+            warnings.append(f"module {mod.name}: debug file not used: {_one_line(e)}")
+            return None
+        if file is None:
+            return None
+        tried.append(file)
+        if file in skip:
+            warnings.append(f"{file}: cannot use for module {mod.name} ({skip[file]})")
+            continue
+        try:
+            mod.try_file(file)
+        except Exception as e:  # noqa: BLE001 - a corrupt .ko must not end the run
+            warnings.append(f"{file}: cannot use for module {mod.name} ({_one_line(e)})")
+            continue
+        if mod.debug_file_status != drgn.ModuleFileStatus.HAVE:
+            warnings.append(f"{file}: cannot use for module {mod.name} (no usable debug info in it)")
+            continue
+        return file
 
 
 def _use_module_kallsyms(prog: "drgn.Program") -> None:

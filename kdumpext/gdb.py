@@ -272,6 +272,7 @@ def open_text(s: Session, verbose: bool = False) -> str:
              + (f" ({', '.join(loaded)})" if loaded else "")
              + (f"; without: {', '.join(info.modules_missing_debuginfo)} (--debug-dir DIR)"
                 if info.modules_missing_debuginfo else "")]
+    lines += [f"kdump: warning: {w}" for w in s.opened.warnings]
     if s.sources:
         lines.append("kdump: sources: " + ", ".join(f"{frm} -> {to}" for frm, to in s.sources))
     lines.append(f"kdump: core {s.core} ({how})")

@@ -885,5 +885,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"# reusing {path}", file=sys.stderr)
     if opened.info.modules_missing_debuginfo:
         print("# no debug info for module(s): " + ", ".join(opened.info.modules_missing_debuginfo), file=sys.stderr)
+    for warning in opened.warnings:
+        print(f"# {warning}", file=sys.stderr)
     print("\n".join(gdb_commands(opened, path)))
     return 0

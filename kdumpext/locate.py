@@ -405,20 +405,25 @@ def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optiona
     raise MissingDebugInfo(release, build_id, where)
 
 
-def find_module_file(search: SearchPath, release: str, name: str, build_id: str = "") -> Optional[str]:
+def find_module_file(search: SearchPath, release: str, name: str, build_id: str = "",
+                     exclude: Iterable[str] = ()) -> Optional[str]:
     """Path of the debug info for module ``name`` (``NAME.ko``, ``NAME.ko.debug``, ...).
 
     Dashes and underscores are alike.  When ``build_id`` is given, a file with another
-    build-id is passed over.  None when nothing fits.
+    build-id is passed over, and so is any in ``exclude`` (files found before that could not
+    be used: the next directory may hold a whole copy).  None when nothing fits.
     """
     want = name.replace("-", "_")
+    passed = set(exclude)
     for top in search.module_dirs(release):
         if not os.path.isdir(top):
             continue
         cand = search._index(top).get(want)
-        if cand is None or not os.path.isfile(cand):  # a FIFO named like a module is never opened
+        if cand is None or not os.path.isfile(cand) or cand in passed:  # a FIFO named like a module is never opened
             continue
         path = unpacked(cand)
+        if path in passed:
+            continue
         if build_id and file_build_id(path) not in (build_id, ""):
             continue
         return path

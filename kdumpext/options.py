@@ -22,7 +22,7 @@ DEBUG_ENVIRONMENT = "environment: " + ", ".join(f"{name} ({what})" for name, wha
 
 #: The exit statuses of the ``kdumpext`` command (README.md, "Exit status"; errors.py's classes).
 EXIT_STATUS = ("exit status: 0 ok, 1 other errors, 2 usage (bad arguments, missing file), 3 not a dump, "
-               "4 truncated dump, 5 wrong vmlinux, 6 no vmlinux found, 7 memory missing from the dump")
+               "4 truncated or damaged dump, 5 wrong vmlinux, 6 no usable vmlinux found, 7 memory missing from the dump")
 
 
 def epilog(examples: Sequence[str], extra: str = "") -> str:

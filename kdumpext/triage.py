@@ -146,7 +146,9 @@ def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] =
     """
     dirs = list(debug_dirs)
     opened = open_dump(path, vmlinux, dirs)
-    return triage_program(opened.prog, opened.info, intel, dirs)
+    report = triage_program(opened.prog, opened.info, intel, dirs)
+    report.warnings.extend(opened.warnings)
+    return report
 
 
 def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel: bool = False,

@@ -282,11 +282,24 @@ def test_garbled_module_debug_file_is_passed_over(tmp_path) -> None:
     debug = tmp_path / "debug"
     debug.mkdir()
     (debug / "scst.ko").write_bytes(bytes(ko))
-    p = _run("triage", "--json", case("scst-null-dev").dump, "--debug-dir", str(debug), "--debug-dir", BUILD)
+    # the garbled copy is found first and passed over for the whole one in the next directory
+    c = case("scst-null-dev")
+    p = _run("triage", "--json", c.dump, "--debug-dir", str(debug), "--debug-dir", BUILD)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert report["dump"]["modules_missing_debuginfo"] == []
+    assert (report["verdict"]["bucket"], report["verdict"]["confidence"]) == (c.expected["bucket"], "high")
+    assert any(w.startswith(f"{debug / 'scst.ko'}: cannot use for module scst (") for w in report["warnings"])
+    # only the garbled copy: the module is without debug info, the run goes on
+    kernel = tmp_path / "kernel"
+    kernel.mkdir()
+    (kernel / "vmlinux.xz").symlink_to(os.path.join(BUILD, "vmlinux.xz"))
+    p = _run("triage", "--json", c.dump, "--debug-dir", str(debug), "--debug-dir", str(kernel))
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout)
     assert "scst" in report["dump"]["modules_missing_debuginfo"]
     assert report["verdict"]["confidence"] != "high"
+    assert any("cannot use for module scst" in w for w in report["warnings"])
 
 
 def test_oops_text_that_does_not_fit_64_bits() -> None:
