@@ -45,7 +45,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .errors import KdumpextError, UsageError
+from .errors import CacheLimitError, KdumpextError, UsageError
 
 __all__ = [
     "KINDS",
@@ -78,12 +78,6 @@ _TMP = ".tmp-"  # .tmp-<pid>-<random>: a named temp file (no O_TMPFILE) or a lin
 _TRASH = ".trash-"  # .trash-<pid>-<key>: an entry being removed
 _SMALL = 1 << 20  # writes below this prune only every _SMALL_EVERY writes (a batch writes thousands)
 _SMALL_EVERY = 64
-
-
-class CacheLimitError(KdumpextError):
-    """Something to be cached would not fit: larger than the cache's cap or its free disk space."""
-
-    exit_code = 1
 
 
 def cache_dir() -> str:

@@ -14,6 +14,7 @@ __all__ = [
     "NoOopsError",
     "ReleaseMismatch",
     "UsageError",
+    "CacheLimitError",
     "EXIT_CODES",
 ]
 
@@ -139,6 +140,13 @@ class ReleaseMismatch(DebugInfoMismatch):
         self.path, self.want, self.got = path, want, got
 
 
+class CacheLimitError(KdumpextError):
+    """Something to be cached would not fit: larger than the cache's cap (``KDUMPEXT_CACHE_MAX``)
+    or its free disk space (an input that unpacks to more than that, e.g. a decompression bomb)."""
+
+    exit_code = 1
+
+
 #: CLI exit status per error class; documented in README.md.
 EXIT_CODES = {
     cls.__name__: cls.exit_code
@@ -154,5 +162,6 @@ EXIT_CODES = {
         MemoryNotInDump,
         NoOopsError,
         ReleaseMismatch,
+        CacheLimitError,
     )
 }
