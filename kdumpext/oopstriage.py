@@ -14,7 +14,7 @@ from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
-from .oops import Oops, panic_line, parse_oops, strip_timestamps
+from .oops import Oops, iter_lines, panic_line, parse_oops, strip_timestamps
 from .report import summarize
 from .triage import explain_crash, explain_frame, verdict_class
 
@@ -110,9 +110,11 @@ def kernel_part(text: str) -> str:
     ``Code:`` line; when the kernel's ``Code:`` was "Unable to access opcode bytes",
     that user ``Code:`` must not be taken for the kernel's.
     """
+    if "RIP: 0033:" not in text:
+        return text
     out: List[str] = []
     skipping = False
-    for line in text.splitlines():
+    for line in iter_lines(text):
         bare = strip_timestamps(line).strip()
         if _USER_RIP.match(bare):
             skipping = True
@@ -148,7 +150,6 @@ def parse_log(text: str) -> Optional[Oops]:
     after it.  None when the log has neither.
     """
     text = kernel_part(text)
-    lines = text.splitlines()
     oops = parse_oops(text)  # stops where panic() starts its own report
     if oops is not None:
         oops.panic = oops.panic or panic_line(text)
@@ -158,14 +159,15 @@ def parse_log(text: str) -> Optional[Oops]:
         return None
     # panic() prints its line, then dump_stack(): "CPU: ..." and the call trace.  parse_oops
     # reads those once the panic line is spelled like an oops title ("Oops: ...").
-    for i, line in enumerate(lines):
-        m = _PANIC_TITLE.search(line)
-        if m:
-            rest = "\n".join(lines[i + 1:])
-            oops = parse_oops("Oops: " + line[m.start():] + "\n" + rest) or Oops()
-            oops.title = ""
-            oops.panic = msg
-            return oops
+    m = _PANIC_TITLE.search(text)
+    if m:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        line, rest = (text[start:], "") if end < 0 else (text[start:end], text[end + 1:])
+        oops = parse_oops("Oops: " + line[m.start() - start:] + "\n" + rest) or Oops()
+        oops.title = ""
+        oops.panic = msg
+        return oops
     return None
 
 
@@ -176,7 +178,7 @@ def log_uptime(text: str, title: str) -> Optional[float]:
     """Seconds since boot printed before the first line containing ``title`` (None if no stamp)."""
     if not title:
         return None
-    for line in text.splitlines():
+    for line in iter_lines(text):
         if title in line:
             m = _STAMP.match(line)
             return float(m.group(1)) if m else None
@@ -188,7 +190,7 @@ _MODULES = re.compile(r"Modules linked in:(.*)")
 
 def modules_linked_in(text: str) -> List[str]:
     """Module names of the first ``Modules linked in:`` line (``kdx(O)`` -> ``kdx``)."""
-    for line in text.splitlines():
+    for line in iter_lines(text):
         m = _MODULES.search(line)
         if m:
             return [w.split("(")[0] for w in m.group(1).split() if w and not w.startswith("[")]
