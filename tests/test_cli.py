@@ -115,3 +115,19 @@ def test_epilog_shape() -> None:
     assert text.splitlines()[:3] == ["examples:", "  kdumpext x A", "  kdumpext x B"]
     assert "\nnotes\n" in text
     assert all(name in text for name, _ in ENVIRONMENT)
+
+
+def test_vmlinux_given_by_hand_has_its_modules_beside_it() -> None:
+    """``--vmlinux build/vmlinux.xz`` and no --debug-dir: the .ko.xz beside it are found."""
+    import json
+
+    from corpus import case
+
+    c = case("scst-null-dev")
+    env = {k: v for k, v in os.environ.items() if k != "KDUMPEXT_DEBUG_PATH"}
+    p = subprocess.run(KDUMPEXT + ["triage", "--json", c.dump, "--vmlinux", os.path.join(BUILD, "vmlinux.xz")],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=env)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["dump"]["modules_missing_debuginfo"] == []
+    assert (doc["bucket"], doc["verdict"]["confidence"]) == (c.expected["bucket"], "high")

@@ -332,3 +332,23 @@ def test_oops_parsing_of_a_flood_is_quick() -> None:
     o = parse_oops(text)
     assert o is not None and o.fault_address == 0x10 and o.panic == "Fatal exception"
     assert time.monotonic() - t0 < 10
+
+
+def test_batch_passes_over_a_fifo_named_like_a_dump(tmp_path) -> None:
+    """Discovery goes by name; the FIFO is refused before anything opens it (it would block
+    forever, outside any worker's timeout), and the real dump beside it is explained."""
+    import json
+
+    c = case("null-write")
+    real = tmp_path / "202601010101"
+    real.mkdir()
+    (real / os.path.basename(c.dump)).symlink_to(c.dump)
+    fifo_dir = tmp_path / "202601010202"
+    fifo_dir.mkdir()
+    os.mkfifo(fifo_dir / "dump.202601010202")
+    p = _run("batch", str(tmp_path), "--format", "json", "--debug-dir", BUILD, "--no-cache")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert [r["bucket"] for r in doc["rows"]] == [c.expected["bucket"]]
+    skipped = doc["not_dumps"]
+    assert len(skipped) == 1 and "is a FIFO, not a regular file" in json.dumps(skipped[0]), skipped
