@@ -64,7 +64,7 @@ def test_help_has_description_examples_environment(command: str) -> None:
 def test_top_level_help() -> None:
     p = _run("--help")
     assert p.returncode == 0
-    for word in ("exit status: 0 ok", "6 no vmlinux found", "\nexamples:\n", "KDUMPEXT_CACHE_DIR"):
+    for word in ("exit status: 0 ok", "6 no usable vmlinux found", "\nexamples:\n", "KDUMPEXT_CACHE_DIR"):
         assert word in p.stdout, p.stdout
     for command in COMMANDS:
         assert f"\n    {command} " in p.stdout, p.stdout
