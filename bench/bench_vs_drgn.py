@@ -79,8 +79,11 @@ def main() -> int:
         return 2
     report = json.loads(out.stdout)
     vmlinux = report["dump"]["vmlinux"]
-    kos = sorted({os.path.realpath(k) for d in dirs for k in glob.glob(os.path.join(d, "**", "*.ko"), recursive=True)})
     from kdumpext.locate import unpacked
+
+    # drgn reads no compressed file: give it the modules as kdumpext's cache unpacked them
+    kos = sorted({unpacked(os.path.realpath(k)) for d in dirs for pattern in ("*.ko", "*.ko.xz")
+                  for k in glob.glob(os.path.join(d, "**", pattern), recursive=True)})
 
     drgn = [sys.executable, "-c", _DRGN, unpacked(dump), unpacked(vmlinux)] + kos
     for cmd in (kdumpext, drgn):  # warm-up: page cache, kdumpext's unpack cache
