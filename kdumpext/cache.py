@@ -397,13 +397,14 @@ class Store:
             if replace or not os.path.isfile(final):
                 meta = json.dumps({"kind": self.kind, "what": what, "source": source, "name": name}).encode()
                 try:
-                    _write_small(directory, _META, meta)
                     t = _Temp(directory)
                 except OSError as e:
                     raise KdumpextError(f"{directory}: cannot write to the cache ({e.strerror or e})") from None
                 try:
                     write(t.file)
                     t.commit(final)
+                    # the description after the payload: a writer killed before this leaves nothing
+                    _write_small(directory, _META, meta)
                 except OSError as e:
                     t.discard()
                     raise KdumpextError(f"{final}: cannot write to the cache ({e.strerror or e})") from None

@@ -69,7 +69,7 @@ def test_atomic_write_nothing_left_by_an_error_or_a_kill(tmp_path):
     with pytest.raises(KdumpextError, match="stopped"):
         store.fill("k", "data", fail)
     assert store.lookup("k", "data") is None
-    assert _files(cache.cache_dir()) == ["unpacked/k/.meta"]  # no payload, no temp file
+    assert _files(cache.cache_dir()) == []  # no payload, no description, no temp file
 
     # a writer SIGKILLed half-way: O_TMPFILE leaves nothing behind
     proc = _python("""
@@ -257,7 +257,7 @@ def test_damaged_xz_is_one_line(tmp_path):
     with pytest.raises(KdumpextError, match="cannot unpack") as e:
         unpacked(str(f))
     assert "\n" not in str(e.value)
-    assert not [p for p in _files(cache.cache_dir()) if not p.endswith(".meta")]
+    assert _files(cache.cache_dir()) == []
 
 
 def _xz_of_zeros(path: str, head: bytes, total: int) -> None:
@@ -279,7 +279,7 @@ def test_decompression_bomb_stops_at_the_cap(tmp_path, monkeypatch):
     with pytest.raises(cache.CacheLimitError, match=f"more than the cache's limit of 8M.*{cache.MAX_ENV}") as e:
         unpacked(bomb)
     assert time.monotonic() - t0 < 10 and "\n" not in str(e.value)
-    assert not [p for p in _files(cache.cache_dir()) if not p.endswith(".meta")]  # nothing kept
+    assert _files(cache.cache_dir()) == []  # nothing kept
 
 
 def test_decompression_bomb_past_a_dump_headers_promise(tmp_path, monkeypatch):
