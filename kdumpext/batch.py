@@ -768,24 +768,38 @@ def _time_text(t: Optional[float]) -> str:
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def _cell(text: str, width: int, left: bool = False) -> str:
-    """``text`` on one line, cut to ``width`` with an ellipsis (at the start when ``left``)."""
+def _cell(text: str, width: int, path: bool = False) -> str:
+    """``text`` on one line, cut to ``width`` with an ellipsis.
+
+    A ``path`` is cut in the middle: its first component (the host or crash directory that
+    tells dumps apart) and its end stay, ``api-spinlock/…/dump.202612061823.xz``; when even
+    that is too long, at its start.
+    """
     text = " ".join(str(text or "").split())
     if len(text) <= width:
         return text
     if width <= 1:
         return "\u2026"[:width]
-    return "\u2026" + text[len(text) - width + 1:] if left else text[: width - 1] + "\u2026"
+    if not path:
+        return text[: width - 1] + "\u2026"
+    first = text.split(os.sep, 1)[0] + os.sep
+    tail = width - len(first) - 1
+    if len(first) < len(text) and tail >= 12:
+        return first + "\u2026" + text[len(text) - tail:]
+    return "\u2026" + text[len(text) - width + 1:]
 
 
 _HEADERS = ["dump", "crash time", "release", "task", "panic", "fault site", "verdict", "bucket"]
 #: Width a table is laid out for when its output is not a terminal (piped, ``--out``), unless $COLUMNS says.
 _PLAIN_WIDTH = 160
-#: Columns of the dump table that give way when it is too wide, and how narrow each may get:
-#: the first group's, then the second's (the one with the most to spare first).  The dump's
-#: name is cut at its start (the file name stays).  Still too wide: the columns of _DROP are left out, in that order.
-_SHRINK = ({"verdict": 16, "fault site": 14, "panic": 12, "task": 10, "bucket": 40}, {"bucket": 24, "dump": 16})
-_DROP = ("panic", "release", "task", "crash time")
+#: Columns of the dump table that give way when it is too wide, and how narrow each may get.
+#: The first group is cut (the cell with the most to spare first) before any column is left
+#: out; while that is not enough, the columns of _DROP are left out, in that order; with all
+#: of them gone, the second group is cut further.  The dump, verdict and bucket are what a
+#: reader scans for: they keep the most.  The dump's name is cut in its middle (see _cell).
+_SHRINK = ({"verdict": 40, "bucket": 44, "dump": 36, "fault site": 24, "panic": 24, "task": 14},
+           {"verdict": 20, "bucket": 28, "dump": 24})
+_DROP = ("panic", "release", "fault site", "task", "crash time")
 
 
 def _width(to_file: bool) -> int:
@@ -801,10 +815,10 @@ def _width(to_file: bool) -> int:
 def _fit(rows: List[List[str]], headers: List[str], width: Optional[int], shrink: Sequence[Dict[str, int]],
          left: Tuple[str, ...] = (), drop: Tuple[str, ...] = ()) -> Tuple[List[List[str]], List[str]]:
     """``rows`` and ``headers`` fitted into a "simple" table (two spaces between columns) of
-    ``width`` columns: the cells of the ``shrink`` columns (groups of header -> narrowest,
-    the first group first) cut with an ellipsis, in a group the one with the most to spare
-    first; while that is not enough, the ``drop`` columns left out one by one.  ``left``:
-    columns cut at their start (paths)."""
+    ``width`` columns: the cells of the first ``shrink`` group's columns (header -> narrowest)
+    cut with an ellipsis, the one with the most to spare first; while that is not enough, the
+    ``drop`` columns left out one by one; with all of them gone, the later groups cut further.
+    ``left``: columns holding paths (cut in the middle)."""
     if width is None or not rows:
         return rows, headers
     for n in range(len(drop) + 1):
@@ -815,7 +829,7 @@ def _fit(rows: List[List[str]], headers: List[str], width: Optional[int], shrink
         widths = [max([len(h) + 2] + [len(r[i]) for r in cut]) for i, h in enumerate(heads)]
         lows: Dict[int, int] = {}
         excess = sum(widths) + 2 * (len(widths) - 1) - width
-        for group in shrink:
+        for group in (shrink if n == len(drop) else shrink[:1]):
             tier = {i: max(group[h], len(h) + 2) for i, h in enumerate(heads) if h in group}
             lows.update(tier)
             while excess > 0:
@@ -883,7 +897,8 @@ def _render_tables(result: BatchResult, fmt: str, width: Optional[int] = None) -
         bheads = ["bucket", "count", "first seen", "last seen", "example dump"]
         if not md:
             brows, bheads = _fit([[str(c) for c in r] for r in brows], bheads, width,
-                                 ({"bucket": 24, "example dump": 16},), ("example dump",), ("first seen",))
+                                 ({"bucket": 48, "example dump": 32}, {"bucket": 24, "example dump": 16}),
+                                 ("example dump",), ("first seen",))
         parts.append(head("Buckets") + tabulate(brows, bheads, tablefmt=tablefmt, disable_numparse=True))
     errors = [r for r in result.rows if r["status"] == "error"]
     if errors:
