@@ -8,34 +8,91 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .model import Access
 
-__all__ = ["Oops", "TraceEntry", "parse_oops", "panic_line", "strip_timestamps", "iter_lines"]
+__all__ = ["Oops", "TraceEntry", "parse_oops", "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
-# (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c).
-_TS = re.compile(r"^\s*(?:<\d+>)?(?:\[\s*\d+\.\d+\]\s?)?(?:\[\s*[CT]\d+\]\s?)?")
+# (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c), in the
+# spellings of every kernel since 3.10.
+
+#: What comes before the text of a log line: a syslog prefix (``Jan  1 00:00:00 host kernel: ``),
+#: text of another line glued before the timestamp, the log level (``<4>``), the timestamp and
+#: the printk caller id (``[T1234]`` a task, ``[C1]`` a CPU in interrupt context).
+_TS = re.compile(
+    r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ )?(?:kernel: )?"
+    r"(?:\*\* \d+ printk messages dropped \*\* )?"
+    r"(?:[^\[\n]{0,64}?(?=(?:<\d+>)?\[\s*\d+\.\d+\]))?"
+    r"\s*(?:<\d+>)?(?:\[\s*\d+\.\d+\]\s?)?(?:\[\s*(?P<caller>[CT]\d+)\]\s?)?")
+_ADDR = r"(?P<addr>[0-9a-f]+)"
+_FILE_LINE = r"(?P<file>[\w./+-]+):(?P<line>\d{1,10})"
+_FUNC = r"(?P<fn>[\w.$]+)\+(?P<fnoff>0x[0-9a-f]+)/0x[0-9a-f]+(?: \[(?P<fnmod>\w+)\])?"
+_DIE = r"(?:Oops: )?(?:invalid opcode|divide[ _]error|stack[ _]segment|double fault|(?:segment-related )?" \
+       r"general protection fault(?:, probably for non-canonical address (?P<gpaddr>0x[0-9a-f]+))?[^:]*)" \
+       r": [0-9a-f]{1,8} \[#\d+\]"
+#: The first line of a report, strongest first: ``(pattern, confirmed)``, where a title that is not
+#: ``confirmed`` by its shape counts only when a register or trace block follows it.  Each is
+#: searched for anywhere in the line (another line's text can be glued before it).
 _TITLES = (
-    re.compile(r"^BUG: kernel NULL pointer dereference, address: (?P<addr>[0-9a-f]+)"),
-    re.compile(r"^BUG: unable to handle page fault for address: (?P<addr>[0-9a-f]+)"),
-    re.compile(r"^BUG: unable to handle kernel paging request at (?P<addr>[0-9a-f]+)"),
-    re.compile(r"^general protection fault(?:, probably for non-canonical address (?P<addr>0x[0-9a-f]+))?"),
-    re.compile(r"^kernel BUG at (?P<file>[^:]+):(?P<line>\d{1,10})!"),
-    re.compile(r"^WARNING: CPU: \d+ PID: \d+ at (?P<file>[^:]+):(?P<line>\d{1,10}) "),
-    re.compile(r"^invalid opcode: \d+"),
-    re.compile(r"^BUG: kernel NULL pointer dereference"),
-    re.compile(r"^(?:BUG|WARNING): .*"),
-    re.compile(r"^Oops: .*"),
+    (re.compile(r"BUG: kernel NULL pointer dereference, address: " + _ADDR), True),
+    (re.compile(r"BUG: unable to handle page fault for address: " + _ADDR), True),
+    (re.compile(r"BUG: unable to handle kernel (?:paging request|NULL pointer dereference) at "
+                r"(?:" + _ADDR + r"|\s*\(null\))"), True),
+    (re.compile(r"BUG: unable to handle kernel \w"), True),
+    (re.compile(_DIE), True),
+    (re.compile(r"kernel BUG at " + _FILE_LINE + "!"), True),
+    # 3.10-6.x: "WARNING: CPU: 0 PID: 1 at FILE:LINE func+off/size [mod]" ("WARNING: at ..." before 3.12)
+    (re.compile(r"WARNING: (?:CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) )?at " + _FILE_LINE + r"(?: " + _FUNC + r")?"), True),
+    # since 6.16: "WARNING: FILE:LINE at func+off/size, CPU#0: comm/1"
+    (re.compile(r"WARNING: " + _FILE_LINE + r" at (?:" + _FUNC + r"|0x[0-9a-f]+), CPU#(?P<cpu>\d+): (?P<comm>.+)/(?P<pid>\d+)"), True),
+    (re.compile(r"PANIC: double fault"), True),
+    (re.compile(r"Oops: [0-9a-f]{1,8} \[#\d+\]"), True),
+    (re.compile(r"BUG: kernel NULL pointer dereference"), True),
+    # the sanitizers' reports name the function ("BUG: KASAN: use-after-free in func+0x67/0x90")
+    (re.compile(r"BUG: K[ACFM]SAN: [^\n]*? in " + _FUNC), True),
+    (re.compile(r"(?:^|(?<=[ :\]]))BUG: [^\n]*"), False),
+    (re.compile(r"^WARNING: [^\n]* at [^\n]*"), False),
+    (re.compile(r"^WARNING: [^\n]*"), False),
 )
+
+
+def _any_of(sure: bool) -> "re.Pattern[str]":
+    """One pattern for the sure (or the other) titles, without their group names: a line that
+    it does not match is not tried against each."""
+    return re.compile("|".join(re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p, s in _TITLES if s == sure))
+
+
+_SURE_TITLE = _any_of(True)
+_WEAK_TITLE = _any_of(False)
+#: Lines that show a report is the kernel's: the block dump_stack()/show_regs() prints.
+_REPORT_BLOCK = re.compile(r"^(?:Modules linked in|CPU: \d+ (?:UID: \d+ )?PID: \d+|RIP: |Call Trace:|"
+                           r"Hardware name: |Oops: |invalid opcode: )")
+#: Lines searched after an unconfirmed title for a :data:`_REPORT_BLOCK` line (KASAN and
+#: KFENCE print the allocation and free stacks before the CPU: line).
+_CONFIRM_LINES = 200
+#: Unconfirmed titles tried before only the sure ones are looked for.
+_MAX_UNCONFIRMED = 1000
 _PF = re.compile(r"^#PF: (?P<who>supervisor|user) (?P<what>read access|write access|instruction fetch) in (?P<mode>kernel|user) mode")
 _PF_CODE = re.compile(r"^#PF: error_code\((?P<code>0x[0-9a-f]+)\)")
-_OOPS = re.compile(r"^(?P<line>Oops: [0-9a-f]+ \[#\d+\].*|invalid opcode: [0-9a-f]+ \[#\d+\].*|general protection fault.*\[#\d+\].*)")
-_CPU = re.compile(r"^CPU: (?P<cpu>\d{1,10}) PID: (?P<pid>\d{1,10}) Comm: (?P<comm>.{1,16}?) (?:Kdump: \S+ )?(?:Tainted: (?P<taint>.*?)|Not tainted) +(?P<release>\S+) #")
-_RIP = re.compile(r"^RIP: (?P<cs>[0-9a-f]{4}):(?:(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?|(?P<addr>0x[0-9a-f]+))")
+_OOPS = re.compile(r"^(?P<line>Oops: [0-9a-f]+ \[#\d+\].*|" + _DIE.replace("(?P<gpaddr>", "(?:") + ".*)")
+_CPU = re.compile(r"^CPU: (?P<cpu>\d{1,10}) (?:UID: \d+ )?PID: (?P<pid>\d{1,10}) Comm: (?P<comm>.{1,16}?) "
+                  r"(?:Kdump: \S+ )?(?:Tainted: (?P<taint>.*?)|Not tainted) +(?P<release>[^\s#]\S*)(?: #| \(|\s*$)")
+# "RIP: 0010:func+0x12/0x40 [mod]", "RIP: 0010:0x10"; before 4.9 (and RHEL 7) with the address
+# twice first, "RIP: 0010:[<ffffffff81234567>]  [<ffffffff81234567>] func+0x12/0x40", or
+# "[<0000000000000000>]  [<          (null)>]           (null)"; after the trace "RIP  [<...>] func+..."
+_RIP = re.compile(r"^RIP(?:: (?P<cs>[0-9a-f]{4}):| +(?=\[<))(?:\[<(?P<pc>[0-9a-f]+)>\]\s+(?:\[<[^>]*>\]\s+)?)?"
+                  r"(?:(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?"
+                  r"|(?P<addr>0x[0-9a-f]+)|\(null\)|$)")
 # x86 prints bytes ("48 8b <80> 40 02"); arm64 32-bit words ("f9400000 (b9400000)"), arm and
 # RISC-V 16-bit halfwords: all in the order they sit in memory, little-endian words
 _CODE_TOKEN = r"[<(]?(?:[0-9a-f]{2}){1,4}[>)]?"
 _CODE = re.compile(rf"^Code: (?P<bytes>{_CODE_TOKEN}(?: +{_CODE_TOKEN})*)\s*$")
 _REG = re.compile(r"\b(?P<name>R[A-Z0-9]{2}|R\d{1,2}|EFLAGS|CR2): (?:(?P<seg>[0-9a-f]{4}):)?(?P<val>[0-9a-f]{8,16})")
-_TRACE = re.compile(r"^(?P<unreliable>\? )?(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?")
+#: A line of a register dump ("RSP: ...", "R13: ...", "FS:  ...", "DR7: ..."), user-mode or not.
+_REG_LINE = re.compile(r"^(?:R[A-Z0-9]{2}|R\d|EFLAGS|ORIG_RAX|[CDEFG]S|CR\d|DR\d|PKRU|Code): ")
+# "func+0x1f/0x30 [mod]"; before 4.9 with the address first, " [<ffffffff81234567>] ? func+0x12/0x40"
+_TRACE = re.compile(r"^(?:\[<[0-9a-f]{1,16}>\]\s+)?(?P<unreliable>\? )?(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/"
+                    r"(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?")
+#: Stack-switch markers of a call trace; before 4.9 printed on the line of the next frame.
+_TRACE_MARK = re.compile(r"^(?:\s*</?(?:IRQ|EOI|NMI|EOE|TASK|#DF|#[A-Z]{2}|SOFTIRQ|[A-Z_]+_STACK)>)+\s*")
 _CR2_ALONE = re.compile(r"^CR2: (?P<val>[0-9a-f]{16})\s*$")
 _PANIC = re.compile(r"^Kernel panic - not syncing: (?P<msg>.*)")
 
@@ -76,29 +133,48 @@ class Oops:
     registers: Dict[str, int] = field(default_factory=dict)  # drgn register names
     trace: List[TraceEntry] = field(default_factory=list)
     panic: str = ""
+    caller: str = ""  # printk caller id of the title line ("T1234", "C1"), "" when not printed
+    # the code location the title names ("WARNING: ... at FILE:LINE func+0x1f/0x30 [mod]")
+    title_function: str = ""
+    title_offset: int = 0
+    title_module: str = ""
+
+
+def split_prefix(line: str) -> Tuple[str, str]:
+    """``[  2.34][ T12] BUG: ...`` -> ``("T12", "BUG: ...")``: the printk caller id ("" if none)
+    and the text without syslog prefix, log level, timestamp and trailing blanks (``\\r`` too)."""
+    m = _TS.match(line)
+    assert m is not None  # every part of _TS is optional
+    return m.group("caller") or "", line[m.end():].rstrip()
 
 
 def strip_timestamps(line: str) -> str:
     """``[    2.34] BUG: ...`` -> ``BUG: ...`` (also printk caller ids and log levels)."""
-    return _TS.sub("", line, count=1).rstrip()
+    return split_prefix(line)[1]
 
 
 def iter_lines(text: str) -> Iterator[str]:
     """The lines of ``text``, one at a time: a 32 MiB log is never held as a list of lines
     (``\r`` before the ``\n`` is left to :func:`strip_timestamps`)."""
-    pos, n = 0, len(text)
+    for _, line in _lines_from(text, 0):
+        yield line
+
+
+def _lines_from(text: str, pos: int) -> Iterator[Tuple[int, str]]:
+    """``(offset, line)`` for each line of ``text`` from offset ``pos`` on."""
+    n = len(text)
     while pos < n:
         end = text.find("\n", pos)
         if end < 0:
             end = n
-        yield text[pos:end]
+        yield pos, text[pos:end]
         pos = end + 1
 
 
 def _first_panic(lines: Iterable[str]) -> str:
     for raw in lines:
         if "Kernel panic - not syncing:" in raw:  # the regex only for the lines that can match
-            m = _PANIC.match(strip_timestamps(raw))
+            m = _PANIC.search(strip_timestamps(raw))
             if m:
                 return m.group("msg").strip()
     return ""
@@ -109,8 +185,6 @@ def panic_line(text: str) -> str:
     return _first_panic(iter_lines(text))
 
 
-#: Words one of the :data:`_TITLES` has: a line without any is not matched against them all.
-_TITLE_HINT = re.compile(r"BUG|WARNING|general protection fault|invalid opcode|Oops")
 #: Lines after the title read for the report; a report is a few hundred, a log that never
 #: ends one (a flood of garbage after the title) is not read to its end.
 _MAX_REPORT_LINES = 5000
@@ -144,112 +218,239 @@ def _u64(text: str) -> Optional[int]:
     return value if value < 1 << 64 else None
 
 
-def parse_oops(text: str) -> Optional[Oops]:
-    """Parse the first oops (or BUG, or GPF) in ``text``; None if there is none.
-
-    Pure function over dmesg text, with or without timestamps.  The fault address
-    comes from the title line or the standalone ``CR2:`` line after the trace, never
-    from the register dump's ``CR2:``, which show_regs() reads live and which a failed
-    ``Code:`` read can already have overwritten.
-    """
-    raw_lines = iter_lines(text)
-    start = None
-    oops = Oops()
-    for raw in raw_lines:
-        if not _TITLE_HINT.search(raw):
-            continue
-        line = strip_timestamps(raw)
-        for pat in _TITLES:
-            m = pat.match(line)
-            if m:
-                start = line
-                oops.title = line
-                gd = m.groupdict()
-                if gd.get("addr"):
-                    oops.fault_address = _u64(gd["addr"])
-                if gd.get("file"):
-                    oops.bug_file, oops.bug_line = gd["file"], int(gd["line"])
-                break
-        if start is not None:
-            break
-    if start is None:
+def _title_at(line: str, oops: Oops, weak: bool = True) -> Optional[bool]:
+    """Fill ``oops``' title fields from ``line`` when it is a report's first line; whether the
+    title is sure by its shape alone (None: not a title; not looked for when not ``weak``)."""
+    if not (_SURE_TITLE.search(line) or weak and _WEAK_TITLE.search(line)):
         return None
+    for pat, sure in _TITLES:
+        m = pat.search(line)
+        if m is None:
+            continue
+        oops.title = line[m.start():]
+        if _OOPS.match(oops.title):
+            oops.oops_line = oops.title  # "general protection fault: 0000 [#1] SMP"
+        gd = m.groupdict()
+        addr = gd.get("addr") or gd.get("gpaddr")
+        if addr:
+            oops.fault_address = _u64(addr[2:] if addr.startswith("0x") else addr)
+        elif "addr" in pat.groupindex and "(null)" in m.group(0):
+            oops.fault_address = 0  # %p printed a NULL pointer as "(null)" before 4.15
+        if gd.get("file"):
+            oops.bug_file, oops.bug_line = gd["file"], int(gd["line"])
+        if gd.get("fn"):
+            off = _u64(gd["fnoff"][2:])
+            if off is not None:
+                oops.title_function, oops.title_offset, oops.title_module = gd["fn"], off, gd.get("fnmod") or ""
+        if gd.get("cpu"):
+            oops.cpu, oops.pid = int(gd["cpu"]), int(gd["pid"])
+        if gd.get("comm"):
+            oops.comm = gd["comm"]
+        return sure
+    return None
+
+
+def _block_after(text: str, pos: int, caller: str) -> Tuple[bool, int]:
+    """Whether the :data:`_CONFIRM_LINES` lines from offset ``pos`` on (of caller ``caller``)
+    hold the register or trace block a kernel report prints soon after its title; and the
+    offset where the search stopped."""
+    end = pos
+    for n, (at, raw) in enumerate(_lines_from(text, pos)):
+        if n >= _CONFIRM_LINES:
+            break
+        end = at + len(raw) + 1
+        who, line = split_prefix(raw)
+        if caller and who and who != caller:
+            continue
+        if _REPORT_BLOCK.match(line.lstrip()):
+            return True, at
+    return False, end
+
+
+def _find_title(text: str) -> Tuple[Optional[Oops], int]:
+    """The title of the first report in ``text`` and the offset of the line after it.
+
+    A title that needs confirming looks for its block no further than where an earlier one
+    (of the same caller) looked in vain: a log of a million ``BUG:`` lines is read about once.
+    """
+    searched: Dict[str, int] = {}  # caller -> offset up to which no report block follows
+    tries = 0
+    for pos, raw in _lines_from(text, 0):
+        weak = tries < _MAX_UNCONFIRMED
+        if not (_SURE_TITLE.search(raw) or weak and ("BUG: " in raw or "WARNING: " in raw)):
+            continue  # a title is searched for anywhere in the line: its prefix does not matter
+        caller, line = split_prefix(raw)
+        oops = Oops(caller=caller)
+        sure = _title_at(line, oops, weak)
+        if sure is None:
+            continue
+        after = pos + len(raw) + 1
+        if sure:
+            return oops, after
+        tries += 1
+        found, stop = _block_after(text, max(after, searched.get(caller, 0)), caller)
+        if found:
+            return oops, after
+        searched[caller] = stop
+    return None, len(text)
+
+
+def _set_rip(oops: Oops, m: "re.Match[str]") -> None:
+    """The faulting pc of a kernel ``RIP:`` line: its symbol, else the address it printed."""
+    if m.group("sym"):
+        off = _u64(m.group("off"))
+        if off is not None:
+            oops.rip_function, oops.rip_offset = m.group("sym"), off
+            oops.rip_module = m.group("mod") or ""
+    elif m.group("addr"):
+        oops.rip_address = _u64(m.group("addr")[2:])
+    elif m.group("pc"):
+        oops.rip_address = _u64(m.group("pc"))  # "[<0000000000000000>] (null)": no symbol there
+
+
+def parse_oops(text: str) -> Optional[Oops]:
+    """Parse the first oops (or BUG, WARNING, GPF, ...) in ``text``; None if there is none.
+
+    Pure function over dmesg text, with or without timestamps, printk caller ids or syslog
+    prefixes.  When the title line has a caller id (``[T1234]``), only that task's (or CPU's)
+    lines are read, so another task's messages interleaved with the report are left out.  The
+    fault address comes from the title line or the standalone ``CR2:`` line after the trace,
+    never from the register dump's ``CR2:``, which show_regs() reads live and which a failed
+    ``Code:`` read can already have overwritten.  The registers and ``Code:`` are the kernel's:
+    the user-mode block a syscall's report ends with (``RIP: 0033:``) is skipped.
+    """
+    oops, pos = _find_title(text)
+    if oops is None:
+        return None
+    return _read_report(text, pos, oops)
+
+
+def parse_panic(text: str) -> Optional[Oops]:
+    """A plain ``panic()`` (no oops before it): an :class:`Oops` with an empty title, ``panic``
+    set and what panic() printed after its line (``CPU:``, the call trace); None without one."""
+    for pos, raw in _lines_from(text, 0):
+        if "Kernel panic - not syncing:" not in raw:
+            continue
+        caller, line = split_prefix(raw)
+        m = _PANIC.search(line)
+        if m:
+            oops = Oops(caller=caller, panic=m.group("msg").strip())
+            return _read_report(text, pos + len(raw) + 1, oops)
+    return None
+
+
+def _read_report(text: str, pos: int, oops: Oops) -> Oops:
+    """Read the report whose title ``oops`` holds from offset ``pos`` of ``text`` on."""
+    raw_lines = (line for _, line in _lines_from(text, pos))
     in_trace = False
     code_seen = False
+    user_block = False  # in the register dump of a user-mode RIP
+    regs_open = False  # in the register dump of the first kernel RIP
+    rip_seen = False
     for n, raw in enumerate(raw_lines):
         if n >= _MAX_REPORT_LINES:
             break
-        line = strip_timestamps(raw)
-        m = _PANIC.match(line)
+        who, line = split_prefix(raw)
+        if oops.caller and who and who != oops.caller:
+            continue  # another task's or CPU's message, printed in the middle of the report
+        bare = line.strip()
+        if user_block:
+            if _REG_LINE.match(bare):
+                continue
+            user_block = False
+        m = _PANIC.match(bare)
         if m:
-            oops.panic = m.group("msg").strip()
-            break  # panic() starts its own report (panic_on_warn: a second CPU: line and trace)
-        if oops.oops_line and (_CR2_ALONE.match(line) or line.startswith("---[ end trace")):
-            m = _CR2_ALONE.match(line)
-            if m and oops.fault_address is None and oops.title.startswith("BUG"):
+            oops.panic = oops.panic or m.group("msg").strip()
+            if rip_seen or oops.trace:
+                break  # panic() starts its own report (panic_on_warn: a second CPU: line and trace)
+            continue  # before 4.15, panic_on_warn panics first and the registers come in panic's trace
+        if bare.startswith("---[ end trace"):
+            break
+        m = _CR2_ALONE.match(bare)
+        if m and (oops.oops_line or rip_seen) and not regs_open:
+            if oops.fault_address is None and oops.title.startswith("BUG"):
                 oops.fault_address = _u64(m.group("val"))
-            if line.startswith("---[ end trace"):
-                break
             continue
-        m = _PF.match(line)
+        m = _PF.match(bare)
         if m:
             oops.pf_access = _PF_ACCESS[m.group("what")]
             continue
-        m = _PF_CODE.match(line)
+        m = _PF_CODE.match(bare)
         if m:
             oops.pf_error_code = int(m.group("code"), 16)
             continue
-        m = _OOPS.match(line)
+        m = _OOPS.match(bare)
         if m and not oops.oops_line:
             oops.oops_line = m.group("line").strip()
             continue
-        m = _CPU.match(line)
-        if m and oops.cpu is None:
+        m = _CPU.match(bare)
+        if m and not oops.release and oops.pid in (None, int(m.group("pid"))):
             oops.cpu, oops.pid = int(m.group("cpu")), int(m.group("pid"))
             oops.comm, oops.release = m.group("comm"), m.group("release")
             oops.taint = (m.group("taint") or "").strip()
             continue
-        m = _RIP.match(line)
-        if m and not oops.rip_function and oops.rip_address is None:
-            if m.group("sym"):
-                off = _u64(m.group("off"))
-                if off is not None:
-                    oops.rip_function, oops.rip_offset = m.group("sym"), off
-                    oops.rip_module = m.group("mod") or ""
-            else:
-                oops.rip_address = _u64(m.group("addr"))
+        m = _RIP.match(bare)
+        if m:
+            cs = m.group("cs")
+            if cs is not None and int(cs, 16) & 3:
+                user_block = True  # CPL 3: the user-mode registers of a syscall's report
+                regs_open = False
+                continue
+            if not rip_seen:
+                rip_seen = regs_open = True
+                if in_trace and oops.trace:
+                    # the exception frame inside panic()'s or the IRQ's trace: what came before
+                    # it is the path that reported it (dump_stack, panic, __warn, invalid_op)
+                    oops.trace.clear()
+                _set_rip(oops, m)
             continue
-        if line.startswith("Code: ") and not code_seen:
-            # the first Code: line is the kernel's, even when it says "Unable to access
-            # opcode bytes": a later one belongs to the user-mode registers after the trace
-            code_seen = True
-            m = _CODE.match(line)
-            if m:
-                oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
+        if bare.startswith("Code: "):
+            if not code_seen:
+                # the first kernel Code: line, even when it says "Unable to access opcode bytes"
+                code_seen = True
+                m = _CODE.match(bare)
+                if m:
+                    oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
+            in_trace = False  # before 4.9 Code: ends the report, after the trace
             continue
-        line = line.strip()
-        if line in ("Call Trace:", "<TASK>", "<IRQ>", "</IRQ>"):
+        if regs_open and _REG_LINE.match(bare):
+            _read_registers(bare, oops.registers)
+            continue
+        regs_open = False
+        if bare in ("Call Trace:", "Call trace:"):
             in_trace = True
             continue
-        if line == "</TASK>":
-            in_trace = False
-            continue
+        mark = _TRACE_MARK.match(bare)
+        if mark:
+            if bare.startswith("</TASK>"):
+                in_trace = False
+                continue
+            in_trace = True
+            bare = bare[mark.end():]
         if in_trace:
-            m = _TRACE.match(line.lstrip())
+            m = _TRACE.match(bare)
             if m:
                 off, size = _u64(m.group("off")), _u64(m.group("size"))
                 if off is not None and size is not None:
                     oops.trace.append(TraceEntry(m.group("sym"), off, size, m.group("mod") or "",
                                                  not m.group("unreliable")))
             continue
-        for m in _REG.finditer(line):
-            name = m.group("name")
-            if name == "CR2":
-                continue  # the register dump's CR2 may be stale, see above
-            reg = _REG_NAMES.get(name) or ("r%d" % int(name[1:]) if name[1:].isdigit() else name.lower())
-            if name == "RIP" or reg in oops.registers:
-                continue
-            oops.registers[reg] = int(m.group("val"), 16)
+        if not rip_seen:
+            _read_registers(bare, oops.registers)
     if not oops.panic:
         oops.panic = _first_panic(raw_lines)  # after the report's end: the rest of the log
     return oops
+
+
+def _read_registers(line: str, regs: Dict[str, int]) -> None:
+    """Add the ``RAX: ...`` values of a register-dump line to ``regs`` (drgn's names; the first
+    value of a register wins, ``CR2`` is left out: see :func:`parse_oops`)."""
+    for m in _REG.finditer(line):
+        name = m.group("name")
+        if name in ("CR2", "RIP"):
+            continue
+        reg = _REG_NAMES.get(name) or ("r%d" % int(name[1:]) if name[1:].isdigit() else name.lower())
+        if reg not in regs:
+            value = _u64(m.group("val"))
+            if value is not None:
+                regs[reg] = value

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 from . import addresses
 from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
+from .guilty import blame_for
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
-from .oops import Oops, iter_lines, panic_line, parse_oops, strip_timestamps
+from .oops import Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
 from .report import summarize
-from .triage import explain_crash, explain_frame, verdict_class
+from .triage import PANIC_PATH, explain_crash, explain_frame, verdict_class
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -126,9 +127,6 @@ def kernel_part(text: str) -> str:
     return "\n".join(out)
 
 
-_PANIC_TITLE = re.compile(r"Kernel panic - not syncing: ")
-
-
 def _dump_hint(path: str) -> str:
     """``it is a crash dump: kdumpext triage PATH`` when the file is one ("" otherwise)."""
     from .dump import sniff
@@ -154,21 +152,7 @@ def parse_log(text: str) -> Optional[Oops]:
     if oops is not None:
         oops.panic = oops.panic or panic_line(text)
         return oops
-    msg = panic_line(text)
-    if not msg:
-        return None
-    # panic() prints its line, then dump_stack(): "CPU: ..." and the call trace.  parse_oops
-    # reads those once the panic line is spelled like an oops title ("Oops: ...").
-    m = _PANIC_TITLE.search(text)
-    if m:
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.start())
-        line, rest = (text[start:], "") if end < 0 else (text[start:end], text[end + 1:])
-        oops = parse_oops("Oops: " + line[m.start() - start:] + "\n" + rest) or Oops()
-        oops.title = ""
-        oops.panic = msg
-        return oops
-    return None
+    return parse_panic(text)
 
 
 _STAMP = re.compile(r"^\s*(?:<\d+>)?\[\s*(\d+\.\d+)\]")
@@ -258,13 +242,45 @@ def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Opti
         regs["rip"] = frames[0].pc
     ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="", memory=code_from or "oops Code: line")
     prog = prog if prog is not None else _empty_program()
-    if frames and frames[0].exception and frames[0].function and oops.title and oops.pf_access != "exec":
+    first = frames[0] if frames and frames[0].exception else None
+    if not oops.title:
+        # a plain panic(): its verdict names who called it; a RIP: line after it is no fault
+        calls = [f for f in frames if not f.exception]
+        v = explain_crash(prog, ctx, calls if calls and calls[0].function in PANIC_PATH else [], regs, intel)
+    elif first is not None and not first.function:
+        # the bare address the kernel printed: a call to it when in the first page (or #PF exec)
+        v = explain_crash(prog, ctx, frames, regs, intel)
+    elif first is not None and oops.pf_access == "exec":
+        v = explain_crash(prog, ctx, frames, regs, intel)
+    elif first is not None and _FAULT_TITLE.search(oops.title):
         # a symbolic RIP is code: its pc is only unknown (0) without a vmlinux, never a bad call
         v = explain_frame(prog, ctx, frames, 0, regs, intel)
     else:
-        v = explain_crash(prog, ctx, frames, regs, intel)
+        v = _title_verdict(oops, first)
     _complete(v, oops, frames)
     v.evidence.insert(0, Evidence("note", "read from the kernel log text (oops report), not from a dump"))
+    return v
+
+
+#: Titles whose RIP is the instruction that faulted or trapped (page fault, GPF, #DE, #SS, #UD:
+#: BUG() and WARN()); after another title (soft lockup, KASAN, lockdep, ...) the RIP is only
+#: where the CPU was, and its instruction is not decoded as the cause.
+_FAULT_TITLE = re.compile(r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|(?:Oops: )?"
+                          r"(?:(?:segment-related )?general protection fault|divide[ _]error|stack[ _]segment|"
+                          r"invalid opcode)|Oops: [0-9a-f]+ \[#|kernel BUG at |WARNING: )")
+
+
+def _title_verdict(oops: Oops, first: Optional[Frame]) -> Verdict:
+    """A report whose RIP (if any) is not a fault: the title's facts only (see :func:`_complete`)."""
+    fn, off, mod = ((first.function, first.offset, first.module) if first is not None and first.function
+                    else (oops.title_function, oops.title_offset, oops.title_module))
+    v = Verdict("unknown", function=fn, module=mod, site=_site(fn, off, mod) if fn else "")
+    if first is None:
+        v.undecided = "the report has no RIP: line (no faulting instruction)"
+    else:
+        v.undecided = "the RIP: line of this report is where the CPU was, not a faulting access"
+    v.evidence.append(Evidence("note", oops.title))
+    v.summary = summarize(v)
     return v
 
 
@@ -277,9 +293,17 @@ def _complete(v: Verdict, oops: Oops, frames: List[Frame]) -> None:
     if not v.function and oops.rip_function:
         v.function, v.module = oops.rip_function, oops.rip_module
         v.site = v.site or _site(oops.rip_function, oops.rip_offset, oops.rip_module)
-    if v.crash_class == "unknown" and oops.bug_file:
-        v.crash_class, v.access, v.confidence = "bug", "", "high"
-        v.source = f"{oops.bug_file}:{oops.bug_line}"
+    if not v.function and oops.title_function:
+        v.function, v.module = oops.title_function, oops.title_module
+        v.site = v.site or _site(oops.title_function, oops.title_offset, oops.title_module)
+    trap = v.instruction is not None and v.instruction.mnemonic in ("ud0", "ud1", "ud2")
+    if (v.crash_class == "unknown" and oops.bug_file) or (trap and v.crash_class not in ("bug", "warning")):
+        # BUG()/WARN() said by the title, or the ud0/ud1/ud2 trap they (and UBSAN's traps) use
+        v.crash_class = "warning" if oops.title.startswith("WARNING:") else "bug"
+        v.access, v.confidence = "", "high" if oops.bug_file else "medium"
+        v.bad, v.address = None, None
+        if oops.bug_file:
+            v.source = f"{oops.bug_file}:{oops.bug_line}"
         v.summary = summarize(v)
         v.undecided = ""
         v.evidence.append(Evidence("note", oops.title))
@@ -623,6 +647,7 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
         _retouch_bare(verdict, frames, f"no debug info for {frames[0].module or 'vmlinux'}")
     elif frames and frames[0].exception and not frames[0].function and len(frames) > 1 and not frames[1].pc:
         _retouch_bare(verdict, frames, f"no debug info for {frames[1].module or 'vmlinux'}")
+    verdict.blame, verdict.blame_module, verdict.blame_reason = blame_for(verdict, frames)
     if missing:
         warnings.append("no debug info for module(s): " + ", ".join(missing))
     info = DumpInfo(path=path, format=TEXT_FORMAT, release=oops.release, vmlinux=tp.vmlinux if tp else "",

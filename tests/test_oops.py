@@ -16,7 +16,7 @@ from corpus import BUILD, ROOT, cases, chain_as_expected
 from kdumpext.decode import decode
 from kdumpext.report import to_json_dict
 from kdumpext.errors import UsageError
-from kdumpext.oops import parse_oops
+from kdumpext.oops import parse_oops, strip_timestamps
 from kdumpext.errors import NoOopsError, ReleaseMismatch
 from kdumpext.oopstriage import (
     TEXT_FORMAT,
@@ -587,3 +587,227 @@ def test_cli_oops_json():
     assert doc["schema"] == "kdumpext.triage/1"
     assert doc["dump"]["format"] == TEXT_FORMAT
     assert doc["bucket"] == "null-deref:scst_update_lat_stats:scst_device.vdev_update_lat_stats"
+
+
+# --- every x86-64 format since 3.10, on excerpts of syzkaller's report-parser test data -------
+# Each block below is cut (lines left out, long lines shortened, never changed otherwise) from
+# github.com/google/syzkaller pkg/report/testdata/linux/report/N; the comment names N.
+
+# report/224 (4.4): the title glued to kasan's line, the RIP, trace and "RIP  [<...>]" of kernels
+# before 4.9 (and RHEL 7), another task's binder messages inside the trace, Code: after the trace
+OLD_FORMAT = """\
+[   44.870467] kasan: GPF could be caused by NULL-ptr deref or user memory accessgeneral protection fault: 0000 [#1] PREEMPT SMP KASAN
+[   44.890589] Modules linked in:
+[   44.893919] CPU: 0 PID: 6879 Comm: syz-executor3 Not tainted 4.4.118-g239a415 #25
+2018/02/27 11:26:59 executing program 2:
+[   44.910849] task: ffff8800b94c6000 task.stack: ffff8800b9768000
+[   44.916891] RIP: 0010:[<ffffffff81d64236>]  [<ffffffff81d64236>] __list_del_entry+0x86/0x1d0
+[   44.925601] RSP: 0018:ffff8800b976f5a8  EFLAGS: 00010246
+[   44.931033] RAX: dffffc0000000000 RBX: 0000000000000000 RCX: ffff8800b941d190
+[   44.938291] RDX: 0000000000000000 RSI: ffff8800b94c6920 RDI: ffff8800b941d198
+[   44.981384] CR2: 00007f98f7304db8 CR3: 00000000b3d30000 CR4: 0000000000160670
+[   45.003139] Stack:
+[   45.005268]  ffff8800b941d1b8 ffff8800b941d190 ffff8800aca8f3c0 ffff8800b976f5d8
+[   45.029309] Call Trace:
+[   45.031876]  [<ffffffff81d6438d>] list_del+0xd/0x70
+[   45.036865]  [<ffffffff832b05be>] xfrm_state_walk_done+0x6e/0xa0
+[   45.039511] binder: 6883:6922 got reply transaction with no transaction stack
+[   45.321239]  [<ffffffff8157a52d>] ? fd_install+0x4d/0x60
+[   45.332857]  [<ffffffff82def6cd>] SyS_sendmsg+0x2d/0x50
+[   45.338189]  [<ffffffff83772a5f>] entry_SYSCALL_64_fastpath+0x1c/0x98
+[   45.344735] Code: c4 0f 84 94 00 00 00 48 b8 00 02 00 00 00 00 ad de 48 39 c3 0f 84 a5 00 00 00 48 b8 00 00 00 00 00 fc ff df 48 89 da 48 c1 ea 03 <80> 3c 02 00 0f 85 e8 00 00 00 4c 8b 03 49 39 c8 0f 85 9b 00 00
+[   45.371293] RIP  [<ffffffff81d64236>] __list_del_entry+0x86/0x1d0
+[   45.385990] Kernel panic - not syncing: Fatal exception in interrupt
+"""
+
+
+def test_old_format_rip_trace_and_glued_title():
+    oops = parse_log(OLD_FORMAT)
+    assert oops is not None
+    assert oops.title == "general protection fault: 0000 [#1] PREEMPT SMP KASAN"
+    assert (oops.rip_function, oops.rip_offset, oops.rip_address) == ("__list_del_entry", 0x86, None)
+    assert [(e.function, e.reliable) for e in oops.trace] == [
+        ("list_del", True), ("xfrm_state_walk_done", True), ("fd_install", False), ("SyS_sendmsg", True),
+        ("entry_SYSCALL_64_fastpath", True)]
+    assert oops.registers["rax"] == 0xdffffc0000000000 and oops.registers["rdi"] == 0xffff8800b941d198
+    assert oops.code_fault_index == 43 and oops.code[43] == 0x80
+    assert (oops.pid, oops.release, oops.panic) == (6879, "4.4.118-g239a415", "Fatal exception in interrupt")
+    assert decode(oops.code[43:], 0).mnemonic.startswith("cmp")
+
+
+# report/4 (4.12): panic_on_warn panics before the registers; the WARN's RIP comes in panic()'s trace
+PANIC_ON_WARN_4X = """\
+[   55.950418] ------------[ cut here ]------------
+[   55.967976] WARNING: CPU: 1 PID: 8377 at arch/x86/kvm/x86.c:7209 kvm_arch_vcpu_ioctl_run+0x1f7/0x5a00
+[   56.041277] Kernel panic - not syncing: panic_on_warn set ...
+[   56.041277] 
+[   56.048693] CPU: 1 PID: 8377 Comm: syz-executor6 Not tainted 4.12.0-rc7+ #2
+[   56.065137] Call Trace:
+[   56.067707]  dump_stack+0x194/0x257
+[   56.076017]  panic+0x1e4/0x3fb
+[   56.098863]  __warn+0x1c4/0x1e0
+[   56.107126]  report_bug+0x211/0x2d0
+[   56.154533]  invalid_op+0x1e/0x30
+[   56.157961] RIP: 0010:kvm_arch_vcpu_ioctl_run+0x1f7/0x5a00
+[   56.163554] RSP: 0018:ffff8801c5e37720 EFLAGS: 00010212
+[   56.168891] RAX: 0000000000010000 RBX: ffff8801c8baa000 RCX: ffffc90004763000
+[   56.205118]  ? vcpu_load+0x1c/0x70
+[   56.283141]  kvm_vcpu_ioctl+0x627/0x1110
+[   56.328041]  do_vfs_ioctl+0x1b1/0x15c0
+[   56.348420]  SyS_ioctl+0x8f/0xc0
+[   56.351776]  entry_SYSCALL_64_fastpath+0x1f/0xbe
+[   56.356509] RIP: 0033:0x4512c9
+[   56.359673] RSP: 002b:00007f7e59d4fc08 EFLAGS: 00000216 ORIG_RAX: 0000000000000010
+[   56.367353] RAX: ffffffffffffffda RBX: 0000000000718000 RCX: 00000000004512c9
+[   56.411940] Kernel Offset: disabled
+"""
+
+
+def test_panic_on_warn_before_the_registers():
+    oops = parse_log(PANIC_ON_WARN_4X)
+    assert oops is not None
+    assert (oops.bug_file, oops.bug_line, oops.panic) == ("arch/x86/kvm/x86.c", 7209, "panic_on_warn set ...")
+    assert (oops.rip_function, oops.rip_offset) == ("kvm_arch_vcpu_ioctl_run", 0x1f7)
+    assert oops.registers["rax"] == 0x10000 and oops.registers["rsp"] == 0xffff8801c5e37720  # the kernel's
+    # the frames above the exception are the path that reported it
+    assert [e.function for e in oops.trace if e.reliable] == [
+        "kvm_vcpu_ioctl", "do_vfs_ioctl", "SyS_ioctl", "entry_SYSCALL_64_fastpath"]
+    v = report_from_text(PANIC_ON_WARN_4X, "report-4", find_debug_info=False).verdict
+    assert (v.crash_class, v.function, v.source) == ("warning", "kvm_arch_vcpu_ioctl_run", "arch/x86/kvm/x86.c:7209")
+
+
+# report/744 (6.16): the WARNING format naming file:line first, another task (T43) interleaved
+WARN_6_16 = """\
+[  237.726449][  T112] WARNING: fs/jfs/jfs_dmap.c:2867 at dbAdjTree+0x454/0x4e0, CPU#0: jfsCommit/112
+[  237.729558][   T43] usb 1-1: config 1 interface 0 altsetting 0 has 1 endpoint descriptor, different from the interface descriptor's value: 0
+[  237.736143][  T112] Modules linked in:
+[  237.755269][  T112] CPU: 0 UID: 0 PID: 112 Comm: jfsCommit Not tainted 6.16.0-rc2-next-20250617-syzkaller #0 PREEMPT(full) 
+[  237.797266][  T112] RIP: 0010:dbAdjTree+0x454/0x4e0
+[  237.802653][  T112] Code: 5a ff ff ff e8 6d ea 81 fe eb 05 e8 66 ea 81 fe 48 83 c4 28 5b 41 5c 41 5d 41 5e 41 5f 5d e9 83 f7 2d 08 cc e8 4d ea 81 fe 90 <0f> 0b 90
+[  237.823544][  T112] RSP: 0018:ffffc900026c7988 EFLAGS: 00010293
+[  237.829670][  T112] RAX: ffffffff833e8123 RBX: ffff8880701db010 RCX: ffff88801e3e5a00
+[  237.838513][   T43] RAX: 0000000000000000 usb 1-1: New USB device strings: Mfr=1, Product=2, SerialNumber=3
+[  237.919598][  T112] Call Trace:
+[  237.926755][  T112]  <TASK>
+[  237.929740][  T112]  ? __pfx_lock_metapage+0x10/0x10
+[  237.935025][  T112]  dbJoin+0x238/0x300
+[  237.963682][   T43] usb 1-1: Manufacturer: syz
+[  237.939067][  T112]  dbFreeBits+0x4e1/0xdb0
+"""
+
+
+def test_new_warning_format_and_caller_ids():
+    oops = parse_log(WARN_6_16)
+    assert oops is not None and oops.caller == "T112"
+    assert (oops.bug_file, oops.bug_line, oops.cpu, oops.pid, oops.comm) == ("fs/jfs/jfs_dmap.c", 2867, 0, 112, "jfsCommit")
+    assert (oops.title_function, oops.title_offset) == ("dbAdjTree", 0x454)
+    assert oops.release == "6.16.0-rc2-next-20250617-syzkaller"
+    assert oops.rip_function == "dbAdjTree" and oops.registers["rax"] == 0xffffffff833e8123  # not T43's
+    assert [e.function for e in oops.trace] == ["__pfx_lock_metapage", "dbJoin", "dbFreeBits"]
+    v = report_from_text(WARN_6_16, "report-744", find_debug_info=False).verdict
+    assert (v.crash_class, v.source) == ("warning", "fs/jfs/jfs_dmap.c:2867")
+
+
+# report/522 (5.9): "divide_error", printed in interrupt context ([C1]), then the user registers
+DIVIDE_ERROR = """\
+[   63.550339][    C1] divide_error: 0000 [#1] PREEMPT SMP KASAN
+[   63.556240][    C1] CPU: 1 PID: 6855 Comm: syz-executor857 Not tainted 5.9.0-rc8-syzkaller #0
+[   63.575262][    C1] RIP: 0010:tabledist.part.0+0x22a/0x2a0
+[   63.580864][    C1] Code: 4c 01 f0 48 c1 e8 20 41 89 45 00 41 89 c6 e8 3d 9a d2 fa 48 85 db 0f 85 6d fe ff ff e8 2f 9a d2 fa 8d 4c 2d 00 44 89 f0 31 d2 <f7> f1 49 29 ec 49 01 d4 e9 2b ff ff ff e8 14 9a d2 fa 48 81 eb 00
+[   63.600477][    C1] RSP: 0018:ffffc90000da86d8 EFLAGS: 00010246
+[   63.606526][    C1] RAX: 00000000f1328ef9 RBX: 0000000000000000 RCX: 0000000000000000
+[   63.686606][    C1] Call Trace:
+[   63.689890][    C1]  <IRQ>
+[   63.692734][    C1]  netem_enqueue+0x461/0x3560
+[   64.098884][    C1]  entry_SYSCALL_64_after_hwframe+0x44/0xa9
+[   64.104758][    C1] RIP: 0033:0x442d78
+[   64.108632][    C1] Code: Bad RIP value.
+[   64.112668][    C1] RSP: 002b:00007ffdd2151d28 EFLAGS: 00000246 ORIG_RAX: 00000000000000e7
+[   64.121056][    C1] RAX: ffffffffffffffda RBX: 0000000000000001 RCX: 0000000000442d78
+"""
+
+
+def test_divide_error_in_interrupt_context():
+    for text in (DIVIDE_ERROR, kernel_part(DIVIDE_ERROR)):
+        oops = parse_oops(text)
+        assert oops is not None and oops.caller == "C1" and oops.title.startswith("divide_error: 0000")
+        assert (oops.rip_function, oops.code_fault_index, oops.code[42]) == ("tabledist.part.0", 42, 0xf7)
+        assert oops.registers["rax"] == 0xf1328ef9 and oops.registers["rsp"] == 0xffffc90000da86d8
+        assert [e.function for e in oops.trace] == ["netem_enqueue", "entry_SYSCALL_64_after_hwframe"]
+
+
+# report/480 (5.6): a call to 0x86; the trace is all "? " lines
+CALL_0X86 = """\
+[  202.652969][ T9969] BUG: kernel NULL pointer dereference, address: 0000000000000086
+[  202.660811][ T9969] #PF: supervisor instruction fetch in kernel mode
+[  202.667314][ T9969] #PF: error_code(0x0010) - not-present page
+[  202.679547][ T9969] Oops: 0010 [#1] PREEMPT SMP KASAN
+[  202.684751][ T9969] CPU: 1 PID: 9969 Comm: syz-executor.0 Not tainted 5.6.0-rc6-syzkaller #0
+[  202.685601][ T9967] ubi0: scanning is finished
+[  202.693481][ T9969] RIP: 0010:0x86
+[  202.693499][ T9969] Code: Bad RIP value.
+[  202.693564][ T9969] Call Trace:
+[  202.693582][ T9969]  ? handle_external_interrupt_irqoff+0x154/0x280
+[  202.897636][ T9969] Modules linked in:
+[  202.901521][ T9969] CR2: 0000000000000086
+[  202.905670][ T9969] ---[ end trace e25748bb637f10e1 ]---
+"""
+
+
+def test_call_to_the_first_page_and_nothing_the_log_does_not_say():
+    v = report_from_text(CALL_0X86, "report-480", find_debug_info=False).verdict
+    assert (v.crash_class, v.access, v.address) == ("null-fn-call", "exec", 0x86)
+    # without its RIP: line the same report has no pc: unknown, never a call to 0
+    text = CALL_0X86.replace("RIP: 0010:0x86", "RIP: 0010:garbled").replace("instruction fetch", "read access")
+    v = report_from_text(text, "report-480", find_debug_info=False).verdict
+    assert v.access != "exec" and v.crash_class not in ("null-fn-call", "bad-call", "panic")
+    # an oops without a panic line is not a panic, whatever else it lacks
+    v = report_from_text(OLD_FORMAT.replace("Kernel panic - not syncing: Fatal exception in interrupt", "")
+                         .replace("RIP", "xxx"), "report-224", find_debug_info=False).verdict
+    assert v.crash_class != "panic" and v.access != "exec"
+
+
+# report/76: sshd's warning is no kernel WARNING (no CPU:/RIP:/Call Trace block follows)
+SSHD = """\
+[   72.159680] WARNING: /etc/ssh/moduli does not exist, using fixed modulus
+"""
+
+
+def test_user_space_warning_is_no_oops():
+    assert parse_log(SSHD) is None
+    with pytest.raises(NoOopsError):
+        report_from_text(SSHD, "report-76", find_debug_info=False)
+
+
+def test_log_prefixes_and_line_ends_do_not_change_the_oops():
+    """The sample dumps' logs as syslog, journal, console (``<4>``), CRLF and caller-id logs hold them."""
+    for c in cases():
+        with open(c.dmesg, errors="replace") as f:
+            text = f.read()
+        want = parse_log(text)
+        if want is None:
+            continue
+        lines = text.splitlines()
+        variants = {
+            "syslog": "\n".join(f"Jan  1 00:00:00 host kernel: {ln}" for ln in lines),
+            "journal": "\n".join(f"kernel: {ln}" for ln in lines),
+            "level": "\n".join(f"<4>{ln}" for ln in lines),
+            "crlf": "\r\n".join(lines),
+            "caller": "\n".join(ln.replace("] ", "][    T1] ", 1) for ln in lines),
+            "bare": "\n".join(strip_timestamps(ln) for ln in lines),
+        }
+        for name, variant in variants.items():
+            got = parse_log(variant)
+            assert got is not None, (c, name)
+            assert (got.title, got.rip_function, got.rip_offset, got.registers, got.code, got.panic) == \
+                (want.title, want.rip_function, want.rip_offset, want.registers, want.code, want.panic), (c, name)
+            assert [e.function for e in got.trace] == [e.function for e in want.trace], (c, name)
+
+
+def test_many_title_like_lines_stay_bounded():
+    import time
+
+    text = "[    1.000000] BUG: x\n" * 400_000 + "[    1.000000] WARNING: at y\n" * 200_000
+    t0 = time.perf_counter()
+    assert parse_log(text) is None
+    assert time.perf_counter() - t0 < 5
