@@ -277,6 +277,12 @@ class Verdict:
     evidence: List[Evidence] = field(default_factory=list)
     #: where the bad value came from, hop by hop from the fault outwards (empty: not traced)
     chain: List[Hop] = field(default_factory=list)
+    #: the function to blame, when ``function`` is a shared routine its caller handed a bad
+    #: argument (``_raw_spin_lock_irqsave`` -> its caller); "" when it is ``function`` itself.
+    #: Clone suffixes stripped.  The frame, where :attr:`chain` is the bad value's history.
+    blame: str = ""
+    blame_module: str = ""  # "" for vmlinux
+    blame_reason: str = ""  # "the caller of _raw_spin_lock_irqsave, a locking routine"
 
     @property
     def origin(self) -> Optional[Hop]:
@@ -285,16 +291,28 @@ class Verdict:
 
     @property
     def bucket(self) -> str:
-        """``class:function:struct.member``: stable across reboots and KASLR."""
+        """``class:who:what``: stable across reboots and KASLR.
+
+        ``who`` is :attr:`blame` when set, else :attr:`function`: the code that made the
+        mistake, so one lock taken badly from two drivers is two buckets.  ``what`` is
+        the member accessed (``struct.member``, the same whichever lock routine reached
+        it: ``spin_lock`` and ``spin_lock_irqsave`` on one bad lock are one bucket); else
+        the routine that faulted for ``who`` (``callee()`` of a memcpy verdict, or the
+        blamed-away ``function()``); else nothing.  E.g.
+        ``null-deref:kdxapi_link_quiesce:raw_spinlock.raw_lock.val.counter``,
+        ``null-deref:kdx_msg_fill:__memcpy()``, ``null-deref:kdxapi_fw_desc_namelen:strlen()``.
+        """
         where = ""
         m = self.member
         if m is not None and m.path and m.in_aggregate:
             where = f"{m.struct}.{m.path}"
-        parts = [self.crash_class, self.function or "?"]
+        elif self.callee:
+            where = f"{self.callee}()"
+        elif self.blame and self.function:
+            where = f"{self.function}()"
+        parts = [self.crash_class, self.blame or self.function or "?"]
         if where:
             parts.append(where)
-        elif self.callee:
-            parts.append(f"{self.callee}()")
         return ":".join(parts)
 
 

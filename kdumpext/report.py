@@ -9,7 +9,7 @@ from . import addresses
 from .model import BadAddress, Frame, Hop, Member, Report, Verdict
 
 __all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "hop_dict", "render_text", "render_verdict", "render_chain",
-           "short_verdict", "summarize", "bad_word", "origin_text", "origin_site"]
+           "short_verdict", "summarize", "bad_word", "origin_text", "origin_site", "blame_text"]
 
 #: Identifies the JSON layout below; bump on incompatible change.
 SCHEMA = "kdumpext.triage/1"
@@ -216,10 +216,23 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "undecided": v.undecided,
         "evidence": [{"kind": e.kind, "text": e.text, "address": _hex(e.address)} for e in v.evidence],
         "bucket": v.bucket,
+        "blame": v.blame,
+        "blame_module": v.blame_module,
+        "blame_reason": v.blame_reason,
         "chain": [hop_dict(h) for h in v.chain],
         "origin": hop_dict(v.origin) if v.origin is not None else None,
         "origin_site": origin_site(v),
     }
+
+
+def blame_text(v: Verdict) -> str:
+    """``kdxapi_link_quiesce() [kdxapi]  (the caller of _raw_spin_lock_irqsave, a locking routine)``;
+    "" when the verdict's own function is the one to blame."""
+    if not v.blame:
+        return ""
+    mod = f" [{v.blame_module}]" if v.blame_module else ""
+    why = f"  ({v.blame_reason})" if v.blame_reason else ""
+    return f"{v.blame}(){mod}{why}"
 
 
 def origin_site(v: Verdict) -> Optional[str]:
@@ -342,6 +355,8 @@ def render_verdict(v: Verdict) -> str:
         elif v.access:
             rows.append(["ACCESS", f"{v.access} {v.size} bytes at {v.address:#x}" if v.address is not None
                          else v.access])
+    if v.blame:
+        rows.append(["BLAME", blame_text(v)])
     if len(v.chain) > 1:
         for i, line in enumerate(render_chain(v.chain)):
             rows.append(["CHAIN" if i == 0 else "", line])

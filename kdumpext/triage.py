@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
@@ -13,6 +14,7 @@ from .errors import MemoryNotInDump
 from . import provenance
 from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
+from .guilty import blame_for
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
 from .model import (BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, Registers, Report,
                     Verdict)
@@ -186,6 +188,7 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
             pass
     try:
         verdict = explain_crash(prog, ctx, frames, regs, intel)
+        _blame(verdict, frames)
     except Exception as e:  # noqa: BLE001 - an unforeseen dump must still get its report
         if os.environ.get("KDUMPEXT_DEBUG"):
             raise
@@ -199,6 +202,11 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
     if damage:
         _damaged(report, ctx, damage, debug_dirs, intel)
     return report
+
+
+def _blame(v: Verdict, frames: List[Frame]) -> None:
+    """Name the caller to blame when the verdict's function is a shared routine (:mod:`kdumpext.guilty`)."""
+    v.blame, v.blame_module, v.blame_reason = blame_for(v, frames, _fault_frame_index(frames))
 
 
 def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> List[str]:
@@ -370,6 +378,12 @@ def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes,
     return b"", missing + ", and the oops has no Code: line"
 
 
+#: The instructions BUG() and WARN() trap with (ud2; ud1 for WARN on recent kernels; ud0 for some).
+_TRAPS = ("ud0", "ud1", "ud2")
+#: ``invalid opcode: 0000 [#1]``, since 6.9 ``Oops: invalid opcode: 0000 [#1]``.
+_INVALID_OPCODE = re.compile(r"(?:Oops: )?invalid opcode")
+
+
 def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
                   intel: bool = False) -> Verdict:
     """Explain the access made by the instruction at frame ``fi``'s pc, and where its bad pointer came from."""
@@ -390,7 +404,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     v.instruction = insn
     v.evidence.append(Evidence("insn", f"{insn.address:#x}: {insn.text}  (faulting instruction, from the {where})",
                                insn.address))
-    if insn.mnemonic in ("ud2",) or (oops is not None and (oops.bug_file or oops.title.startswith("invalid opcode"))):
+    if insn.mnemonic in _TRAPS or (oops is not None and (oops.bug_file or _INVALID_OPCODE.match(oops.title))):
         return _bug_verdict(v, ctx, frame)
     mem = insn.mem
     if mem is None or not insn.access:

@@ -158,10 +158,17 @@ def _aliases(a: str, b: str) -> bool:
 
 
 def test_expected_json_schema() -> None:
-    """Every expected.json has the documented keys, hex offsets, and a bucket that follows."""
+    """Every expected.json has the documented keys, hex offsets, and a bucket that follows.
+
+    The bucket rule (``Verdict.bucket``): ``class:who:what``, ``who`` the function to blame
+    (``blame``) when the verdict's function is a shared routine, else ``function``; ``what``
+    the member accessed, else the routine that faulted for ``who`` (``callee()``, or the
+    blamed-away ``function()``).  A blamed function is a caller of the verdict's function:
+    further out in the backtrace.
+    """
     keys = {"scenario", "format", "description", "panic", "crash_panic", "task", "class", "function", "module",
             "source", "exception_rip", "instruction", "access", "size", "pointer", "access_path", "struct",
-            "member", "offset", "callee", "bucket", "backtrace", "machine_code", "chain", "origin"}
+            "member", "offset", "callee", "blame", "bucket", "backtrace", "machine_code", "chain", "origin"}
     hop_keys = {"function", "clone", "kind", "expr"}
     for c in CASES:
         e = c.expected
@@ -169,9 +176,13 @@ def test_expected_json_schema() -> None:
         assert e["scenario"] == c.scenario
         if e["offset"] is not None:
             assert re.fullmatch(r"0x[0-9a-f]+", e["offset"])
-        want = f"{e['class']}:{e['function']}" + (f":{e['struct']}.{e['member']}" if e["struct"]
-                                                  else f":{e['callee']}()" if e["callee"] else "")
+        want = f"{e['class']}:{e['blame'] or e['function']}" + (
+            f":{e['struct']}.{e['member']}" if e["struct"] else f":{e['callee']}()" if e["callee"]
+            else f":{e['function']}()" if e["blame"] else "")
         assert e["bucket"] == want
+        if e["blame"]:
+            bt = e["backtrace"]
+            assert e["function"] in bt and e["blame"] in bt[bt.index(e["function"]) + 1:], c.scenario
         assert e["machine_code"], "expected answers quote the machine code they were read from"
         chain = e["chain"] or []
         for hop in chain:

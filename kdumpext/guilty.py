@@ -1,0 +1,269 @@
+"""The frame to blame: from the faulting frame outwards, past the shared routines its caller handed a bad argument.
+
+A crash inside ``_raw_spin_lock_irqsave()``, ``memcpy()`` or ``kobject_get()`` is almost
+never a bug of that routine: its caller passed it a bad lock, buffer or object.  The
+frame to blame is the first one, from the fault outwards, that is not such a routine.
+
+:data:`SKIP_GROUPS` is kdumpext's own table of those routines, informed by syzkaller's
+title rules (``pkg/report/linux.go``, ``linuxStackParams.skipPatterns``: the frames it
+skips to name a report ``... in <guilty frame>``).  The rule for a group to be here is
+one: *its routines are shared code that works on what the caller hands it, so a fault,
+BUG() or WARN() inside them is the caller's bad argument*.  Unlike syzkaller's patterns
+(substrings, where ``string`` also skips ``kstring_x``) each pattern here must match the
+whole function name, after GCC's clone suffixes (``.isra.0``, ``.constprop.0``,
+``.part.0``, ``.cold``) are stripped.
+
+Left out on purpose, because a crash inside them is *not* their caller's argument:
+
+- the allocators' allocation side (``kmalloc``, ``kmem_cache_alloc``, ``alloc_pages``):
+  a fault there is a corrupt freelist, made by whoever wrote past or freed twice, not by
+  the task allocating (syzkaller skips them for titles; we would blame an innocent);
+- ``process_one_work``, ``call_timer_fn``, ``kthread``, ``__wake_up_common``'s callbacks:
+  they *call* a function pointer; a bad one is the verdict's own (``null-fn-call``);
+- scheduler, VFS and network-stack internals: real bugs live there too, and a frame in
+  them is a better answer than a guess one level further out.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+from .model import Frame, Verdict
+from .program import clone_suffix
+
+__all__ = ["SkipGroup", "SKIP_GROUPS", "Blame", "NO_BLAME", "base_name", "skip_group", "guilty_frame",
+           "blame_for"]
+
+
+@dataclass(frozen=True)
+class SkipGroup:
+    """A family of shared routines whose frames are skipped to find the frame to blame.
+
+    ``patterns`` are regular expressions matched against the *whole* function name
+    (clone suffixes stripped); ``noun`` phrases a member for the report (``a locking
+    routine``); ``reason`` says in one line why its caller is the one to blame.
+    """
+
+    name: str
+    noun: str
+    reason: str
+    patterns: Tuple[str, ...]
+
+    def matches(self, function: str) -> bool:
+        """True when ``function`` (clone suffix already stripped) is one of this group's routines."""
+        return _compiled(self).fullmatch(function) is not None
+
+
+#: kdumpext's table: name, noun, reason, patterns (whole-name regular expressions).
+SKIP_GROUPS: Tuple[SkipGroup, ...] = (
+    SkipGroup(
+        "string", "a memory/string routine",
+        "mem*/str* and checksums read and write the buffers their caller passes",
+        (r"_*(mem(cpy|move|set|cmp|chr|chr_inv|scan)|bcmp)(_(orig|erms|fast|fromio|toio|flushcache))?",
+         r"_*str(n|l|s)?(cpy|cat|cmp|len|chr|rchr|str|casecmp|sep|spn|cspn|pbrk)",
+         r"(sized_)?strscpy(_pad)?", r"k(str|strn|mem)dup(_const|_nul)?", r"memdup_user(_nul)?",
+         r"crc(8|16|32|32c|64|_itu_t|_t10dif)\w*", r"csum_partial\w*")),
+    SkipGroup(
+        "uaccess", "a user-copy routine",
+        "user-copy routines move bytes between the user address and the kernel buffer their caller gives",
+        (r"_*copy_(to|from)_user\w*", r"raw_copy_(to|from)_user", r"copy_user_\w+", r"rep_movs_alternative",
+         r"_*(get|put)_user(_\w+)?", r"strn(cpy_from|len)_user", r"_*copy_(page_|folio_)?(to|from)_iter\w*")),
+    SkipGroup(
+        "locking", "a locking routine",
+        "spinlocks, mutexes, rw-semaphores and lockdep act on the lock their caller passes",
+        (r"_*raw_(spin|read|write)_(lock|trylock|unlock)\w*", r"do_raw_(spin|read|write)_\w+",
+         r"(spin|read|write)_(lock|trylock|unlock)\w*", r"(arch|queued|native_queued|__pv_queued|pv_queued)"
+         r"_(spin|read|write)_\w+", r"_*mutex_(lock|unlock|trylock)\w*", r"__mutex_\w+", r"_*rt_mutex_\w+",
+         r"down(_(read|write|interruptible|killable|timeout|trylock)\w*)?", r"__down(_\w+)?", r"up(_read|_write)?",
+         r"__up(_read|_write)?", r"_*rwsem_\w+", r"percpu_(down|up)_(read|write)\w*", r"osq_(lock|unlock)",
+         r"owner_on_cpu",
+         r"_*lock_(acquire|acquired|release|contended|is_held_type)", r"lockdep_\w+", r"mark_lock\w*",
+         r"(reacquire|mark)_held_locks", r"_*local_bh_(disable|enable)\w*")),
+    SkipGroup(
+        "atomics", "an atomic/bit operation",
+        "atomics and bitops (inlined into lock and refcount code) touch the word their caller points to",
+        (r"(raw_|arch_|__)?atomic(64|_long)?_\w+", r"(arch_|__|_)*(test_and_)?(set|clear|change)_bit\w*",
+         r"(arch_|_|generic_)*test_bit\w*", r"(arch_)?(try_)?cmpxchg\w*", r"(arch_)?xchg\w*")),
+    SkipGroup(
+        "refcount", "a reference-count routine",
+        "refcount_t, kref and percpu_ref change the counter of the object their caller passes",
+        (r"_*refcount_\w+", r"kref_\w+", r"percpu_ref_\w+")),
+    SkipGroup(
+        "containers", "a list/tree/xarray routine",
+        "lists, rb-trees, xarrays and IDRs walk the nodes their caller links or hands them",
+        (r"_*list_(add|del|replace|move|splice|bl_add|bl_del)\w*", r"_*list_\w+_valid\w*",
+         r"_*hlist_\w+", r"INIT_LIST_HEAD", r"_*rb_\w+", r"_*xa_\w+", r"_*xas_\w+", r"_*idr_\w+", r"_*ida_\w+",
+         r"klist_\w+", r"rhashtable_\w+")),
+    SkipGroup(
+        "wait", "a wait/wake-up routine",
+        "wait queues and completions take the queue or task their caller passes",
+        (r"complete(_all|_on_current)?", r"_*wake_up(_\w+)?", r"swake_up(_\w+)?", r"try_to_wake_up",
+         r"wait_for_completion\w*", r"__wait_for_common", r"(prepare_to|finish)_wait\w*",
+         r"_*(add|remove)_wait_queue\w*")),
+    SkipGroup(
+        "timers-work", "a timer/workqueue routine",
+        "timer and workqueue calls take the caller's timer_list or work_struct (the callback is run, not passed)",
+        (r"_*mod_timer(_\w+)?", r"add_timer(_on|_global)?", r"timer_pending", r"_*(try_to_)?del_timer\w*",
+         r"_*timer_delete\w*",
+         r"lock_timer_base", r"_*queue_work(_on)?", r"_*queue_delayed_work(_on)?", r"mod_delayed_work\w*",
+         r"insert_work", r"_*flush_(delayed_)?work\w*", r"_*cancel_(delayed_)?work\w*", r"try_to_grab_pending",
+         r"schedule_(delayed_)?work\w*")),
+    SkipGroup(
+        "device-model", "a kobject/device-model routine",
+        "kobject, kset, sysfs and get/put_device act on the object their caller registers or holds",
+        (r"kobject_\w+", r"kset_\w+", r"kobj_\w+", r"(get|put)_device", r"device_(add|del|register|unregister|"
+         r"destroy|release|initialize)", r"sysfs_(create|remove|notify)\w*", r"add_uevent_var")),
+    SkipGroup(
+        "free", "a free routine",
+        "kfree()ing a bad pointer is the caller's bug (the allocation side is not here: see above)",
+        (r"kv?free(_sensitive)?", r"kmem_cache_free", r"_*kfree_skb\w*", r"consume_skb")),
+    SkipGroup(
+        "skb", "an skb helper",
+        "skb_put/push/pull BUG() through skb_over/under_panic on the length their caller asks for",
+        (r"skb_(put|push|pull)(_data|_zero)?", r"skb_(over_|under_)?panic")),
+    SkipGroup(
+        "checks", "a debugging check",
+        "BUG()/WARN() checkers that found their caller's argument bad and reported it",
+        (r"__check_object_size", r"check_heap_object", r"usercopy_(abort|warn)", r"_*fortify_(panic|report)",
+         r"_*might_(sleep|fault|resched)", r"debug_object\w*",
+         r"(work|timer)_is_static_object")),
+    SkipGroup(
+        "oops", "the panic/BUG/WARN machinery",
+        "panic(), BUG()/WARN() reporting and stack dumping report the crash, they do not make it",
+        (r"\w*panic\w*", r"_*warn(_slowpath\w*|_printk)?", r"_*report_bug", r"fixup_bug", r"handle_bug",
+         r"do_(error_)?trap", r"(asm_exc_|exc_|do_|handle_)?invalid_op", r"_*die(_body|_addr)?",
+         r"oops_(begin|end|enter|exit)", r"dump_stack\w*", r"show_(stack|regs|trace_log_lvl)", r"__show_regs",
+         r"_*crash_kexec", r"crash_setup_regs", r"machine_crash_shutdown")),
+    SkipGroup(
+        "printing", "a printing routine",
+        "printk and the vsprintf engine dereference the %s/%p arguments their caller passes",
+        (r"_*printk\w*", r"_*vprintk\w*", r"v?(s|sn|scn)printf", r"k?v?asprintf", r"format_decode",
+         r"string(_nocheck)?", r"widen_string", r"pointer", r"_*dev_(printk|emerg|alert|crit|err|warn|notice|"
+         r"info|dbg)\w*", r"dev_printk_emit", r"print_hex_dump\w*", r"hex_dump_to_buffer")),
+    SkipGroup(
+        "sanitizers", "a sanitizer runtime routine",
+        "KASAN/KMSAN/KCSAN/UBSAN/KFENCE hooks check or report an access their caller made",
+        (r"_*kasan_\w+", r"_*asan_\w+", r"_*hwasan_\w+", r"_*kmsan_\w+", r"_*msan_\w+", r"_*kcsan_\w+",
+         r"_*tsan_\w+", r"_*ubsan_\w+", r"_*kfence_\w+", r"__sanitizer_\w+", r"check_memory_region\w*",
+         r"check_region_inline", r"print_address_description\w*", r"(start|end|print)_report")),
+    SkipGroup(
+        "thunks", "a retpoline/return thunk",
+        "retpolines and return thunks stand in for the caller's own indirect call or return",
+        (r"__x86_indirect_(call_|jump_|its_)?thunk_\w+", r"__x86_return_thunk", r"\w*return_thunk",
+         r"srso_\w+")),
+    SkipGroup(
+        "tracing", "a tracing hook",
+        "tracepoints, ftrace and perf record the arguments their caller passes",
+        (r"_*trace_\w+", r"perf_trace_\w+", r"_*traceiter_\w+", r"_*bpf_trace_\w+", r"bpf_trace_run\d+",
+         r"ftrace_\w+", r"__probestub_\w+")),
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(group: SkipGroup) -> "re.Pattern[str]":
+    """One alternation of the group's patterns, compiled once per group."""
+    return re.compile("|".join(f"(?:{p})" for p in group.patterns))
+
+
+class Blame(NamedTuple):
+    """The function to blame (``""``: the verdict's own), its module, and why (``the caller of ...``)."""
+
+    function: str
+    module: str
+    reason: str
+
+
+NO_BLAME = Blame("", "", "")
+
+
+def base_name(function: str) -> str:
+    """``kdxapi_link_quiesce`` for ``kdxapi_link_quiesce.isra.0``: the name without GCC's clone suffixes."""
+    return clone_suffix(function)[0]
+
+
+def skip_group(function: str) -> Optional[SkipGroup]:
+    """The group of :data:`SKIP_GROUPS` that ``function`` belongs to (clone suffixes stripped), or None."""
+    name = base_name(function)
+    if not name:
+        return None
+    return next((g for g in SKIP_GROUPS if g.matches(name)), None)
+
+
+def _physical(frames: Sequence[Frame], i: int) -> int:
+    """Index of the real function frame frame ``i`` is inlined into (``i`` itself when not inlined)."""
+    j = i
+    while j < len(frames) and frames[j].inlined:
+        j += 1
+    return j if j < len(frames) else i
+
+
+def _skipped_by(frames: Sequence[Frame], i: int) -> Optional[SkipGroup]:
+    """Why frame ``i`` is skipped: its own function's group, or for an inlined frame the group of the
+    routine it is inlined into (a static inline inside ``kfree`` is ``kfree``'s implementation)."""
+    own = skip_group(frames[i].function)
+    if own is not None or not frames[i].inlined:
+        return own
+    return skip_group(frames[_physical(frames, i)].function)
+
+
+def guilty_frame(frames: Sequence[Frame], start: int) -> Optional[int]:
+    """Index of the frame to blame, from frame ``start`` (the faulting one) outwards.
+
+    Frames run innermost first, as :class:`~kdumpext.model.Frame` lists do; an inlined call
+    is its own frame and is matched by its own name, and also skipped when it is inlined
+    into a skipped routine.  The walk stops at the first frame not in :data:`SKIP_GROUPS`
+    (a frame with no symbol stops it too: nothing says it is a shared routine).
+
+    :param frames: the backtrace, innermost first
+    :param start: index of the faulting frame
+    :return: the first frame at or after ``start`` that is not skipped; None when every
+        frame is (then the faulting frame is the one to blame), or ``start`` is out of range
+    """
+    if not 0 <= start < len(frames):
+        return None
+    for i in range(start, len(frames)):
+        if _skipped_by(frames, i) is None:
+            return i
+    return None
+
+
+def _frame_of(frames: Sequence[Frame], function: str, start: int) -> Optional[int]:
+    """The first frame at or after ``start`` that is ``function`` (clone suffixes aside)."""
+    want = base_name(function)
+    return next((i for i in range(start, len(frames)) if base_name(frames[i].function) == want), None)
+
+
+def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None) -> Blame:
+    """Whom to blame for verdict ``v``: the caller the walk of :func:`guilty_frame` reaches from the
+    verdict's own function, when that is another function.
+
+    The walk starts at the frame of ``v.function`` (found from ``fault`` outwards: the
+    physical function of a faulting access, the caller of panic(), the function that made
+    a bad call, the caller a ``memcpy()`` verdict already names), so the inlined frames of
+    the verdict's own function are never blamed apart from it.  No blame (:data:`NO_BLAME`)
+    when ``v.function`` is not on the stack (a tail call) or is not a shared routine.
+
+    :param v: the verdict, its ``function`` already decided
+    :param frames: the backtrace, innermost first
+    :param fault: index of the faulting frame; default the first exception frame, else 0
+    """
+    if not v.function or not frames:
+        return NO_BLAME
+    if fault is None:
+        fault = next((i for i, f in enumerate(frames) if f.exception), 0)
+    start = _frame_of(frames, v.function, fault)
+    if start is None:
+        return NO_BLAME
+    g = guilty_frame(frames, start)
+    if g is None or g == start or not frames[g].function:
+        return NO_BLAME
+    name = base_name(frames[g].function)
+    if name == base_name(v.function):
+        return NO_BLAME
+    called = frames[g - 1]  # the routine the blamed function called (g > start: it was skipped)
+    group = _skipped_by(frames, g - 1)
+    noun = group.noun if group is not None else "a shared routine"
+    return Blame(name, frames[g].module, f"the caller of {base_name(called.function)}, {noun}")

@@ -1,0 +1,425 @@
+"""The frame to blame (kdumpext.guilty), on backtraces pasted from real logs and sample dumps."""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional
+
+import pytest
+
+from kdumpext.guilty import SKIP_GROUPS, base_name, blame_for, guilty_frame, skip_group
+from kdumpext.model import Frame, Member, Verdict
+
+# A line of a kernel call trace (``  [<ffffffff81d0457d>] dump_stack+0xc1/0x124``,
+# ``RIP: 0010:strlen+0x0/0x30``)
+# or of kdumpext's own backtrace (`` #5  [exception RIP: _raw_spin_lock_irqsave+0xf]``,
+# `` #0  arch_atomic_try_cmpxchg (inlined)``, `` #6  kdxapi_link_quiesce.isra.0+0x16 [kdxapi]``).
+_STAMP = re.compile(r"^\[[ 0-9.]+\](?:\[ *[A-Z]?\d+\])?\s*")
+_KERNEL = re.compile(r"^(?:\[<[0-9a-f]+>\] )?(?:RIP: 0010:)?([\w.]+)\+0x[0-9a-f]+(?:/0x[0-9a-f]+)?(?: \[(\w+)\])?$")
+_OURS = re.compile(r"^#\d+\s+(?:\[exception RIP: (?:([\w.]+)\+)?0x[0-9a-f]+\]|([\w.]+) \(inlined\)|([\w.]+)\+0x[0-9a-f]+)"
+                   r"(?: \[(\w+)\])?")
+
+
+def frames(text: str) -> List[Frame]:
+    """The frames of a pasted trace, innermost first; ``? `` lines (stale stack words) left out."""
+    out: List[Frame] = []
+    for raw in text.strip().splitlines():
+        line = _STAMP.sub("", raw.strip()).strip()
+        if not line or line.startswith("?"):
+            continue
+        m = _OURS.match(line)
+        if m:
+            name = m.group(1) or m.group(2) or m.group(3)
+            out.append(Frame(len(out), 0, name or "", module=m.group(4) or "", inlined=m.group(2) is not None,
+                             exception=line.split(None, 1)[1].startswith("[exception")))
+            continue
+        k = _KERNEL.match(line)
+        assert k, f"not a frame: {raw!r}"
+        out.append(Frame(len(out), 0, k.group(1), module=k.group(2) or "", exception=line.startswith("RIP:")))
+    return out
+
+
+def guilty(text: str, start: int = 0) -> Optional[str]:
+    """The function of the frame to blame in the pasted trace, from frame ``start``."""
+    fs = frames(text)
+    g = guilty_frame(fs, start)
+    return None if g is None else fs[g].function
+
+
+# --- real traces, one per group of the table (and the sample dumps' own) ---------------
+
+# sample-dumps/api-spinlock (drgn, through kdumpext): the lock and atomic helpers inlined into
+# _raw_spin_lock_irqsave; the .isra.0 clone is matched by its source name
+API_SPINLOCK = """
+ #0  arch_atomic_try_cmpxchg (inlined)                ./arch/x86/include/asm/atomic.h:202
+ #1  atomic_try_cmpxchg_acquire (inlined)             ./include/linux/atomic/atomic-instrumented.h:543
+ #2  queued_spin_lock (inlined)                       ./include/asm-generic/qspinlock.h:111
+ #3  do_raw_spin_lock (inlined)                       ./include/linux/spinlock.h:187
+ #4  __raw_spin_lock_irqsave (inlined)                ./include/linux/spinlock_api_smp.h:111
+ #5  [exception RIP: _raw_spin_lock_irqsave+0xf]  kernel/locking/spinlock.c:162
+ #6  kdxapi_link_quiesce.isra.0+0x16 [kdxapi]         /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:73
+ #7  kdxapi_adapter_reset+0x15 [kdxapi]               /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:86
+"""
+
+# sample-dumps/api-complete: complete() takes the completion's wait-queue lock
+API_COMPLETE = """
+ #4  __raw_spin_lock_irqsave (inlined)                ./include/linux/spinlock_api_smp.h:111
+ #5  [exception RIP: _raw_spin_lock_irqsave+0xf]  kernel/locking/spinlock.c:162
+ #6  complete+0x17                                    kernel/sched/completion.c:32
+ #7  kdxapi_cmd_finish+0x18 [kdxapi]                  /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:147
+"""
+
+# sample-dumps/api-mutex: the atomics of the mutex fast path
+API_MUTEX = """
+ #0  arch_atomic64_try_cmpxchg (inlined)              ./arch/x86/include/asm/atomic64_64.h:190
+ #1  arch_atomic_long_try_cmpxchg_acquire (inlined)   ./include/linux/atomic/atomic-long.h:443
+ #2  atomic_long_try_cmpxchg_acquire (inlined)        ./include/linux/atomic/atomic-instrumented.h:1781
+ #3  __mutex_trylock_fast (inlined)                   kernel/locking/mutex.c:171
+ #4  [exception RIP: mutex_lock+0xf]  kernel/locking/mutex.c:285
+ #5  kdxapi_fw_stage.isra.0+0x15 [kdxapi]             /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:110
+"""
+
+# sample-dumps/api-queue-work: queue_work() is inlined into the driver's function and is skipped by its own name
+API_QUEUE_WORK = """
+ #0  arch_test_and_set_bit (inlined)                  ./arch/x86/include/asm/bitops.h:138
+ #1  test_and_set_bit (inlined)                       ./include/asm-generic/bitops/instrumented-atomic.h:72
+ #2  [exception RIP: queue_work_on+0x8]  kernel/workqueue.c:1547
+ #3  queue_work (inlined)                             ./include/linux/workqueue.h:515
+ #4  kdxapi_rxq_kick_refill+0x21 [kdxapi]             /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:193
+"""
+
+# sample-dumps/api-mod-timer
+API_MOD_TIMER = """
+ #0  hlist_unhashed_lockless (inlined)                ./include/linux/list.h:889
+ #1  timer_pending (inlined)                          ./include/linux/timer.h:168
+ #2  [exception RIP: __mod_timer+0x31]  kernel/time/timer.c:1027
+ #3  kdxapi_host_arm_watchdog+0x23 [kdxapi]           /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:217
+"""
+
+# sample-dumps/api-xa-load
+API_XA_LOAD = """
+ #0  xa_head (inlined)                                ./include/linux/xarray.h:1182
+ #1  [exception RIP: xas_start+0x21]  lib/xarray.c:188
+ #2  xas_load (inlined)                               lib/xarray.c:235
+ #3  xa_load+0x46                                     lib/xarray.c:1466
+ #4  kdxapi_device_queue+0x15 [kdxapi]                /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:269
+"""
+
+# sample-dumps/api-kobject
+API_KOBJECT = """
+ #0  [exception RIP: kobject_get+0xd]  lib/kobject.c:631
+ #1  kdxapi_port_get_phy+0x15 [kdxapi]                /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:311
+"""
+
+# syzkaller pkg/report/testdata/linux/report/174 ("... NULL pointer dereference in rtnl_dump_ifinfo")
+SYZ_STRLEN = """
+[   32.425282] RIP: 0010:strlen+0x0/0x30
+[   32.425282]  rtnl_dump_ifinfo+0x37c/0x570
+[   32.425282]  netlink_dump+0x14e/0x360
+"""
+
+
+# report/260 ("general protection fault in p9_conn_cancel"): a tracepoint inside lockdep
+SYZ_TRACE_LOCK = """
+RIP: 0010:perf_trace_lock+0xbb/0x920
+ lock_release+0x5fa/0xa30
+ ? p9_conn_cancel+0x2c0/0xd30
+ _raw_spin_unlock_irqrestore+0x1f/0xc0
+ p9_conn_cancel+0x9b6/0xd30
+ p9_poll_workfn+0x4b2/0x6d0
+"""
+
+# report/392 ("general protection fault in x25_connect"): KASAN's report of a refcount on NULL
+SYZ_REFCOUNT_KASAN = """
+[ 2348.847633][ T1533]  dump_stack+0x172/0x1f0
+[ 2348.894905][ T1533]  __kasan_report.cold+0x5/0x40
+[ 2348.934699][ T1533]  kasan_report+0x12/0x20
+[ 2348.948717][ T1533]  check_memory_region+0x123/0x190
+[ 2348.961978][ T1533]  kasan_check_read+0x11/0x20
+[ 2348.973678][ T1533]  refcount_sub_and_test_checked+0x87/0x200
+[ 2349.016093][ T1533]  refcount_dec_and_test_checked+0x1b/0x20
+[ 2349.023951][ T1533]  x25_connect+0x8d8/0xea0
+[ 2349.073899][ T1533]  __sys_connect+0x264/0x330
+"""
+
+
+
+# report/510 ("general protection fault in __kernfs_remove")
+SYZ_RB_ERASE = """
+RIP: 0010:rb_erase+0xb7/0x1210
+ __kernfs_remove+0x623/0xa30
+ kernfs_remove_by_name_ns+0x51/0xb0
+"""
+
+
+
+
+# report/476 ("BUG: unable to handle kernel paging request in audit_data_to_entry")
+SYZ_KFREE = """
+RIP: 0010:kfree+0xd6/0x6d0
+ audit_data_to_entry+0x225c/0x26c0
+ audit_rule_change+0xbe/0x1110
+"""
+
+# report/448 ("kernel BUG in pfkey_send_acquire"): skb_put() BUG()s through skb_panic
+SYZ_SKB_PANIC = """
+RIP: 0010:skb_panic+0x176/0x178
+ skb_put.cold+0x23/0x23
+ pfkey_send_acquire+0x1bd9/0x2620
+ km_query+0xcb/0x210
+"""
+
+
+# report/40 ("UBSAN: undefined-behaviour in proc_do_submiturb")
+SYZ_UBSAN = """
+[    4.557004]  [<ffffffff81b2e7d9>] dump_stack+0x45/0x6c
+[    4.557010]  [<ffffffff81bcb87d>] ubsan_epilogue+0xd/0x40
+[    4.557015]  [<ffffffff81bcc1c1>] __ubsan_handle_shift_out_of_bounds+0xf1/0x140
+[    4.557034]  [<ffffffff82226794>] proc_do_submiturb+0x2994/0x2c30
+"""
+
+# report/166 ("WARNING: suspicious RCU usage in ..."): might_fault's check inside copy_to_user
+SYZ_COPY_TO_USER = """
+[   24.392013]  __might_sleep+0x95/0x190
+[   24.399834]  __might_fault+0xab/0x1d0
+[   24.403613]  _copy_to_user+0x2c/0xc0
+[   24.407327]  bpf_prog_array_copy_to_user+0x217/0x4d0
+[   24.429110]  bpf_prog_array_copy_info+0x17b/0x1c0
+"""
+
+# report/622 ("WARNING: refcount bug in memfd_secret"): the WARN in the refcount checker
+SYZ_REFCOUNT_WARN = """
+[   54.879537][ T6519] RIP: 0010:refcount_warn_saturate+0x13d/0x1a0
+[   54.995579][ T6519]  __se_sys_memfd_secret+0x2ea/0x350
+[   55.000962][ T6519]  do_syscall_64+0x44/0xd0
+"""
+
+# report/184 ("BUG: corrupted list in __dev_remove_pack")
+SYZ_LIST_DEL = """
+[   50.767597] RIP: 0010:__list_del_entry_valid+0x370/0x390
+[   50.853563]  __dev_remove_pack+0x2cf/0x490
+[   50.857828]  __unregister_prot_hook+0x2f6/0x470
+"""
+
+# report/376 ("KASAN: slab-out-of-bounds Read in hdpvr_probe"): a bad %s through printk
+SYZ_PRINTK = """
+[  105.345569][ T5735]  print_address_description+0x6c/0x236
+[  105.345574][ T5735]  kasan_report.cold+0x1a/0x3c
+[  105.345580][ T5735]  string+0x1f6/0x220
+[  105.345583][ T5735]  vsnprintf+0xa14/0x16b0
+[  105.345587][ T5735]  vscnprintf+0x29/0x80
+[  105.345588][ T5735]  vprintk_store+0x45/0x4b0
+[  105.345590][ T5735]  vprintk_emit+0x210/0x5a0
+[  105.345594][ T5735]  vprintk_func+0x7a/0x118
+[  105.345595][ T5735]  printk+0xbf/0xf2
+[  105.345601][ T5735]  hdpvr_probe.cold+0x194/0x127d
+[  105.345603][ T5735]  usb_probe_interface+0x31d/0x820
+"""
+
+# report/358 ("general protection fault in run_timer_softirq"): the retpoline of the timer's call
+SYZ_THUNK = """
+RIP: 0010:__x86_indirect_thunk_rax+0x10/0x20
+ run_timer_softirq+0x53d/0xe70
+ __do_softirq+0x305/0xba7
+"""
+
+
+@pytest.mark.parametrize("trace,start,want", [
+    (API_SPINLOCK, 0, "kdxapi_link_quiesce.isra.0"),
+    (API_SPINLOCK, 5, "kdxapi_link_quiesce.isra.0"),
+    (API_COMPLETE, 0, "kdxapi_cmd_finish"),
+    (API_MUTEX, 0, "kdxapi_fw_stage.isra.0"),
+    (API_QUEUE_WORK, 0, "kdxapi_rxq_kick_refill"),
+    (API_MOD_TIMER, 0, "kdxapi_host_arm_watchdog"),
+    (API_XA_LOAD, 0, "kdxapi_device_queue"),
+    (API_KOBJECT, 0, "kdxapi_port_get_phy"),
+    (SYZ_STRLEN, 0, "rtnl_dump_ifinfo"),
+    (SYZ_TRACE_LOCK, 0, "p9_conn_cancel"),
+    (SYZ_REFCOUNT_KASAN, 0, "x25_connect"),
+    (SYZ_RB_ERASE, 0, "__kernfs_remove"),
+    (SYZ_KFREE, 0, "audit_data_to_entry"),
+    (SYZ_SKB_PANIC, 0, "pfkey_send_acquire"),
+    (SYZ_UBSAN, 0, "proc_do_submiturb"),
+    (SYZ_THUNK, 0, "run_timer_softirq"),
+    (SYZ_COPY_TO_USER, 0, "bpf_prog_array_copy_to_user"),
+    (SYZ_REFCOUNT_WARN, 0, "__se_sys_memfd_secret"),
+    (SYZ_LIST_DEL, 0, "__dev_remove_pack"),
+    (SYZ_PRINTK, 0, "hdpvr_probe.cold"),
+], ids=["api-spinlock", "api-spinlock-from-5", "api-complete", "api-mutex", "api-queue-work", "api-mod-timer",
+        "api-xa-load", "api-kobject", "strlen", "trace-lock", "refcount-kasan",
+        "rb-erase", "kfree", "skb-panic",
+        "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk"])
+def test_guilty_frame_on_real_traces(trace: str, start: int, want: str) -> None:
+    """The first frame past the library and infrastructure routines, as a kernel engineer reads the trace."""
+    assert guilty(trace, start) == want
+
+
+def test_every_group_is_exercised() -> None:
+    """Each group of the table skips at least one frame of the real traces above."""
+    seen = set()
+    for trace in (API_SPINLOCK, API_COMPLETE, API_MUTEX, API_QUEUE_WORK, API_MOD_TIMER, API_XA_LOAD, API_KOBJECT,
+                  SYZ_STRLEN, SYZ_COPY_TO_USER, SYZ_TRACE_LOCK, SYZ_REFCOUNT_KASAN, SYZ_REFCOUNT_WARN, SYZ_LIST_DEL,
+                  SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK):
+        fs = frames(trace)
+        g = guilty_frame(fs, 0)
+        for f in fs[:g]:
+            group = skip_group(f.function)
+            if group is not None:
+                seen.add(group.name)
+    assert seen == {g.name for g in SKIP_GROUPS}
+
+
+@pytest.mark.parametrize("name,group", [
+    ("_raw_spin_lock_irqsave", "locking"), ("_raw_spin_lock", "locking"), ("mutex_lock_nested", "locking"),
+    ("down_write", "locking"), ("up", "locking"), ("lock_acquire", "locking"),
+    ("native_queued_spin_lock_slowpath", "locking"), ("__x86_return_thunk", "thunks"),
+    ("__x86_indirect_thunk_r11", "thunks"), ("__memcpy", "string"), ("memcpy_orig", "string"),
+    ("strscpy", "string"), ("kstrdup", "string"), ("refcount_warn_saturate", "refcount"),
+    ("__list_add_valid_or_report", "containers"), ("__list_del_entry_valid", "containers"),
+    ("kasan_check_range", "sanitizers"), ("__asan_load8", "sanitizers"), ("__ubsan_handle_out_of_bounds", "sanitizers"),
+    ("kmsan_internal_check_memory", "sanitizers"), ("check_memory_region", "sanitizers"),
+    ("dump_stack_lvl", "oops"), ("warn_slowpath_fmt", "oops"), ("__warn_printk", "oops"), ("report_bug", "oops"),
+    ("nmi_panic", "oops"), ("skb_over_panic", "skb"), ("kobject_add_internal.cold.13", "device-model"),
+    ("trace_event_raw_event_sched_switch", "tracing"), ("_copy_to_user", "uaccess"),
+    ("wait_for_completion_timeout", "wait"), ("__wake_up", "wait"), ("timer_delete_sync", "timers-work"),
+    ("cancel_work_sync", "timers-work"), ("kfree_sensitive", "free"), ("_dev_err", "printing"),
+])
+def test_skip_groups_name_the_routines(name: str, group: str) -> None:
+    skipped = skip_group(name)
+    assert skipped is not None and skipped.name == group
+
+
+@pytest.mark.parametrize("name", [
+    # whole names only: these contain a skipped routine's name but are not one
+    "kstring_x", "stringify_thing", "update_load_avg", "__update_idle_core", "memcg_charge", "strict_mode",
+    "kdx_refcount_put", "do_spin", "kdxa_load",
+    # left out on purpose: allocation side, work and timer runners, the scheduler
+    "kmalloc", "__kmalloc", "kmem_cache_alloc", "process_one_work", "call_timer_fn", "run_timer_softirq",
+    "schedule", "__schedule", "kthread", "do_syscall_64", "", "0x0",
+])
+def test_not_skipped(name: str) -> None:
+    assert skip_group(name) is None
+
+
+def test_clone_suffixes_are_stripped() -> None:
+    assert base_name("kdxapi_link_quiesce.isra.0") == "kdxapi_link_quiesce"
+    assert base_name("direct_entry.cold") == "direct_entry"
+    assert base_name("ath9k_init_htc_services.constprop.0") == "ath9k_init_htc_services"
+    assert base_name("foo.part.0.cold") == "foo"
+    assert skip_group("_raw_spin_lock_irqsave.part.0") is not None
+    assert skip_group("__list_add_valid.cold") is not None
+
+
+def test_every_frame_skipped_is_none() -> None:
+    """No frame left to blame: None (the faulting frame is then blamed), and so is a start out of range."""
+    fs = frames("RIP: 0010:memcpy+0x1/0x2\n _raw_spin_lock+0x3/0x4")
+    assert guilty_frame(fs, 0) is None
+    assert guilty_frame(fs, 5) is None
+    assert guilty_frame([], 0) is None
+
+
+def test_a_frame_without_symbol_stops_the_walk() -> None:
+    fs = [Frame(0, 0x10, "memcpy", exception=True), Frame(1, 0xffffffffc0001000, ""), Frame(2, 0, "drv_fn")]
+    assert guilty_frame(fs, 0) == 1
+
+
+def test_inlined_helper_inside_a_skipped_routine_is_that_routine() -> None:
+    """A static inline that is not in the table (virt_to_folio) but is inlined into kfree is kfree's own code."""
+    fs = [Frame(0, 1, "virt_to_folio", inlined=True, exception=True), Frame(1, 1, "kfree", exception=True),
+          Frame(2, 2, "kdx_release", module="kdx")]
+    assert guilty_frame(fs, 0) == 2
+    # but a driver helper inlined into the driver stops the walk where it is
+    fs = [Frame(0, 1, "memset", exception=True), Frame(1, 2, "kdx_clear", module="kdx", inlined=True),
+          Frame(2, 2, "kdx_reset", module="kdx")]
+    assert guilty_frame(fs, 0) == 1
+
+
+# --- blame_for: the verdict's function and its caller ---------------------------------
+
+def _member() -> Member:
+    return Member("struct raw_spinlock", "raw_lock.val.counter", 0, 4)
+
+
+def test_blame_for_a_lock_taken_by_a_driver() -> None:
+    fs = frames(API_SPINLOCK)
+    v = Verdict("null-deref", function="_raw_spin_lock_irqsave", member=_member())
+    b = blame_for(v, fs)
+    assert b == ("kdxapi_link_quiesce", "kdxapi", "the caller of _raw_spin_lock_irqsave, a locking routine")
+    v.blame, v.blame_module, v.blame_reason = b
+    assert v.bucket == "null-deref:kdxapi_link_quiesce:raw_spinlock.raw_lock.val.counter"
+
+
+def test_same_lock_from_two_drivers_two_buckets_spin_lock_or_irqsave_one() -> None:
+    """The issue's goal: one bad lock from two drivers is two buckets; one driver through
+    spin_lock or spin_lock_irqsave is one."""
+    def bucket(trace: str, function: str) -> str:
+        v = Verdict("null-deref", function=function, member=_member())
+        v.blame, v.blame_module, v.blame_reason = blame_for(v, frames(trace))
+        return v.bucket
+
+    irqsave = bucket(API_SPINLOCK, "_raw_spin_lock_irqsave")
+    plain = bucket(API_SPINLOCK.replace("_raw_spin_lock_irqsave", "_raw_spin_lock").replace(
+        "__raw_spin_lock_irqsave", "__raw_spin_lock"), "_raw_spin_lock")
+    other = bucket(API_COMPLETE, "_raw_spin_lock_irqsave")
+    assert irqsave == plain == "null-deref:kdxapi_link_quiesce:raw_spinlock.raw_lock.val.counter"
+    assert other == "null-deref:kdxapi_cmd_finish:raw_spinlock.raw_lock.val.counter"
+
+
+def test_no_blame_when_the_verdict_names_the_caller_already() -> None:
+    """null-memcpy: the verdict's function is memcpy's caller; the bucket keeps ``callee()``."""
+    fs = frames("""
+ #0  [exception RIP: __memcpy+0x16]  arch/x86/lib/memcpy_64.S:39
+ #1  kdx_msg_fill+0x15 [kdxmem]                       /root/.cache/kdumpext-samples/modules/kdxmem/kdxmem.c:26
+ #2  kdxmem_crash_write+0x21 [kdxmem]                 /root/.cache/kdumpext-samples/modules/kdxmem/kdxmem.c:33
+""")
+    v = Verdict("null-deref", function="kdx_msg_fill", callee="__memcpy")
+    assert blame_for(v, fs) == ("", "", "")
+    assert v.bucket == "null-deref:kdx_msg_fill:__memcpy()"
+
+
+def test_blame_without_member_names_the_routine() -> None:
+    """api-strlen: no member (a char *), so the bucket's last part is the routine that faulted."""
+    fs = frames(SYZ_STRLEN)
+    v = Verdict("null-deref", function="strlen")
+    v.blame, v.blame_module, v.blame_reason = blame_for(v, fs)
+    assert (v.blame, v.blame_reason) == ("rtnl_dump_ifinfo", "the caller of strlen, a memory/string routine")
+    assert v.bucket == "null-deref:rtnl_dump_ifinfo:strlen()"
+
+
+def test_no_blame_for_an_inlined_helper_of_the_verdicts_function() -> None:
+    """ret-err-ptr: i_size_read() is inlined into the driver's function the verdict names."""
+    fs = frames("""
+ #0  i_size_read (inlined)                            ./include/linux/fs.h:872
+ #1  [exception RIP: kdxapi_fw_file_size+0x13] [kdxapi]  /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:333
+ #2  kdxapi_crash_write+0x26c [kdxapi]                /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:462
+""")
+    assert blame_for(Verdict("err-ptr", function="kdxapi_fw_file_size"), fs) == ("", "", "")
+
+
+def test_no_blame_for_a_tail_call_or_an_unnamed_verdict() -> None:
+    """tail-call-null-op: the verdict's function tail-jumped and is not on the stack."""
+    fs = frames("""
+ #0  [exception RIP: 0x0]
+ #1  kdxapi_dev_open+0xd [kdxapi]                     /root/.cache/kdumpext-samples/modules/kdxapi/kdxapi.c:372
+""")
+    assert blame_for(Verdict("null-fn-call", function="kdxapi_dev_start"), fs) == ("", "", "")
+    assert blame_for(Verdict("unknown"), fs) == ("", "", "")
+
+
+def test_warning_in_a_checker_blames_its_caller() -> None:
+    """WARN() in refcount_warn_saturate: its caller is blamed, by its source name."""
+    fs = frames(SYZ_REFCOUNT_WARN)
+    fault = next(i for i, f in enumerate(fs) if f.exception)
+    b = blame_for(Verdict("warning", function="refcount_warn_saturate"), fs, fault)
+    assert b[0] == "__se_sys_memfd_secret" and "refcount" in b[2], b
+
+
+def test_panic_called_by_its_caller_is_not_moved() -> None:
+    fs = frames("""
+ #0  crash_setup_regs (inlined)                       ./arch/x86/include/asm/kexec.h:115
+ #1  __crash_kexec+0x105                              kernel/kexec_core.c:974
+ #2  panic+0x122                                      kernel/panic.c:358
+ #3  sysrq_handle_crash+0x10                          drivers/tty/sysrq.c:155
+ #4  __handle_sysrq.cold+0x44                         drivers/tty/sysrq.c:603
+""")
+    assert blame_for(Verdict("panic", function="sysrq_handle_crash"), fs) == ("", "", "")
