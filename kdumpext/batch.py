@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import re
@@ -282,6 +283,21 @@ def analyse(item: Item, opts: Options) -> Dict[str, Any]:
 # --- the cache ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
+def _code_stamp() -> str:
+    """kdumpext's version and a digest of its own source files (name, size, mtime): a row
+    explained by other code, a checkout moved on or edited in place, is not reused."""
+    import hashlib
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256(__version__.encode())
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(here, name))
+            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
 def _stat(path: Optional[str]) -> Optional[List[int]]:
     if not path:
         return None
@@ -317,7 +333,7 @@ class Cache:
     def _key(self, item: Item, opts: Options) -> str:
         from .cache import make_key
 
-        return make_key(BATCH_SCHEMA, __version__, os.path.abspath(item.dump) if item.dump else None,
+        return make_key(BATCH_SCHEMA, _code_stamp(), os.path.abspath(item.dump) if item.dump else None,
                         os.path.abspath(item.dmesg) if item.dmesg else None, opts.key())
 
     def _search_times(self, item: Item, opts: Options) -> Dict[str, Optional[int]]:
@@ -334,7 +350,7 @@ class Cache:
         return out
 
     def _fingerprint(self, item: Item, opts: Options) -> Dict[str, Any]:
-        return {"version": __version__, "dump": _stat(item.dump), "dmesg": _stat(item.dmesg),
+        return {"version": _code_stamp(), "dump": _stat(item.dump), "dmesg": _stat(item.dmesg),
                 "search": self._search_times(item, opts)}
 
     def get(self, item: Item, opts: Options) -> Optional[Dict[str, Any]]:
