@@ -20,6 +20,7 @@ __all__ = [
     "reg64",
     "written_gpr",
     "source_of",
+    "shift_right",
     "stored_register",
 ]
 
@@ -566,6 +567,16 @@ def source_of(insn: Instruction) -> Optional[Source]:
     ):
         return Source("imm", dest, width, value=0)  # the zeroing idiom
     return Source("other", dest, width, mem=insn.mem if insn.access else None)
+
+
+def shift_right(insn: Instruction) -> Optional[Tuple[str, int]]:
+    """``(register, bits)`` of a logical right shift by a constant (``shr $0x3,%rax``), else None."""
+    ci = _first(insn.raw, insn.address)
+    ops = list(ci.operands)
+    if ci.id != x86.X86_INS_SHR or len(ops) != 2 or ops[1].type != x86.X86_OP_IMM or ops[0].type != x86.X86_OP_REG:
+        return None
+    reg = reg64(ci.reg_name(ops[0].reg))
+    return (reg, int(ops[1].imm)) if reg and ops[0].size == 8 else None
 
 
 def stored_register(insn: Instruction) -> Optional[str]:

@@ -16,8 +16,8 @@ from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
 from .guilty import blame_for
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
-from .model import (BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, Registers, Report,
-                    Verdict)
+from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, MemOperand,
+                    Registers, Report, Verdict)
 from .program import Code, DrgnView, branch_register, with_target_name
 from .report import summarize
 
@@ -410,7 +410,8 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     if mem is None or not insn.access:
         v.undecided = f"{insn.text} makes no memory access we can explain"
         return v
-    v.access = insn.access
+    access: Access = insn.access
+    v.access = access
     v.size = mem.size
     ea = mem.effective_address(regs)
     fault = oops.fault_address if oops is not None else None
@@ -421,22 +422,46 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     elif ea is not None and fault is not None:
         v.evidence.append(Evidence("note", f"effective address {ea:#x} = the fault address the kernel reported"))
     v.address = fault if fault is not None else ea
-    base_reg = mem.base if mem.base not in (None, "rip") else mem.index
+    fcode = view.code(frame.pc)
+    idx = fcode.index_of(frame.pc) if fcode is not None else None
+    shadow = kasan_shadow_check(mem, regs)
+    if shadow is not None:
+        # the faulting access is KASAN's, not the program's: explain the program's own access
+        lo, off_reg = shadow
+        v.address = lo
+        v.evidence.append(Evidence(
+            "note", f"{insn.text} is KASAN's check of the shadow byte of {lo:#x}..{lo + 7:#x} "
+                    f"(%{off_reg} = KASAN_SHADOW_OFFSET {KASAN_SHADOW_OFFSET:#x}): the faulting address "
+                    "comes from the instrumentation; the program's address is the one checked", insn.address))
+        found = _checked_access(fcode, idx, mem, off_reg, regs) if fcode is not None and idx is not None else None
+        if found is None:
+            v.bad = addresses.classify(lo)
+            v.crash_class = verdict_class(v.bad, access)
+            v.undecided = "the access KASAN checked was not found in the code after the check"
+            v.summary = f"an access to {addresses.describe(v.bad)}, caught by KASAN's shadow check before it was made"
+            return v
+        real, mem = found
+        access = real.access
+        v.access, v.size = access, mem.size
+        v.evidence.append(Evidence("insn", f"{real.address:#x}: {real.text}  (the access KASAN checked)",
+                                   real.address))
+    base_reg = mem.base if mem.base not in (None, "rip") else (mem.index if mem.scale == 1 else None)
     if base_reg is None or base_reg not in regs:
-        return _absolute_access(view, v, frame, mem.disp if base_reg is None else (v.address or 0), mem.size)
+        # no base register: a constant address, or a constant array base indexed (disp(,%idx,8))
+        const = mem.disp if mem.base is None and mem.index is None else \
+            (ea if mem.base is None and ea is not None and shadow is None else (v.address or 0))
+        return _absolute_access(view, v, frame, const, mem.size)
     base_val = regs[base_reg]
     offset = mem.disp
     if mem.index is not None and mem.base not in (None, "rip") and mem.index in regs:
         offset += regs[mem.index] * mem.scale
     bad = addresses.classify_pointer(base_val, offset)
     v.bad = bad
-    v.crash_class = verdict_class(bad, insn.access)
+    v.crash_class = verdict_class(bad, access)
     v.evidence.append(Evidence("reg", f"%{base_reg} = {base_val:#x}"))
-    fcode = view.code(frame.pc)
     if fcode is None:
         v.undecided = "no symbol at the faulting pc"
         return v
-    idx = fcode.index_of(frame.pc)
     if idx is None:
         v.undecided = f"the decoded code of {fcode.name} has no instruction at {frame.pc:#x}"
         return v
@@ -461,6 +486,68 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
             v.evidence.append(Evidence("insn", f"{w.address:#x}: {w.text}  (last write of %{base_reg})", w.address))
             v.undecided += f"; %{base_reg} was last set by {w.text} at {fcode.where(w.address, module=False)}"
     return v
+
+
+#: KASAN_SHADOW_OFFSET of x86-64's generic KASAN (4- and 5-level paging): the shadow byte of
+#: address ``a`` is at ``(a >> 3) + KASAN_SHADOW_OFFSET``; the kernel's kasan_non_canonical_hook()
+#: undoes it the same way.
+KASAN_SHADOW_OFFSET = 0xdffffc0000000000
+_KASAN_SCALE = 3
+
+
+def kasan_shadow_check(mem: MemOperand, regs: Registers) -> Optional[Tuple[int, str]]:
+    """``(first checked address, register holding the offset)`` when ``mem`` is KASAN's shadow
+    check, ``disp(%a,%b,1)`` with one register equal to :data:`KASAN_SHADOW_OFFSET`: the 8
+    program bytes from the first checked address are what the instrumented code was about to
+    access.  None for any other operand.
+    """
+    if mem.base in (None, "rip") or mem.index is None or mem.scale != 1:
+        return None
+    for off_reg, other in ((mem.index, mem.base), (mem.base, mem.index)):
+        if regs.get(off_reg) == KASAN_SHADOW_OFFSET and other in regs:
+            assert other is not None
+            return ((regs[other] + mem.disp) << _KASAN_SCALE) & MASK64, off_reg
+    return None
+
+
+def _checked_access(fcode: Code, idx: int, mem: MemOperand, off_reg: str,
+                    regs: Registers) -> Optional[Tuple[Instruction, MemOperand]]:
+    """The program's own access that KASAN's shadow check at ``idx`` guards, and its operand.
+
+    The shadowed register was made by ``shr $3`` of a copy (``mov %src,%r``) or an address
+    (``lea d(%src),%r``) of the program's pointer; the access is the first one after the check
+    through ``d(%src)`` (the check only branches to the report).  Its register must still hold
+    the value that was shifted (``(src + d) >> 3`` is the shadowed register).
+    """
+    from .decode import shift_right, source_of
+    from .flow import build_cfg
+
+    shadowed = mem.index if mem.base == off_reg else mem.base
+    if shadowed is None:
+        return None
+    cfg = build_cfg(fcode.insns)
+    defs = [d for d in reaching_defs(cfg, shadowed, idx) if d not in (ENTRY, UNKNOWN)]
+    if len(defs) != 1 or shift_right(fcode.insns[defs[0]]) != (shadowed, _KASAN_SCALE):
+        return None
+    made = [d for d in reaching_defs(cfg, shadowed, defs[0]) if d not in (ENTRY, UNKNOWN)]
+    src = source_of(fcode.insns[made[0]]) if len(made) == 1 else None
+    if src is None or src.width != 8:
+        return None
+    if src.kind == "copy" and src.reg:
+        reg, disp = src.reg, 0
+    elif src.kind == "lea" and src.mem is not None and src.mem.base not in (None, "rip") and src.mem.index is None:
+        reg, disp = src.mem.base or "", src.mem.disp
+    else:
+        return None
+    if reg not in regs or ((regs[reg] + disp) & MASK64) >> _KASAN_SCALE != regs[shadowed]:
+        return None
+    for later in fcode.insns[idx + 1: idx + 16]:
+        m = later.mem
+        if m is not None and later.access and m.base == reg and m.index is None and m.disp == disp:
+            return later, m
+        if reg in later.regs_written or later.is_ret:
+            break
+    return None
 
 
 def _from_caller(v: Verdict, fcode: Code, reg: str) -> bool:

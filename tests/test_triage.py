@@ -277,3 +277,61 @@ def test_vmlinux_found_deeper_in_a_debug_dir() -> None:
     assert out.returncode == 0, out.stderr
     j = json.loads(out.stdout)
     assert j["verdict"]["access_path"] == "f->owner->last_error" and j["dump"]["modules_missing_debuginfo"] == []
+
+
+# --- KASAN's shadow check ---------------------------------------------------------------------
+
+
+def _kasan_code(lea_disp: int) -> "tuple":
+    """A KASAN-instrumented read of ``lea_disp(%rdi)``, as GCC emits it (hand-assembled):
+
+        lea    0x10(%rdi),%rax            (or mov %rdi,%rax when the offset is 0)
+        shr    $0x3,%rax
+        movabs $0xdffffc0000000000,%rdx
+        cmpb   $0x0,(%rax,%rdx,1)         <- faults: the shadow of a NULL-page address is non-canonical
+        jne    <report>
+        mov    0x10(%rdi),%rax            <- the program's own access
+        ret
+    """
+    from kdumpext.decode import decode_all
+    from kdumpext.program import Code
+
+    first = bytes.fromhex("488d47") + bytes([lea_disp]) if lea_disp else bytes.fromhex("4889f8")
+    load = bytes.fromhex("488b47") + bytes([lea_disp]) if lea_disp else bytes.fromhex("488b07")
+    raw = first + bytes.fromhex("48c1e803" "48ba0000000000fcffdf" "803c1000" "7503") + load + bytes.fromhex("c3")
+    insns = decode_all(raw, 0x1000)
+    return Code("f", 0x1000, 0x1000 + len(raw), "", insns), insns
+
+
+@pytest.mark.parametrize("disp", [0x10, 0])
+def test_kasan_shadow_check_is_taken_back_to_the_programs_access(disp: int) -> None:
+    from kdumpext.triage import KASAN_SHADOW_OFFSET, _checked_access, kasan_shadow_check
+
+    code, insns = _kasan_code(disp)
+    check = next(i for i, x in enumerate(insns) if x.mnemonic == "cmpb")
+    regs = {"rdi": 0, "rax": disp >> 3, "rdx": KASAN_SHADOW_OFFSET}
+    mem = insns[check].mem
+    assert mem is not None and kasan_shadow_check(mem, regs) == (disp & ~7, "rdx")
+    found = _checked_access(code, check, mem, "rdx", regs)
+    assert found is not None
+    real, real_mem = found
+    assert real.text == (f"mov {disp:#x}(%rdi),%rax" if disp else "mov (%rdi),%rax")
+    assert (real_mem.base, real_mem.disp, real_mem.size, real.access) == ("rdi", disp, 8, "read")
+    # %rdi changed since the shift: the check cannot be tied to the access
+    assert _checked_access(code, check, mem, "rdx", dict(regs, rdi=0x40)) is None
+    # not a shadow check: no register holds KASAN_SHADOW_OFFSET
+    assert kasan_shadow_check(mem, dict(regs, rdx=0)) is None
+
+
+def test_kasan_general_protection_fault_from_a_real_log() -> None:
+    """syzkaller report 510 (even): `cmpb $0x0,(%rax,%rdx,1)` with %rdx = 0xdffffc0000000000 and
+    %rax = 2 is KASAN's check of 0x10..0x17, which the kernel's own line calls a null-ptr-deref."""
+    from kdumpext.oopstriage import report_from_text
+
+    with open(os.path.join(os.path.dirname(__file__), "fixtures", "syzkaller", "report-510"), errors="replace") as f:
+        log = f.read().split("\n\n", 1)[1]
+    assert "KASAN: null-ptr-deref in range [0x0000000000000010-0x0000000000000017]" in log
+    v = report_from_text(log, "report-510", find_debug_info=False).verdict
+    assert (v.crash_class, v.address) == ("null-deref", 0x10)
+    assert any("KASAN's check of the shadow byte of 0x10..0x17" in e.text for e in v.evidence)
+    assert v.confidence != "high"
