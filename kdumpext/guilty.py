@@ -29,13 +29,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 from .model import Frame, Verdict
 from .program import clone_suffix
 
-__all__ = ["SkipGroup", "SKIP_GROUPS", "Blame", "NO_BLAME", "base_name", "skip_group", "guilty_frame",
-           "blame_for"]
+__all__ = ["SkipGroup", "SKIP_GROUPS", "REPORT_SKIPS", "STALL_ANCHORS", "Blame", "NO_BLAME", "base_name",
+           "skip_group", "guilty_frame", "blame_for", "stall_frame", "hung_task_frame"]
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,18 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
          r"_(spin|read|write)_\w+", r"_*mutex_(lock|unlock|trylock)\w*", r"__mutex_\w+", r"_*rt_mutex_\w+",
          r"down(_(read|write|interruptible|killable|timeout|trylock)\w*)?", r"__down(_\w+)?", r"up(_read|_write)?",
          r"__up(_read|_write)?", r"_*rwsem_\w+", r"percpu_(down|up)_(read|write)\w*", r"osq_(lock|unlock)",
-         r"owner_on_cpu",
+         r"owner_on_cpu", r"_*lock_sock(_nested|_fast)?", r"_*release_sock",
          r"_*lock_(acquire|acquired|release|contended|is_held_type)", r"lockdep_\w+", r"mark_lock\w*",
          r"(reacquire|mark)_held_locks", r"_*local_bh_(disable|enable)\w*")),
+    SkipGroup(
+        "lockdep", "a lockdep check",
+        "lockdep's validators and reporters check the locking their caller does",
+        (r"(__)?lock_(release|acquire|class)\w*", r"(validate|check)_(chain|noncircular|prev_add|prevs_add|deadlock|"
+         r"irq_usage|flags|unlock)\w*", r"print_(circular_bug|deadlock_bug|bad_irq_dependency|usage_bug|"
+         r"unlock_imbalance_bug|freed_lock_bug|held_locks_bug|lock_nested_lock_not_held|lock)\w*",
+         r"(__)?find_held_lock", r"(register|look_up)_lock_class", r"debug_check_no_(locks|obj)_\w+",
+         r"(debug_)?lockdep_\w+", r"(__)?debug_locks_off", r"(in|valid)_state", r"mark_usage",
+         r"(__)?lock_is_held\w*", r"__lock_set_class", r"hlock_class")),
     SkipGroup(
         "atomics", "an atomic/bit operation",
         "atomics and bitops (inlined into lock and refcount code) touch the word their caller points to",
@@ -128,7 +137,8 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
         "checks", "a debugging check",
         "BUG()/WARN() checkers that found their caller's argument bad and reported it",
         (r"__check_object_size", r"check_heap_object", r"usercopy_(abort|warn)", r"_*fortify_(panic|report)",
-         r"_*might_(sleep|fault|resched)", r"debug_object\w*",
+         r"_*might_(sleep|fault|resched)", r"debug_object\w*", r"check_preemption_disabled",
+         r"debug_smp_processor_id", r"__this_cpu_preempt_check",
          r"(work|timer)_is_static_object")),
     SkipGroup(
         "oops", "the panic/BUG/WARN machinery",
@@ -200,16 +210,16 @@ def _physical(frames: Sequence[Frame], i: int) -> int:
     return j if j < len(frames) else i
 
 
-def _skipped_by(frames: Sequence[Frame], i: int) -> Optional[SkipGroup]:
+def _skipped_by(frames: Sequence[Frame], i: int, extra: Sequence[SkipGroup] = ()) -> Optional[SkipGroup]:
     """Why frame ``i`` is skipped: its own function's group, or for an inlined frame the group of the
     routine it is inlined into (a static inline inside ``kfree`` is ``kfree``'s implementation)."""
-    own = skip_group(frames[i].function)
+    own = _skipped(frames[i].function, extra)
     if own is not None or not frames[i].inlined:
         return own
-    return skip_group(frames[_physical(frames, i)].function)
+    return _skipped(frames[_physical(frames, i)].function, extra)
 
 
-def guilty_frame(frames: Sequence[Frame], start: int) -> Optional[int]:
+def guilty_frame(frames: Sequence[Frame], start: int, extra: Sequence[SkipGroup] = ()) -> Optional[int]:
     """Index of the frame to blame, from frame ``start`` (the faulting one) outwards.
 
     Frames run innermost first, as :class:`~kdumpext.model.Frame` lists do; an inlined call
@@ -219,13 +229,14 @@ def guilty_frame(frames: Sequence[Frame], start: int) -> Optional[int]:
 
     :param frames: the backtrace, innermost first
     :param start: index of the faulting frame
+    :param extra: groups skipped on top of :data:`SKIP_GROUPS` (a report kind's :data:`REPORT_SKIPS`)
     :return: the first frame at or after ``start`` that is not skipped; None when every
         frame is (then the faulting frame is the one to blame), or ``start`` is out of range
     """
     if not 0 <= start < len(frames):
         return None
     for i in range(start, len(frames)):
-        if _skipped_by(frames, i) is None:
+        if _skipped_by(frames, i, extra) is None:
             return i
     return None
 
@@ -236,7 +247,8 @@ def _frame_of(frames: Sequence[Frame], function: str, start: int) -> Optional[in
     return next((i for i in range(start, len(frames)) if base_name(frames[i].function) == want), None)
 
 
-def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None) -> Blame:
+def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None,
+              extra: Sequence[SkipGroup] = ()) -> Blame:
     """Whom to blame for verdict ``v``: the caller the walk of :func:`guilty_frame` reaches from the
     verdict's own function, when that is another function.
 
@@ -249,6 +261,7 @@ def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None) 
     :param v: the verdict, its ``function`` already decided
     :param frames: the backtrace, innermost first
     :param fault: index of the faulting frame; default the first exception frame, else 0
+    :param extra: groups skipped on top of :data:`SKIP_GROUPS` (a report kind's :data:`REPORT_SKIPS`)
     """
     if not v.function or not frames:
         return NO_BLAME
@@ -257,13 +270,116 @@ def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None) 
     start = _frame_of(frames, v.function, fault)
     if start is None:
         return NO_BLAME
-    g = guilty_frame(frames, start)
+    g = guilty_frame(frames, start, extra)
     if g is None or g == start or not frames[g].function:
         return NO_BLAME
     name = base_name(frames[g].function)
     if name == base_name(v.function):
         return NO_BLAME
     called = frames[g - 1]  # the routine the blamed function called (g > start: it was skipped)
-    group = _skipped_by(frames, g - 1)
+    group = _skipped_by(frames, g - 1, extra)
     noun = group.noun if group is not None else "a shared routine"
     return Blame(name, frames[g].module, f"the caller of {base_name(called.function)}, {noun}")
+
+
+def _group(name: str, noun: str, reason: str, *patterns: str) -> SkipGroup:
+    return SkipGroup(name, noun, reason, patterns)
+
+
+#: Groups skipped, on top of :data:`SKIP_GROUPS`, for one kind of report only (the kinds are
+#: :data:`kdumpext.oops.REPORT_KINDS`): the routine that found the problem, or that a report of
+#: that kind always passes through, is no answer for it.  After syzkaller's per-format ``skip``.
+REPORT_SKIPS: Dict[str, Tuple[SkipGroup, ...]] = {
+    # kmemleak prints the allocation's stack: the allocators and the constructors that call
+    # them (sk_alloc, __alloc_skb) hand the object on; the leak is the caller's that kept it
+    "memory leak": (_group(
+        "allocation", "an allocation routine",
+        "a leaked object is its allocating caller's: allocators and constructors hand it on",
+        r"kmemleak_\w+", r"create_object\w*", r"\w*alloc\w*", r"\w*kmem_cache\w*", r"\w*slab\w*",
+        r"__do_kmalloc\w*", r"k?v?asprintf", r"\w*strn?dup\w*", r"\w*memdup\w*", r"pcpu_create\w*",
+        r"idr_get\w*", r"list_lru_init\w*"),),
+    "suspicious RCU usage": (_group(
+        "rcu", "an RCU helper", "RCU's checks and list helpers report the caller's use of RCU",
+        r"\w*rcu\w*", r"\w*kmem_cache\w*", r"\w*slab\w*"),),
+    "preemptible": (_group(
+        "preempt", "a preemption check", "this_cpu/smp_processor_id checks report their caller's context",
+        r"\w*preempt\w*", r"debug_\w+", r"\w*processor_id\w*", r"\w*this_cpu\w*"),),
+    "spinlock": (_group(
+        "spinlock", "a spinlock routine", "spinlock debugging reports the lock its caller passes",
+        r"\w*spin_\w*", r"\w*_(un)?lock\w*"),),
+    "non-static key": (_group(
+        "lock-init", "a lock-class routine", "lockdep found a lock its caller never initialized",
+        r"\w*stack\w*", r"\w*lock\w*"),),
+    "scheduling while atomic": (_group(
+        "schedule", "the scheduler", "schedule() found its caller holding a lock or in atomic context",
+        r"\w*schedule\w*"),),
+    # an RCU stall's or lockup's report passes through the timer interrupt and RCU's checks
+    "stall": (_group(
+        "stall-report", "the stall detector", "the timer interrupt and RCU report the stall, they do not make it",
+        r"\w*apic_timer_interrupt\w*", r"\w*rcu\w*"),),
+}
+
+#: Where the code a stalled CPU loops in was entered: syscall, softirq, timer, workqueue and
+#: kthread dispatch, and the file/socket operations that discriminate a syscall.  A stall is
+#: named by the frame before the first of these (syzkaller's ``linuxStallAnchorFrames``), for
+#: the place it loops changes from report to report.
+STALL_ANCHORS: Tuple[str, ...] = (
+    r"process_one_work", r"do_syscall_\w+", r"do_fast_syscall_\w+", r"sysenter_dispatch", r"tracesys_phase2",
+    r"el0_svc_handler", r"invoke_syscall", r"ret_fast_syscall", r"\w*netif_receive_skb\w*", r"\w*do_softirq\w*",
+    r"call_timer_fn", r"\w*_run_timers\w*", r"run_timer_softirq", r"\w*hrtimer_run\w*", r"run_ksoftirqd",
+    r"smpboot_thread_fn", r"kthread", r"start_secondary", r"cpu_startup_entry", r"ret_from_fork\w*",
+    r"_*(do_)?vfs_(read|write|iter_read|iter_write|ioctl|open)", r"do_iter_(read|write|readv_writev)",
+    r"call_(read|write)_iter", r"new_sync_(read|write)", r"ksys_ioctl", r"\w*compat_(sys_)?ioctl\w*",
+    r"blkdev_(driver_)?ioctl", r"call_mmap", r"mmap_region", r"\w*do_mmap\w*", r"do_dentry_open",
+    r"sock_(sendmsg|recvmsg|release|mmap|do_ioctl|ioctl)\w*", r"__sock_release", r"setsockopt",
+    r"kernel_(setsockopt|listen|accept)", r"sock_common_setsockopt", r"listen", r"sk_common_release", r"accept",
+    r"compat_sock_ioctl\w*", r"(nfnetlink|rtnetlink)_rcv_msg\w*", r"netlink_dump\w*",
+    r"(sys_)?(socketpair|connect|ioctl)\w*", r"__do_fault", r"\w*do_page_fault\w*", r"page_fault",
+    r"__fput", r"task_work_run", r"\w*exit_to_usermode\w*", r"\w*smp_call_function\w*", r"tasklet_(hi_)?action\w*")
+_STALL_ANCHOR = re.compile("|".join(f"(?:{p})" for p in STALL_ANCHORS))
+
+#: A hung task waits in the scheduler, a lock, a completion, ...: frames whose name says so
+#: are passed over (syzkaller's ``linuxHangTaskFrameExtractor``).
+_HUNG_WAIT = re.compile(r"\w*(sched|_lock|_slowlock|down|rwsem|completion|kthread|wait|synchronize|context_switch|"
+                        r"__switch_to|cancel_delayed_work|rcu_barrier)\w*")
+#: Hangs everywhere on these are one bug each (RTNL held too long, RCU not making progress).
+_HUNG_ANCHORS = {"rtnl_lock": "rtnl_lock", "synchronize_rcu": "synchronize_rcu", "synchronize_srcu": "synchronize_rcu",
+                 "synchronize_net": "synchronize_rcu", "synchronize_sched": "synchronize_rcu"}
+
+
+def _skipped(function: str, extra: Sequence[SkipGroup]) -> Optional[SkipGroup]:
+    """The group (of :data:`SKIP_GROUPS`, then ``extra``) ``function`` belongs to, or None."""
+    group = skip_group(function)
+    if group is not None:
+        return group
+    name = base_name(function)
+    return next((g for g in extra if name and g.matches(name)), None)
+
+
+def stall_frame(functions: Sequence[str]) -> Optional[int]:
+    """Index in ``functions`` (a stalled CPU's RIP and call trace, innermost first) of the frame
+    a stall is named by: of the frames left when shared routines and the stall report's own are
+    passed over, the one before the first :data:`STALL_ANCHORS` frame (the anchor itself when it
+    comes first, ``smp_call_function*`` always); None when no anchor is on the stack."""
+    kept = [i for i, f in enumerate(functions) if _skipped(f, REPORT_SKIPS["stall"]) is None]
+    prev = kept[0] if kept else None
+    for i in kept:
+        name = base_name(functions[i])
+        if _STALL_ANCHOR.fullmatch(name):
+            return i if "smp_call_function" in name else prev
+        prev = i
+    return None
+
+
+def hung_task_frame(functions: Sequence[str]) -> Optional[Tuple[int, str]]:
+    """The frame of a hung task's trace (innermost first) it hangs in, and the name to give it:
+    the first ``rtnl_lock``/``synchronize_*`` frame (named ``rtnl_lock``/``synchronize_rcu``),
+    else the first that is neither a shared routine nor a waiting one; None if none is left."""
+    for i, f in enumerate(functions):
+        name = base_name(f)
+        if name in _HUNG_ANCHORS:
+            return i, _HUNG_ANCHORS[name]
+    for i, f in enumerate(functions):
+        if skip_group(f) is None and not _HUNG_WAIT.fullmatch(base_name(f)):
+            return i, base_name(f)
+    return None

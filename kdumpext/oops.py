@@ -8,7 +8,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .model import Access
 
-__all__ = ["Oops", "TraceEntry", "parse_oops", "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
+__all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "parse_oops", "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
 # (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c), in the
@@ -28,6 +28,50 @@ _FUNC = r"(?P<fn>[\w.$]+)\+(?P<fnoff>0x[0-9a-f]+)/0x[0-9a-f]+(?: \[(?P<fnmod>\w+
 _DIE = r"(?:Oops: )?(?:invalid opcode|divide[ _]error|stack[ _]segment|double fault|(?:segment-related )?" \
        r"general protection fault(?:, probably for non-canonical address (?P<gpaddr>0x[0-9a-f]+))?[^:]*)" \
        r": [0-9a-f]{1,8} \[#\d+\]"
+#: Reports that are no fault (no faulting access, the RIP if any is only where the CPU was):
+#: ``(title pattern, kind)``.  Printed by kernel/rcu/tree_stall.h, kernel/hung_task.c,
+#: kernel/watchdog*.c, kernel/locking/lockdep.c, mm/kmemleak.c, lib/ubsan.c, kernel/sched/core.c.
+_KIND_TITLES = (
+    (r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stalls?", "RCU stall"),
+    (r"INFO: task \S.*:\d+ blocked (?:in I/O wait )?for more than \d+ seconds", "hung task"),
+    (r"BUG: soft lockup - CPU#\d+ stuck for", "soft lockup"),
+    (r"Watchdog detected hard LOCKUP on cpu \d+", "hard lockup"),
+    (r"(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion|"
+     r"\S+-safe -> \S+-unsafe lock order)|(?:WARNING|INFO): inconsistent lock state", "possible deadlock"),
+    (r"(?:WARNING|INFO): suspicious RCU usage", "suspicious RCU usage"),
+    (r"BUG: sleeping function called from invalid context", "sleeping function called from invalid context"),
+    (r"(?:BUG|WARNING): held lock freed!", "held lock freed"),
+    (r"(?:BUG|WARNING): bad unlock balance detected!", "bad unlock balance"),
+    (r"BUG: (?:spinlock|rwlock) (?:lockup suspected|already unlocked|recursion|cpu recursion|bad magic|"
+     r"wrong owner|wrong CPU)", "spinlock"),
+    (r"(?:BUG|WARNING): \S.* still has locks held!", "still has locks held"),
+    (r"BUG: using \w+\(\) in preemptible", "preemptible"),
+    (r"BUG: workqueue leaked lock or atomic", "workqueue leaked lock"),
+    (r"INFO: trying to register non-static key", "non-static key"),
+    (r"(?:BUG|WARNING): lock held when returning to user space", "lock held when returning to user space"),
+    (r"BUG: memory leak|unreferenced object 0x[0-9a-f]+ \(size \d+\):", "memory leak"),
+    (r"UBSAN: .* in ", "UBSAN"),
+    (r"BUG: scheduling while atomic", "scheduling while atomic"),
+)
+_KIND_PATTERNS = tuple((re.compile(p), kind) for p, kind in _KIND_TITLES)
+#: The kinds of report :data:`_KIND_TITLES` knows (``Oops.kind``).
+REPORT_KINDS = tuple(kind for _, kind in _KIND_TITLES)
+#: Kinds whose report is a CPU stuck in a loop: named by where the loop was entered, read
+#: across the NMI backtraces the other CPUs print (under their own printk caller ids).
+STALL_KINDS = frozenset({"RCU stall", "soft lockup", "hard lockup"})
+#: Kinds whose frame is the first ``at: func+off`` line lockdep prints (the lock's acquirer).
+_AT_KINDS = frozenset({"possible deadlock", "held lock freed", "bad unlock balance", "still has locks held",
+                       "lock held when returning to user space"})
+_AT = re.compile(r"(?:\bat: |^)(?:\[<[0-9a-f]+>\] +)?(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)"
+                 r"(?: \[(?P<mod>\w+)\])?")
+#: kmemleak's "backtrace:" (since 6.6 "backtrace (crc 1c2d3e4f):") starts its stack.
+_LEAK_TRACE = re.compile(r"^backtrace(?: \(crc [0-9a-f]+\))?:$")
+_LAST_FUNCTION = re.compile(r"last function: (?P<fn>[\w.]+)")
+#: Lines that end a report of :data:`REPORT_KINDS` (but a stall) once its stack was read: the
+#: next report, or the dumps of other CPUs and tasks the hung-task detector prints after it.
+_KIND_END = re.compile(r"^(?:NMI backtrace for cpu|Showing all locks held|Sending NMI from CPU|"
+                       r"unreferenced object 0x|Kernel Offset:)")
+
 #: The first line of a report, strongest first: ``(pattern, confirmed)``, where a title that is not
 #: ``confirmed`` by its shape counts only when a register or trace block follows it.  Each is
 #: searched for anywhere in the line (another line's text can be glued before it).
@@ -48,6 +92,8 @@ _TITLES = (
     (re.compile(r"BUG: kernel NULL pointer dereference"), True),
     # the sanitizers' reports name the function ("BUG: KASAN: use-after-free in func+0x67/0x90")
     (re.compile(r"BUG: K[ACFM]SAN: [^\n]*? in " + _FUNC), True),
+    # reports that are no fault: stalls, hung tasks, lockdep and other debug checks (REPORT_KINDS)
+    *((re.compile(p), True) for p, _ in _KIND_TITLES),
     (re.compile(r"(?:^|(?<=[ :\]]))BUG: [^\n]*"), False),
     (re.compile(r"^WARNING: [^\n]* at [^\n]*"), False),
     (re.compile(r"^WARNING: [^\n]*"), False),
@@ -138,6 +184,9 @@ class Oops:
     title_function: str = ""
     title_offset: int = 0
     title_module: str = ""
+    #: for a report that is no fault, its kind (one of :data:`REPORT_KINDS`: "RCU stall",
+    #: "hung task", "possible deadlock", "memory leak", ...); "" for an oops, BUG or WARNING
+    kind: str = ""
 
 
 def split_prefix(line: str) -> Tuple[str, str]:
@@ -228,6 +277,7 @@ def _title_at(line: str, oops: Oops, weak: bool = True) -> Optional[bool]:
         if m is None:
             continue
         oops.title = line[m.start():]
+        oops.kind = next((k for p, k in _KIND_PATTERNS if p.search(line)), "")
         if _OOPS.match(oops.title):
             oops.oops_line = oops.title  # "general protection fault: 0000 [#1] SMP"
         gd = m.groupdict()
@@ -347,13 +397,21 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
     user_block = False  # in the register dump of a user-mode RIP
     regs_open = False  # in the register dump of the first kernel RIP
     rip_seen = False
+    stall = oops.kind in STALL_KINDS
+    at_frames: List[TraceEntry] = []  # lockdep's "at: func+off" lines, before the stack
     for n, raw in enumerate(raw_lines):
         if n >= _MAX_REPORT_LINES:
             break
         who, line = split_prefix(raw)
-        if oops.caller and who and who != oops.caller:
+        if oops.caller and who and who != oops.caller and not stall:
             continue  # another task's or CPU's message, printed in the middle of the report
         bare = line.strip()
+        if oops.kind and not stall and (oops.trace or at_frames) and _kind_ends(bare, in_trace):
+            break
+        if oops.kind:
+            if _kind_line(oops, bare, in_trace, at_frames):
+                in_trace = in_trace or bool(_LEAK_TRACE.match(bare))
+                continue
         if user_block:
             if _REG_LINE.match(bare):
                 continue
@@ -437,9 +495,40 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             continue
         if not rip_seen:
             _read_registers(bare, oops.registers)
+    if at_frames:
+        oops.trace[:0] = at_frames
     if not oops.panic:
         oops.panic = _first_panic(raw_lines)  # after the report's end: the rest of the log
     return oops
+
+
+def _kind_ends(bare: str, in_trace: bool) -> bool:
+    """Whether line ``bare`` ends a report of :data:`REPORT_KINDS` (not a stall) whose stack was read:
+    a kernel ``RIP:`` (another report's registers), another report's title, another CPU's dump."""
+    if _KIND_END.match(bare) or _SURE_TITLE.search(bare):
+        return True
+    m = _RIP.match(bare)
+    return m is not None and not (m.group("cs") is not None and int(m.group("cs"), 16) & 3)
+
+
+def _kind_line(oops: Oops, bare: str, in_trace: bool, at_frames: List[TraceEntry]) -> bool:
+    """Read line ``bare`` of a report of :data:`REPORT_KINDS` when it is one only such reports have
+    (lockdep's ``at:`` frames, kmemleak's ``backtrace:``, a workqueue's ``last function:``)."""
+    if oops.kind == "memory leak" and _LEAK_TRACE.match(bare):
+        return True
+    if oops.kind == "workqueue leaked lock":
+        m = _LAST_FUNCTION.search(bare)
+        if m and not oops.title_function:
+            oops.title_function = m.group("fn")
+            return True
+    if oops.kind in _AT_KINDS and not in_trace and not oops.trace:
+        m = _AT.search(bare)
+        if m:
+            off, size = _u64(m.group("off")), _u64(m.group("size"))
+            if off is not None and size is not None:
+                at_frames.append(TraceEntry(m.group("sym"), off, size, m.group("mod") or ""))
+            return True
+    return False
 
 
 def _read_registers(line: str, regs: Dict[str, int]) -> None:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 from . import addresses
 from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
-from .guilty import blame_for
+from .guilty import NO_BLAME, REPORT_SKIPS, Blame, base_name, blame_for, hung_task_frame, stall_frame
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
-from .oops import Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
+from .oops import STALL_KINDS, Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
 from .report import summarize
 from .triage import PANIC_PATH, explain_crash, explain_frame, verdict_class
 
@@ -31,6 +31,7 @@ __all__ = [
     "modules_linked_in",
     "frames_from_oops",
     "explain_oops",
+    "report_blame",
     "TextProgram",
     "report_from_text",
     "oops_report",
@@ -247,6 +248,10 @@ def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Opti
         # a plain panic(): its verdict names who called it; a RIP: line after it is no fault
         calls = [f for f in frames if not f.exception]
         v = explain_crash(prog, ctx, calls if calls and calls[0].function in PANIC_PATH else [], regs, intel)
+    elif oops.kind:
+        v = _report_verdict(oops, frames)
+        v.evidence.insert(0, Evidence("note", "read from the kernel log text (oops report), not from a dump"))
+        return v
     elif first is not None and not first.function:
         # the bare address the kernel printed: a call to it when in the first page (or #PF exec)
         v = explain_crash(prog, ctx, frames, regs, intel)
@@ -282,6 +287,72 @@ def _title_verdict(oops: Oops, first: Optional[Frame]) -> Verdict:
     v.evidence.append(Evidence("note", oops.title))
     v.summary = summarize(v)
     return v
+
+
+def _report_verdict(oops: Oops, frames: List[Frame]) -> Verdict:
+    """A report that is no fault (``oops.kind``: a stall, a hung task, lockdep, a leak, UBSAN, ...).
+
+    ``function`` is where the report points: the stalled CPU's RIP, the frame a hung task
+    waits in, the first frame of the report's stack (lockdep's ``at:`` line, kmemleak's
+    allocation, the frame that called a check); :func:`report_blame` then names the frame
+    past the report's own routines.  Low confidence: no instruction is explained, and a report
+    of this kind tells where a problem showed, not what made it.
+    """
+    first = frames[0] if frames else None
+    fn, off, mod = (first.function, first.offset, first.module) if first is not None and first.function else \
+        (oops.title_function, oops.title_offset, oops.title_module)
+    if oops.kind == "hung task":
+        hung = hung_task_frame([f.function for f in frames])
+        if hung is not None:
+            fn, off, mod = hung[1], frames[hung[0]].offset, frames[hung[0]].module
+    elif oops.kind == "workqueue leaked lock" and oops.title_function:
+        fn, off, mod = oops.title_function, 0, ""
+    v = Verdict("panic" if oops.panic else "unknown", function=fn, module=mod,
+                site=_site(fn, off, mod) if fn and off else fn, confidence="low")
+    if oops.panic:
+        v.message = oops.panic
+        v.evidence.append(Evidence("note", f"the kernel panicked after the report: {oops.panic}"))
+    v.evidence.append(Evidence("note", oops.title))
+    v.undecided = f"a {oops.kind} report shows where the problem was seen, not what made it; no access to explain"
+    v.summary = _report_summary(oops, v, frames)
+    return v
+
+
+def _report_summary(oops: Oops, v: Verdict, frames: List[Frame]) -> str:
+    """``RCU stall: CPU 1 in kvm_mmu_page_fault``, ``possible deadlock: in tty_buffer_flush``, ..."""
+    where = v.function or "?"
+    if oops.kind in STALL_KINDS:
+        cpu = f"CPU {oops.cpu} " if oops.cpu is not None else ""
+        text = f"{oops.kind}: {cpu}in {where}"
+    elif oops.kind == "hung task":
+        text = f"hung task: {oops.comm or 'a task'} waits in {where}"
+    elif oops.kind == "memory leak":
+        text = f"memory leak: object allocated in {where}"
+    else:
+        text = f"{oops.kind}: in {where}"
+    if oops.panic:
+        text += f"; then panic(\"{oops.panic}\")"
+    return text
+
+
+def report_blame(oops: Oops, v: Verdict, frames: List[Frame]) -> Blame:
+    """Whom to blame for the verdict of a report of ``oops.kind`` (see :func:`_report_verdict`).
+
+    A stall is blamed on the frame before the point its loop was entered from
+    (:func:`kdumpext.guilty.stall_frame`); a hung task's verdict already names its frame; the
+    others walk out of the report's own routines (:data:`kdumpext.guilty.REPORT_SKIPS`).
+    """
+    if oops.kind in STALL_KINDS:
+        names = [f.function for f in frames]
+        i = stall_frame(names)
+        if i is None or base_name(names[i]) == base_name(v.function):
+            return NO_BLAME
+        return Blame(base_name(names[i]), frames[i].module,
+                     "where the stalled code was entered (the frame before the syscall, softirq, timer or "
+                     "work dispatch)")
+    if oops.kind in ("hung task", "workqueue leaked lock"):
+        return NO_BLAME
+    return blame_for(v, frames, 0, REPORT_SKIPS.get(oops.kind, ()))
 
 
 def _site(function: str, offset: int, module: str) -> str:
@@ -647,7 +718,8 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
         _retouch_bare(verdict, frames, f"no debug info for {frames[0].module or 'vmlinux'}")
     elif frames and frames[0].exception and not frames[0].function and len(frames) > 1 and not frames[1].pc:
         _retouch_bare(verdict, frames, f"no debug info for {frames[1].module or 'vmlinux'}")
-    verdict.blame, verdict.blame_module, verdict.blame_reason = blame_for(verdict, frames)
+    verdict.blame, verdict.blame_module, verdict.blame_reason = \
+        report_blame(oops, verdict, frames) if oops.kind else blame_for(verdict, frames)
     if missing:
         warnings.append("no debug info for module(s): " + ", ".join(missing))
     info = DumpInfo(path=path, format=TEXT_FORMAT, release=oops.release, vmlinux=tp.vmlinux if tp else "",

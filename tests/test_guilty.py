@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import pytest
 
-from kdumpext.guilty import SKIP_GROUPS, base_name, blame_for, guilty_frame, skip_group
+from kdumpext.guilty import (REPORT_SKIPS, SKIP_GROUPS, base_name, blame_for, guilty_frame, hung_task_frame,
+                             skip_group, stall_frame)
 from kdumpext.model import Frame, Member, Verdict
 
 # A line of a kernel call trace (``  [<ffffffff81d0457d>] dump_stack+0xc1/0x124``,
@@ -223,6 +224,17 @@ RIP: 0010:__x86_indirect_thunk_rax+0x10/0x20
  __do_softirq+0x305/0xba7
 """
 
+# report/384 ("WARNING: locking bug in do_ipv6_setsockopt"): lockdep's WARN in register_lock_class
+SYZ_LOCKDEP = """
+[ 1056.938167] RIP: 0010:register_lock_class+0xce6/0x2650
+[ 1057.078418]  __lock_acquire+0x1bd/0x5020
+[ 1057.146655]  lock_acquire+0x1e4/0x540
+[ 1057.172434]  _raw_spin_lock_bh+0x31/0x40
+[ 1057.180708]  lock_sock_nested+0x46/0x120
+[ 1057.184855]  do_ipv6_setsockopt.isra.9+0x5ba/0x4680
+[ 1057.285171]  ipv6_setsockopt+0xbd/0x170
+"""
+
 
 @pytest.mark.parametrize("trace,start,want", [
     (API_SPINLOCK, 0, "kdxapi_link_quiesce.isra.0"),
@@ -245,10 +257,11 @@ RIP: 0010:__x86_indirect_thunk_rax+0x10/0x20
     (SYZ_REFCOUNT_WARN, 0, "__se_sys_memfd_secret"),
     (SYZ_LIST_DEL, 0, "__dev_remove_pack"),
     (SYZ_PRINTK, 0, "hdpvr_probe.cold"),
+    (SYZ_LOCKDEP, 0, "do_ipv6_setsockopt.isra.9"),
 ], ids=["api-spinlock", "api-spinlock-from-5", "api-complete", "api-mutex", "api-queue-work", "api-mod-timer",
         "api-xa-load", "api-kobject", "strlen", "trace-lock", "refcount-kasan",
         "rb-erase", "kfree", "skb-panic",
-        "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk"])
+        "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk", "lockdep"])
 def test_guilty_frame_on_real_traces(trace: str, start: int, want: str) -> None:
     """The first frame past the library and infrastructure routines, as a kernel engineer reads the trace."""
     assert guilty(trace, start) == want
@@ -259,7 +272,7 @@ def test_every_group_is_exercised() -> None:
     seen = set()
     for trace in (API_SPINLOCK, API_COMPLETE, API_MUTEX, API_QUEUE_WORK, API_MOD_TIMER, API_XA_LOAD, API_KOBJECT,
                   SYZ_STRLEN, SYZ_COPY_TO_USER, SYZ_TRACE_LOCK, SYZ_REFCOUNT_KASAN, SYZ_REFCOUNT_WARN, SYZ_LIST_DEL,
-                  SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK):
+                  SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK, SYZ_LOCKDEP):
         fs = frames(trace)
         g = guilty_frame(fs, 0)
         for f in fs[:g]:
@@ -423,3 +436,47 @@ def test_panic_called_by_its_caller_is_not_moved() -> None:
  #4  __handle_sysrq.cold+0x44                         drivers/tty/sysrq.c:603
 """)
     assert blame_for(Verdict("panic", function="sysrq_handle_crash"), fs) == ("", "", "")
+
+
+# --- report kinds: stalls, hung tasks, leaks (kdumpext.guilty.stall_frame, REPORT_SKIPS) ---------
+
+# report/268 ("INFO: rcu detected stall in kvm_vcpu_ioctl"): the stalled CPU's RIP and stack
+SYZ_RCU_STALL = ["kvm_mmu_page_fault", "handle_ept_violation", "vmx_handle_exit", "vcpu_enter_guest",
+                 "kvm_arch_vcpu_ioctl_run", "kvm_vcpu_ioctl", "do_vfs_ioctl", "ksys_ioctl", "__x64_sys_ioctl",
+                 "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]
+# report/264 ("BUG: soft lockup in sys_rmdir")
+SYZ_SOFT_LOCKUP = ["d_walk", "shrink_dcache_parent", "vfs_rmdir", "do_rmdir", "__x64_sys_rmdir", "do_syscall_64"]
+# report/70 ("INFO: task hung in iterate_bdevs")
+SYZ_HUNG = ["__schedule", "schedule", "io_schedule", "wait_on_page_bit_common", "__filemap_fdatawait_range",
+            "filemap_fdatawait_keep_errors", "fdatawait_one_bdev", "iterate_bdevs", "sys_sync"]
+# report/52 ("memory leak in inet6_create"): kmemleak's backtrace of the allocation (file:line cut)
+SYZ_LEAK = """
+    [<ffffffff85c73a22>] kmemleak_alloc+0x72/0xc0
+    [<ffffffff816cc14d>] kmem_cache_alloc+0x12d/0x2c0
+    [<ffffffff84b642c9>] sk_prot_alloc+0x69/0x340
+    [<ffffffff84b6d36a>] sk_alloc+0x3a/0x6b0
+    [<ffffffff850c6d57>] inet6_create+0x2d7/0x1000
+"""
+
+
+def test_stall_frame_is_before_the_entry_point() -> None:
+    """A stall is named by the frame before the syscall/softirq/work dispatch it was entered from."""
+    assert SYZ_RCU_STALL[stall_frame(SYZ_RCU_STALL) or 0] == "kvm_vcpu_ioctl"  # do_vfs_ioctl is an entry
+    assert SYZ_SOFT_LOCKUP[stall_frame(SYZ_SOFT_LOCKUP) or 0] == "__x64_sys_rmdir"
+    assert stall_frame(["d_walk", "shrink_dcache_parent"]) is None
+    assert stall_frame(["rcu_check_callbacks", "foo", "smp_call_function_many", "bar"]) == 2
+
+
+def test_hung_task_frame() -> None:
+    """Past the scheduler and the waiting frames; rtnl_lock and synchronize_* name their bucket."""
+    assert hung_task_frame(SYZ_HUNG) == (7, "iterate_bdevs")
+    assert hung_task_frame(["__schedule", "schedule", "synchronize_net", "foo"]) == (2, "synchronize_rcu")
+    assert hung_task_frame(["__schedule", "__mutex_lock", "rtnl_lock", "foo"]) == (2, "rtnl_lock")
+
+
+def test_memory_leak_blames_the_allocating_caller() -> None:
+    """kmemleak's stack: the allocators and constructors are passed over (REPORT_SKIPS)."""
+    fs = frames(SYZ_LEAK)
+    assert skip_group("sk_alloc") is None  # only for a leak: a fault in an allocator is no caller's
+    assert fs[guilty_frame(fs, 0, REPORT_SKIPS["memory leak"]) or 0].function == "inet6_create"
+    assert guilty_frame(fs, 0) == 0  # kmemleak_alloc: no shared routine outside a leak report
