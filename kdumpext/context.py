@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional
 
 from .model import DumpInfo, TaskInfo
-from .oops import Oops, parse_oops
+from .oops import Oops, parse_fault
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -96,7 +96,7 @@ def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:
         dmesg = get_dmesg(prog).decode(errors="replace")
     except (drgn.FaultError, LookupError, ValueError):
         dmesg = ""
-    oops = parse_oops(dmesg)
+    oops = parse_fault(dmesg)  # the crash is the first fault, not a stall or lockdep report before it
     try:
         msg = panic_message(prog)
         info.panic_message = msg.decode(errors="replace").strip() if msg else ""

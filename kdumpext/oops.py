@@ -8,7 +8,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .model import Access
 
-__all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "parse_oops", "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
+__all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "parse_oops", "parse_fault", "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
 # (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c), in the
@@ -195,6 +195,26 @@ def split_prefix(line: str) -> Tuple[str, str]:
     m = _TS.match(line)
     assert m is not None  # every part of _TS is optional
     return m.group("caller") or "", line[m.end():].rstrip()
+
+
+def parse_fault(text: str, limit: int = 64) -> Optional[Oops]:
+    """The first report in ``text`` that is a fault (an oops, BUG, GPF, WARNING: no
+    :data:`REPORT_KINDS` kind), passing over stalls, hung tasks and lockdep reports before it.
+
+    A dump's crash is its first fault: a hung-task or lockdep report printed minutes before is
+    another story (and with ``hung_task_panic`` the panic line tells it).  None when the text
+    has no fault report (``limit`` reports are passed over at most).
+    """
+    rest = text
+    for _ in range(limit):
+        oops = parse_oops(rest)
+        if oops is None or not oops.kind:
+            return oops
+        at = rest.find(oops.title)
+        if at < 0 or not oops.title:
+            return None
+        rest = rest[at + len(oops.title):]
+    return None
 
 
 def strip_timestamps(line: str) -> str:

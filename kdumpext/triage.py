@@ -261,7 +261,7 @@ _GENERAL_REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
 def _the_fatal_report(ctx: CrashContext) -> bool:
     """Whether the log's first oops is the only one, and the crashed task's: then the dump's
     backtrace and code must agree with it (a WARNING before the fatal oops is another report)."""
-    from .oops import parse_oops
+    from .oops import parse_fault
 
     oops = ctx.oops
     if oops is None or not oops.title or oops.title.startswith("Kernel panic"):
@@ -272,7 +272,7 @@ def _the_fatal_report(ctx: CrashContext) -> bool:
     if at < 0:
         return False
     end = ctx.dmesg.find("---[ end trace", at)  # the report's last line (the panic follows it)
-    return end < 0 or parse_oops(ctx.dmesg[end:]) is None
+    return end < 0 or parse_fault(ctx.dmesg[end:]) is None
 
 
 def _symbol_name(frames: List[Frame], fi: int) -> str:

@@ -811,3 +811,28 @@ def test_many_title_like_lines_stay_bounded():
     t0 = time.perf_counter()
     assert parse_log(text) is None
     assert time.perf_counter() - t0 < 5
+
+
+def test_a_dumps_crash_is_its_first_fault_not_an_earlier_hung_task() -> None:
+    """A hung-task report printed before the oops (common on a loaded server) is a report of its
+    own kind; the dump's crash context takes the fault after it (parse_fault)."""
+    from kdumpext.oops import parse_fault
+
+    seed = open(glob.glob(os.path.join(ROOT, "sample-dumps", "scst-null-dev", "*", "dmesg.*"))[0]).read()
+    hung = ("[    1.100000] INFO: task kworker/0:1:12 blocked for more than 120 seconds.\n"
+            "[    1.100001]       Not tainted 6.1.192 #1\n"
+            "[    1.100003] task:kworker/0:1     state:D stack:0     pid:12    ppid:2      flags:0x00004000\n"
+            "[    1.100004] Call Trace:\n"
+            "[    1.100006]  __schedule+0x2f0/0x900\n"
+            "[    1.100007]  schedule+0x5a/0xd0\n"
+            "[    1.100008]  io_schedule+0x12/0x40\n")
+    at = seed.index("BUG: kernel NULL pointer dereference")
+    at = seed.rindex("\n", 0, at) + 1
+    text = seed[:at] + hung + seed[at:]
+    first = parse_oops(text)
+    assert first is not None and first.kind == "hung task"
+    fault = parse_fault(text)
+    assert fault is not None and not fault.kind
+    assert (fault.title, fault.rip_function) == ("BUG: kernel NULL pointer dereference, address: 0000000000000240",
+                                                 "scst_update_lat_stats")
+    assert parse_fault(hung) is None
