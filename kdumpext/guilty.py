@@ -35,7 +35,7 @@ from .model import Frame, Verdict
 from .program import clone_suffix
 
 __all__ = ["SkipGroup", "SKIP_GROUPS", "REPORT_SKIPS", "STALL_ANCHORS", "Blame", "NO_BLAME", "base_name",
-           "skip_group", "guilty_frame", "blame_for", "stall_frame", "hung_task_frame"]
+           "skip_group", "guilty_frame", "blame_for", "report_skips", "stall_frame", "hung_task_frame"]
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,14 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
     SkipGroup(
         "atomics", "an atomic/bit operation",
         "atomics and bitops (inlined into lock and refcount code) touch the word their caller points to",
-        (r"(raw_|arch_|__)?atomic(64|_long)?_\w+", r"(arch_|__|_)*(test_and_)?(set|clear|change)_bit\w*",
+        (r"(raw_|arch_|_+)?atomic(64|_long)?_\w+", r"(arch_|__|_)*(test_and_)?(set|clear|change)_bit\w*",
          r"(arch_|_|generic_)*test_bit\w*", r"(arch_)?(try_)?cmpxchg\w*", r"(arch_)?xchg\w*")),
     SkipGroup(
         "refcount", "a reference-count routine",
-        "refcount_t, kref and percpu_ref change the counter of the object their caller passes",
-        (r"_*refcount_\w+", r"kref_\w+", r"percpu_ref_\w+")),
+        "refcount_t, kref, percpu_ref, ref_tracker, inode link counts and dentry/inode get/put change the counter "
+        "of the object their caller passes",
+        (r"_*refcount_\w+", r"kref_\w+", r"percpu_ref_\w+", r"ref_tracker_\w+", r"(drop|clear|set|inc)_nlink",
+         r"(fast_)?dput", r"iput(_final)?", r"ihold")),
     SkipGroup(
         "containers", "a list/tree/xarray routine",
         "lists, rb-trees, xarrays and IDRs walk the nodes their caller links or hands them",
@@ -107,11 +109,15 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
          r"_*hlist_\w+", r"INIT_LIST_HEAD", r"_*rb_\w+", r"_*xa_\w+", r"_*xas_\w+", r"_*idr_\w+", r"_*ida_\w+",
          r"klist_\w+", r"rhashtable_\w+")),
     SkipGroup(
+        "page-cache", "a page-cache walk",
+        "page-cache lookups and truncation walk the mapping their caller passes",
+        (r"find_(get|lock)_entries", r"truncate_inode_pages\w*")),
+    SkipGroup(
         "wait", "a wait/wake-up routine",
         "wait queues and completions take the queue or task their caller passes",
         (r"complete(_all|_on_current)?", r"_*wake_up(_\w+)?", r"swake_up(_\w+)?", r"try_to_wake_up",
          r"wait_for_completion\w*", r"__wait_for_common", r"(prepare_to|finish)_wait\w*",
-         r"_*(add|remove)_wait_queue\w*")),
+         r"_*(add|remove)_wait_queue\w*", r"kthread_(stop|park|unpark)\w*")),
     SkipGroup(
         "timers-work", "a timer/workqueue routine",
         "timer and workqueue calls take the caller's timer_list or work_struct (the callback is run, not passed)",
@@ -123,27 +129,33 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
     SkipGroup(
         "device-model", "a kobject/device-model routine",
         "kobject, kset, sysfs and get/put_device act on the object their caller registers or holds",
-        (r"kobject_\w+", r"kset_\w+", r"kobj_\w+", r"(get|put)_device", r"device_(add|del|register|unregister|"
-         r"destroy|release|initialize)", r"sysfs_(create|remove|notify)\w*", r"add_uevent_var")),
+        (r"kobject_\w+", r"kset_\w+", r"kobj_\w+", r"(get|put)_device(_parent)?", r"device_(add|del|register|"
+         r"unregister|destroy|release|initialize)", r"sysfs_(create|remove|notify)\w*", r"add_uevent_var")),
+    SkipGroup(
+        "usb-urb", "a USB URB routine",
+        "URB submit/kill and the synchronous message helpers act on the urb and buffer their caller passes",
+        (r"usb_(submit|kill|poison|unlink)_urb", r"usb_kill_anchored_urbs", r"usb_hcd_submit_urb",
+         r"usb_start_wait_urb", r"usb_(control|bulk|interrupt)_msg\w*")),
     SkipGroup(
         "free", "a free routine",
-        "kfree()ing a bad pointer is the caller's bug (the allocation side is not here: see above)",
-        (r"kv?free(_sensitive)?", r"kmem_cache_free", r"_*kfree_skb\w*", r"consume_skb")),
+        "k/v/kvfree()ing or __free_pages()ing a bad pointer is the caller's bug (the allocation side is not here: see above)",
+        (r"(k|kv|v)free(_sensitive)?", r"kmem_cache_free", r"_*kfree_skb\w*", r"consume_skb", r"_*vunmap",
+         r"_*free_pages")),
     SkipGroup(
         "skb", "an skb helper",
         "skb_put/push/pull BUG() through skb_over/under_panic on the length their caller asks for",
         (r"skb_(put|push|pull)(_data|_zero)?", r"skb_(over_|under_)?panic")),
     SkipGroup(
         "checks", "a debugging check",
-        "BUG()/WARN() checkers that found their caller's argument bad and reported it",
+        "BUG()/WARN() checkers (and the stack protector) that found their caller's argument or frame bad",
         (r"__check_object_size", r"check_heap_object", r"usercopy_(abort|warn)", r"_*fortify_(panic|report)",
          r"_*might_(sleep|fault|resched)", r"debug_object\w*", r"check_preemption_disabled",
          r"debug_smp_processor_id", r"__this_cpu_preempt_check",
-         r"(work|timer)_is_static_object")),
+         r"(work|timer)_is_static_object", r"__stack_chk_fail\w*")),
     SkipGroup(
         "oops", "the panic/BUG/WARN machinery",
         "panic(), BUG()/WARN() reporting and stack dumping report the crash, they do not make it",
-        (r"\w*panic\w*", r"_*warn(_slowpath\w*|_printk)?", r"_*report_bug", r"fixup_bug", r"handle_bug",
+        (r"\w*panic\w*", r"_*warn(_\w+)?", r"_*report_bug", r"fixup_bug", r"handle_bug",
          r"do_(error_)?trap", r"(asm_exc_|exc_|do_|handle_)?invalid_op", r"_*die(_body|_addr)?",
          r"oops_(begin|end|enter|exit)", r"dump_stack\w*", r"show_(stack|regs|trace_log_lvl)", r"__show_regs",
          r"_*crash_kexec", r"crash_setup_regs", r"machine_crash_shutdown")),
@@ -159,6 +171,10 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
         (r"_*kasan_\w+", r"_*asan_\w+", r"_*hwasan_\w+", r"_*kmsan_\w+", r"_*msan_\w+", r"_*kcsan_\w+",
          r"_*tsan_\w+", r"_*ubsan_\w+", r"_*kfence_\w+", r"__sanitizer_\w+", r"check_memory_region\w*",
          r"check_region_inline", r"print_address_description\w*", r"(start|end|print)_report")),
+    SkipGroup(
+        "stack-walk", "a stack walker",
+        "stack walkers and the stack depot save or print the stack of the task their caller names",
+        (r"stack_trace_\w+", r"arch_stack_walk\w*", r"_*stack_depot_\w+")),
     SkipGroup(
         "thunks", "a retpoline/return thunk",
         "retpolines and return thunks stand in for the caller's own indirect call or return",
@@ -286,18 +302,36 @@ def _group(name: str, noun: str, reason: str, *patterns: str) -> SkipGroup:
     return SkipGroup(name, noun, reason, patterns)
 
 
-#: Groups skipped, on top of :data:`SKIP_GROUPS`, for one kind of report only (the kinds are
-#: :data:`kdumpext.oops.REPORT_KINDS`): the routine that found the problem, or that a report of
-#: that kind always passes through, is no answer for it.  After syzkaller's per-format ``skip``.
+#: The allocators and the constructors that call them (``sk_alloc``, ``__alloc_skb``): skipped only
+#: for reports about what the caller asked of them (a leak, a size, a context), never for a fault.
+_ALLOCATION_PATTERNS = (
+    r"\w*alloc\w*", r"\w*kmem_cache\w*", r"\w*slab\w*", r"__do_kmalloc\w*", r"kmalloc_order\w*",
+    r"k?v?asprintf", r"\w*strn?dup\w*", r"\w*memdup\w*", r"pcpu_create\w*", r"idr_get\w*", r"list_lru_init\w*")
+
+#: The slab, page and vmalloc allocators themselves (not the constructors around them).
+_ALLOCATOR_PATTERNS = (
+    r"_*k?v?[mzc]alloc\w*", r"_*(kv|k)?realloc\w*", r"__do_kmalloc\w*", r"kmalloc_order\w*",
+    r"_*alloc_(frozen_)?pages\w*", r"alloc_pages_\w+", r"\w*kmem_cache_alloc\w*", r"_*slab_alloc\w*",
+    r"_*(kmem|kv|k)?malloc_large\w*", r"warn_alloc")
+
+#: A WARNING from an allocator's file: it warns on the size, order or flags its caller asked for.
+_ALLOCATION_WARNING = (_group(
+    "allocation-request", "an allocation routine",
+    "the allocator WARNs on the size, order or gfp flags its caller asked for",
+    *_ALLOCATOR_PATTERNS),)
+
+#: Groups skipped, on top of :data:`SKIP_GROUPS`, for one kind of report only: keyed by the report's
+#: kind (:data:`kdumpext.oops.REPORT_KINDS`), or for a WARNING by the source file it names
+#: (``WARNING: ... at lib/debugobjects.c:325``, ``Oops.bug_file``): the routine that found the
+#: problem, or that a report of that kind always passes through, is no answer for it.  After
+#: syzkaller's per-format ``skip`` (see :func:`report_skips`).
 REPORT_SKIPS: Dict[str, Tuple[SkipGroup, ...]] = {
     # kmemleak prints the allocation's stack: the allocators and the constructors that call
     # them (sk_alloc, __alloc_skb) hand the object on; the leak is the caller's that kept it
     "memory leak": (_group(
         "allocation", "an allocation routine",
         "a leaked object is its allocating caller's: allocators and constructors hand it on",
-        r"kmemleak_\w+", r"create_object\w*", r"\w*alloc\w*", r"\w*kmem_cache\w*", r"\w*slab\w*",
-        r"__do_kmalloc\w*", r"k?v?asprintf", r"\w*strn?dup\w*", r"\w*memdup\w*", r"pcpu_create\w*",
-        r"idr_get\w*", r"list_lru_init\w*"),),
+        r"kmemleak_\w+", r"create_object\w*", *_ALLOCATION_PATTERNS),),
     "suspicious RCU usage": (_group(
         "rcu", "an RCU helper", "RCU's checks and list helpers report the caller's use of RCU",
         r"\w*rcu\w*", r"\w*kmem_cache\w*", r"\w*slab\w*"),),
@@ -313,11 +347,45 @@ REPORT_SKIPS: Dict[str, Tuple[SkipGroup, ...]] = {
     "scheduling while atomic": (_group(
         "schedule", "the scheduler", "schedule() found its caller holding a lock or in atomic context",
         r"\w*schedule\w*"),),
+    # an allocator that may sleep checks the context of the task that called it (GFP_KERNEL in atomic)
+    "sleeping function called from invalid context": (_group(
+        "might-sleep", "an allocation routine", "an allocator that may sleep checks its caller's context",
+        *_ALLOCATOR_PATTERNS),),
     # an RCU stall's or lockup's report passes through the timer interrupt and RCU's checks
     "stall": (_group(
         "stall-report", "the stall detector", "the timer interrupt and RCU report the stall, they do not make it",
         r"\w*apic_timer_interrupt\w*", r"\w*rcu\w*"),),
+    # ODEBUG: debugobjects checks the objects its users (timers, work, RCU heads, percpu counters,
+    # kobjects, and the memory freed under them) hand it; those users act for their own caller
+    "lib/debugobjects.c": (_group(
+        "debugobjects", "an object-debugging routine",
+        "debugobjects and the timer/work/RCU/percpu/kobject/free helpers it checks act on the caller's object",
+        r"_*debug_\w+", r"\w*rcu\w*", r"\w*(hr)?timer_\w+", r"\w*work_\w+", r"\w*flush_work\w*",
+        r"percpu_\w+", r"_*vunmap\w*", r"_*(kv|v|k)?free(_\w+)?", r"kobject_\w+"),),
+    # refcount_t's saturation/underflow WARN: the refcount helpers and the kobject/kref wrappers
+    "lib/refcount.c": (_group(
+        "refcount-wrapper", "a reference-count routine",
+        "refcount_t and the kobject/kref wrappers around it change the counter their caller passes",
+        r"\w*refcount\w*", r"kobject_\w+", r"kref_\w+"),),
+    "mm/page_alloc.c": _ALLOCATION_WARNING,
+    "mm/slab_common.c": _ALLOCATION_WARNING,
+    "mm/vmalloc.c": _ALLOCATION_WARNING,
+    "mm/util.c": _ALLOCATION_WARNING,
 }
+
+
+def report_skips(kind: str = "", bug_file: str = "", title: str = "") -> Tuple[SkipGroup, ...]:
+    """The :data:`REPORT_SKIPS` groups for a report: those of its ``kind`` (``Oops.kind``), and for a
+    WARNING (``title`` starting ``WARNING``) those of the file it names (``Oops.bug_file``, matched
+    by its path's end, so that ``/build/linux/lib/refcount.c`` is ``lib/refcount.c``)."""
+    groups: Tuple[SkipGroup, ...] = REPORT_SKIPS.get(kind, ()) if kind else ()
+    if bug_file and title.startswith("WARNING"):
+        path = bug_file.replace("\\", "/")
+        for key, extra in REPORT_SKIPS.items():
+            if "/" in key and (path == key or path.endswith("/" + key)):
+                groups += extra
+    return groups
+
 
 #: Where the code a stalled CPU loops in was entered: syscall, softirq, timer, workqueue and
 #: kthread dispatch, and the file/socket operations that discriminate a syscall.  A stall is

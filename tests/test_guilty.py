@@ -8,7 +8,7 @@ from typing import List, Optional
 import pytest
 
 from kdumpext.guilty import (REPORT_SKIPS, SKIP_GROUPS, base_name, blame_for, guilty_frame, hung_task_frame,
-                             skip_group, stall_frame)
+                             report_skips, skip_group, stall_frame)
 from kdumpext.model import Frame, Member, Verdict
 
 # A line of a kernel call trace (``  [<ffffffff81d0457d>] dump_stack+0xc1/0x124``,
@@ -235,6 +235,59 @@ SYZ_LOCKDEP = """
 [ 1057.285171]  ipv6_setsockopt+0xbd/0x170
 """
 
+# report/414 ("KASAN: use-after-free Write in iowarrior_disconnect"): usb_kill_urb on a freed urb
+SYZ_USB_KILL = """
+[   72.610887][   T17]  check_memory_region+0x128/0x190
+[   72.615983][   T17]  usb_kill_urb+0x18f/0x2c0
+[   72.641698][   T17]  iowarrior_disconnect+0x176/0x2c0
+"""
+
+# report/704 ("KASAN: slab-use-after-free Read in btrfs_evict_inode"): the page-cache walk of its mapping
+SYZ_XAS_TRUNCATE = """
+[  649.720107][ T6659]  kasan_report+0x175/0x1b0
+[  649.729084][ T6659]  xas_start+0x1ef/0x7b0
+[  649.733353][ T6659]  xas_find+0x177/0xaa0
+[  649.737620][ T6659]  find_lock_entries+0x265/0x10f0
+[  649.752679][ T6659]  truncate_inode_pages_range+0x202/0x11b0
+[  649.779426][ T6659]  btrfs_evict_inode+0x208/0x1000
+"""
+
+# report/694 ("KASAN: out-of-bounds Write in nsim_dev_trap_report_work"): KASAN saves the stack of a
+# queue_delayed_work_on() call
+SYZ_STACK_WALK = """
+[  771.801729][T15335]  kasan_report+0x11c/0x130
+[  771.812087][T15335]  stack_trace_consume_entry+0x141/0x160
+[  771.821918][T15335]  arch_stack_walk+0x71/0xf0
+[  771.829100][T15335]  stack_trace_save+0x90/0xc0
+[  771.842065][T15335]  kasan_save_stack+0x22/0x40
+[  771.898660][T15335]  __kasan_record_aux_stack+0x7b/0x90
+[  771.902334][T15335]  insert_work+0x48/0x350
+[  771.907321][T15335]  __queue_work+0x625/0x1120
+[  771.911888][T15335]  __queue_delayed_work+0x1c8/0x270
+[  771.916104][T15335]  queue_delayed_work_on+0x109/0x120
+[  771.920013][T15335]  nsim_dev_trap_report_work+0x9d1/0xc80
+"""
+
+# report/756 ("WARNING in ovl_stack_put"): dput of a dentry whose count went wrong
+SYZ_DPUT = """
+[  195.398271][ T5830] RIP: 0010:fast_dput+0x334/0x430
+[  195.428467][ T5830]  dput+0xe8/0x1a0
+[  195.450810][ T5830]  ovl_stack_put+0x6a/0xa0
+"""
+
+# report/322 ("kernel panic: stack is corrupted in ip6_xmit"): the stack protector's panic
+SYZ_STACK_CHK = """
+[  122.961127]  [<ffffffff8140d474>] panic+0x19e/0x38d
+[  122.988991]  [<ffffffff81132bc2>] __stack_chk_fail+0x22/0x30
+[  122.994784]  [<ffffffff8343632e>] ip6_xmit+0x18ae/0x1a00
+"""
+
+# report/606 ("WARNING in kvm_wait"): the irqflags checker's WARN
+SYZ_WARN_BOGUS = """
+[   60.061979][ T4392] RIP: 0010:warn_bogus_irq_restore+0x1d/0x20
+[   60.181242][ T4392]  kvm_wait+0xc9/0xe0
+"""
+
 
 @pytest.mark.parametrize("trace,start,want", [
     (API_SPINLOCK, 0, "kdxapi_link_quiesce.isra.0"),
@@ -258,10 +311,17 @@ SYZ_LOCKDEP = """
     (SYZ_LIST_DEL, 0, "__dev_remove_pack"),
     (SYZ_PRINTK, 0, "hdpvr_probe.cold"),
     (SYZ_LOCKDEP, 0, "do_ipv6_setsockopt.isra.9"),
+    (SYZ_USB_KILL, 0, "iowarrior_disconnect"),
+    (SYZ_XAS_TRUNCATE, 0, "btrfs_evict_inode"),
+    (SYZ_STACK_WALK, 0, "nsim_dev_trap_report_work"),
+    (SYZ_DPUT, 0, "ovl_stack_put"),
+    (SYZ_STACK_CHK, 0, "ip6_xmit"),
+    (SYZ_WARN_BOGUS, 0, "kvm_wait"),
 ], ids=["api-spinlock", "api-spinlock-from-5", "api-complete", "api-mutex", "api-queue-work", "api-mod-timer",
         "api-xa-load", "api-kobject", "strlen", "trace-lock", "refcount-kasan",
         "rb-erase", "kfree", "skb-panic",
-        "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk", "lockdep"])
+        "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk", "lockdep",
+        "usb-kill-urb", "xas-truncate", "stack-walk", "dput", "stack-chk", "warn-bogus"])
 def test_guilty_frame_on_real_traces(trace: str, start: int, want: str) -> None:
     """The first frame past the library and infrastructure routines, as a kernel engineer reads the trace."""
     assert guilty(trace, start) == want
@@ -272,7 +332,8 @@ def test_every_group_is_exercised() -> None:
     seen = set()
     for trace in (API_SPINLOCK, API_COMPLETE, API_MUTEX, API_QUEUE_WORK, API_MOD_TIMER, API_XA_LOAD, API_KOBJECT,
                   SYZ_STRLEN, SYZ_COPY_TO_USER, SYZ_TRACE_LOCK, SYZ_REFCOUNT_KASAN, SYZ_REFCOUNT_WARN, SYZ_LIST_DEL,
-                  SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK, SYZ_LOCKDEP):
+                  SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK, SYZ_LOCKDEP,
+                  SYZ_USB_KILL, SYZ_XAS_TRUNCATE, SYZ_STACK_WALK, SYZ_DPUT, SYZ_STACK_CHK, SYZ_WARN_BOGUS):
         fs = frames(trace)
         g = guilty_frame(fs, 0)
         for f in fs[:g]:
@@ -292,7 +353,10 @@ def test_every_group_is_exercised() -> None:
     ("kasan_check_range", "sanitizers"), ("__asan_load8", "sanitizers"), ("__ubsan_handle_out_of_bounds", "sanitizers"),
     ("kmsan_internal_check_memory", "sanitizers"), ("check_memory_region", "sanitizers"),
     ("dump_stack_lvl", "oops"), ("warn_slowpath_fmt", "oops"), ("__warn_printk", "oops"), ("report_bug", "oops"),
-    ("nmi_panic", "oops"), ("skb_over_panic", "skb"), ("kobject_add_internal.cold.13", "device-model"),
+    ("nmi_panic", "oops"), ("warn_bogus_irq_restore", "oops"), ("__stack_chk_fail", "checks"),
+    ("usb_submit_urb", "usb-urb"), ("usb_control_msg", "usb-urb"), ("ref_tracker_free", "refcount"),
+    ("drop_nlink", "refcount"), ("iput", "refcount"), ("vfree", "free"), ("__free_pages", "free"),
+    ("_atomic_dec_and_lock_irqsave", "atomics"), ("get_device_parent", "device-model"), ("kthread_stop", "wait"), ("skb_over_panic", "skb"), ("kobject_add_internal.cold.13", "device-model"),
     ("trace_event_raw_event_sched_switch", "tracing"), ("_copy_to_user", "uaccess"),
     ("wait_for_completion_timeout", "wait"), ("__wake_up", "wait"), ("timer_delete_sync", "timers-work"),
     ("cancel_work_sync", "timers-work"), ("kfree_sensitive", "free"), ("_dev_err", "printing"),
@@ -309,6 +373,9 @@ def test_skip_groups_name_the_routines(name: str, group: str) -> None:
     # left out on purpose: allocation side, work and timer runners, the scheduler
     "kmalloc", "__kmalloc", "kmem_cache_alloc", "process_one_work", "call_timer_fn", "run_timer_softirq",
     "schedule", "__schedule", "kthread", "do_syscall_64", "", "0x0",
+    # a driver's own unregister or free routine is driver code (report/416: video_unregister_device
+    # is syzkaller's answer past usbvision_unregister_video)
+    "usbvision_unregister_video", "xt_free_table_info",
 ])
 def test_not_skipped(name: str) -> None:
     assert skip_group(name) is None
@@ -480,3 +547,58 @@ def test_memory_leak_blames_the_allocating_caller() -> None:
     assert skip_group("sk_alloc") is None  # only for a leak: a fault in an allocator is no caller's
     assert fs[guilty_frame(fs, 0, REPORT_SKIPS["memory leak"]) or 0].function == "inet6_create"
     assert guilty_frame(fs, 0) == 0  # kmemleak_alloc: no shared routine outside a leak report
+
+
+# report/210 ("WARNING: ODEBUG bug in xt_free_table_info"): debugobjects found a live object in
+# memory kvfree()d by its caller
+SYZ_ODEBUG = """
+[  527.532109] RIP: 0010:debug_print_object+0x16a/0x220
+[  527.538399]  debug_check_no_obj_freed+0x65d/0xf1a
+[  527.541046]  __vunmap+0xde/0x320
+[  527.541449]  vfree+0x68/0x100
+[  527.542119]  kvfree+0x4a/0x70
+[  527.542555]  xt_free_table_info+0x126/0x180
+[  527.543842]  do_ip6t_set_ctl+0x377/0x644
+"""
+
+# report/564 ("WARNING in squashfs_read_table"): the page allocator WARNs on an order too large
+SYZ_ALLOC_WARN = """
+[  549.257181][T11106] RIP: 0010:__alloc_pages_nodemask+0x8cc/0xfb0
+[  549.414058][T11106]  alloc_pages_current+0x79b/0xb40
+[  549.425573][T11106]  kmalloc_order+0xab/0x390
+[  549.435926][T11106]  kmalloc_order_trace+0x7d/0x1f0
+[  549.453229][T11106]  __kmalloc+0x3fa/0x530
+[  549.462248][T11106]  squashfs_read_table+0xa1/0x970
+"""
+
+# report/608 ("BUG: sleeping function called from invalid context in __alloc_skb")
+SYZ_SLEEPING_ALLOC = """
+[  566.557997][T22160]  dump_stack+0x141/0x1d7
+[  566.572746][T22160]  kmem_cache_alloc_node+0x33d/0x3e0
+[  566.583028][T22160]  __alloc_skb+0x20b/0x340
+[  566.587492][T22160]  netlink_ack+0x1ed/0xaa0
+"""
+
+
+def test_a_warnings_file_selects_its_skips() -> None:
+    """REPORT_SKIPS by a WARNING's file: ODEBUG's checker and the free helpers it checks, the
+    allocator's size WARN; only for a WARNING, and matched by the end of the path."""
+    fs = frames(SYZ_ODEBUG)
+    extra = report_skips("", "lib/debugobjects.c", "WARNING: CPU: 1 PID: 2 at lib/debugobjects.c:288 x+0x1/0x2")
+    b = blame_for(Verdict("warning", function="debug_print_object"), fs, 0, extra)
+    assert b[0] == "xt_free_table_info" and "free" in b[2], b
+    assert blame_for(Verdict("warning", function="debug_print_object"), fs, 0) == ("", "", "")
+    fs = frames(SYZ_ALLOC_WARN)
+    extra = report_skips("", "/build/linux/mm/page_alloc.c", "WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:4")
+    assert blame_for(Verdict("warning", function="__alloc_pages_nodemask"), fs, 0, extra)[0] == "squashfs_read_table"
+    assert report_skips("", "mm/page_alloc.c", "kernel BUG at mm/page_alloc.c:1234!") == ()
+    assert report_skips("", "kernel/lib/refcount.c", "WARNING: at kernel/lib/refcount.c:1") == \
+        REPORT_SKIPS["lib/refcount.c"]
+    assert report_skips("memory leak") == REPORT_SKIPS["memory leak"]
+
+
+def test_sleeping_allocation_blames_the_allocators_caller() -> None:
+    """might_sleep() in the allocator: its caller (the constructor __alloc_skb, not its user) is blamed."""
+    fs = frames(SYZ_SLEEPING_ALLOC)
+    extra = report_skips("sleeping function called from invalid context")
+    assert fs[guilty_frame(fs, 0, extra) or 0].function == "__alloc_skb"

@@ -37,10 +37,7 @@ KNOWN_GAPS: List[str] = [
     "report-388",  # blames usb_submit_urb, not submit_rx_urb (the usb_submit_urb WARNING format)
     "report-656",  # blames assertfail.constprop.0, not close_ctree (skips assertfail)
     "report-742",  # blames folio_unlock, not netfs_perform_write (skips folio_(alloc|unlock))
-    "report-756",  # blames fast_dput, not ovl_stack_put (skips fast_dput, dput)
     "report-758",  # blames mark_buffer_dirty, not bfs_get_block (skips mark_buffer_dirty)
-    # the log is misread
-    "report-632",  # KMSAN report cut by a WARNING in stack_depot_fetch: high-confidence bug on a corrupted log
 ]
 
 
