@@ -141,6 +141,30 @@ _TRACE = re.compile(r"^(?:\[<[0-9a-f]{1,16}>\]\s+)?(?P<unreliable>\? )?(?P<sym>[
 _TRACE_MARK = re.compile(r"^(?:\s*</?(?:IRQ|EOI|NMI|EOE|TASK|#DF|#[A-Z]{2}|SOFTIRQ|[A-Z_]+_STACK)>)+\s*")
 _CR2_ALONE = re.compile(r"^CR2: (?P<val>[0-9a-f]{16})\s*$")
 _PANIC = re.compile(r"^Kernel panic - not syncing: (?P<msg>.*)")
+#: Messages that print a stack of their own while the kernel keeps running (fault injection,
+#: allocation failures): inside a report, their lines are mixed into the report's.
+_INFO_WITH_STACK = re.compile(r"FAULT_INJECTION: forcing a failure|vmalloc: allocation failure:|"
+                              r"FAULT_FLAG_ALLOW_RETRY missing|\bshould_fail(?:slab)?(?:\.[\w.]+)?\+0x")
+#: Lines a call trace holds besides its frames: an exception frame's registers, the header of
+#: the next stack (``Allocated by task 1:``), arm's ``Exception stack(...)`` and its hex dump.
+_TRACE_INNER = re.compile(r"^(?:(?:R[A-Z0-9]{2}|R\d|EFLAGS|ORIG_RAX|[CDEFG]S|CR\d|DR\d|PKRU|Code):|"
+                          r"Exception stack\(|[0-9a-f]{3,16}: |.*:$|\(stack is not available\)|"
+                          r"[\w.$]+ [\w./+-]+:\d+(?::\d+)? \[inline\]$)")
+#: arm's unwinder: ``[<80110000>] (callee) from [<80100000>] (caller+0x18/0x1c)`` (since 5.x
+#: without the addresses: ``callee from caller+0x18/0x1c``).
+_ARM_FRAME = re.compile(r"^(?:\[<[0-9a-f]+>\] \((?P<callee>[\w.$]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from \[<[0-9a-f]+>\] "
+                        r"\(\s*(?P<caller>[\w.$()]+?)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \[\w+\])?\)|"
+                        r"(?P<callee2>[\w.$]+) from (?P<caller2>[\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])?)$")
+#: powerpc's ``[c00000003ae5b800] [c00000000135c19c] dump_stack+0x128/0x1cc (unreliable)``.
+_PPC_FRAME = re.compile(r"^\[[0-9a-f]+\] \[[0-9a-f]+\] (?P<sym>[\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?P<unreliable>$)")
+_STAMPED = re.compile(r"^\s*(?:<\d+>)?\[\s*\d+\.\d+\]")
+#: The routines that print a report (and the traps that enter them), as a trace shows them
+#: above the code the report is about; a trace with nothing else was cut.
+_REPORTING = re.compile(r"(?:show_stack|dump_stack\w*|unwind_backtrace|dump_backtrace|show_trace\w*|__dump_stack|"
+                        r"panic|vpanic|nmi_panic|__warn\w*|warn_slowpath\w*|report_bug|fixup_bug|handle_bug|"
+                        r"do_error_trap|do_trap|do_invalid_op|invalid_op|exc_invalid_op|asm_exc_invalid_op|"
+                        r"bug_handler|brk_handler|call_break_hook|do_debug_exception|el1_dbg|el1h_64_sync\w*|"
+                        r"el1_sync\w*|die|__die|oops_end|0x[0-9a-f]+|\(?null\)?|)")
 
 
 @dataclass
@@ -187,6 +211,9 @@ class Oops:
     #: for a report that is no fault, its kind (one of :data:`REPORT_KINDS`: "RCU stall",
     #: "hung task", "possible deadlock", "memory leak", ...); "" for an oops, BUG or WARNING
     kind: str = ""
+    #: signs that the report as printed is not whole (another report spliced into it, its call
+    #: trace cut, another task's lines mixed in), one sentence each; [] for a whole report
+    damaged: List[str] = field(default_factory=list)
 
 
 def split_prefix(line: str) -> Tuple[str, str]:
@@ -419,6 +446,13 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
     rip_seen = False
     stall = oops.kind in STALL_KINDS
     at_frames: List[TraceEntry] = []  # lockdep's "at: func+off" lines, before the stack
+    # for the signs of a report that is not whole (Oops.damaged)
+    trace_seen = False  # a "Call Trace:" line or a frame was read
+    trace_done = stall  # the stack ended: what follows is no longer the report's
+    foreign: List[str] = []  # lines that are no frame, since the trace's last frame
+    arm_frames: List[str] = []
+    seen_frames: List[str] = []  # the functions of every frame-shaped line, in a trace or not
+    stamped: Optional[bool] = None  # whether the report's lines have timestamps
     for n, raw in enumerate(raw_lines):
         if n >= _MAX_REPORT_LINES:
             break
@@ -426,6 +460,15 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
         if oops.caller and who and who != oops.caller and not stall:
             continue  # another task's or CPU's message, printed in the middle of the report
         bare = line.strip()
+        if stamped is None and bare:
+            stamped = bool(_STAMPED.match(raw))
+        # a line without the timestamp (caller id) the report's lines have is no kernel line of it
+        kernel = not (stamped and not _STAMPED.match(raw) or oops.caller and not who)
+        if not trace_done and kernel:
+            _damage_line(oops, bare, bool(seen_frames))
+            m = _TRACE.match(_TRACE_MARK.sub("", bare)) or _PPC_FRAME.match(bare)
+            if m and not m.group("unreliable"):
+                seen_frames.append(m.group("sym"))
         if oops.kind and not stall and (oops.trace or at_frames) and _kind_ends(bare, in_trace):
             break
         if oops.kind:
@@ -496,7 +539,11 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             continue
         regs_open = False
         if bare in ("Call Trace:", "Call trace:"):
-            in_trace = True
+            in_trace = trace_seen = True
+            continue
+        m = _ARM_FRAME.match(bare)
+        if m and not oops.trace:
+            arm_frames += [m.group("callee") or m.group("callee2"), m.group("caller") or m.group("caller2")]
             continue
         mark = _TRACE_MARK.match(bare)
         if mark:
@@ -507,7 +554,18 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             bare = bare[mark.end():]
         if in_trace:
             m = _TRACE.match(bare)
+            trace_seen = True
+            if m is None and oops.trace and not trace_done and kernel:
+                if not bare:
+                    trace_done = True
+                elif not _TRACE_INNER.match(bare):
+                    foreign.append(bare)
+                    trace_done = len(foreign) > 3
             if m:
+                dump = next((f for f in foreign if _REPORT_BLOCK.match(f)), None)
+                if dump is not None and not trace_done:
+                    _sign(oops, f"another stack dump is mixed into the call trace: '{dump[:80]}'")
+                foreign.clear()
                 off, size = _u64(m.group("off")), _u64(m.group("size"))
                 if off is not None and size is not None:
                     oops.trace.append(TraceEntry(m.group("sym"), off, size, m.group("mod") or "",
@@ -517,9 +575,42 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             _read_registers(bare, oops.registers)
     if at_frames:
         oops.trace[:0] = at_frames
+    if oops.title and not oops.kind and all(_REPORTING.fullmatch(name.split(".")[0]) for name in seen_frames + arm_frames):
+        last = (seen_frames[-1] if seen_frames else arm_frames[-2] if arm_frames else "")
+        _sign(oops, f"the call trace is cut: it ends in {last}, before any frame past the reporting routines"
+              if last else "the call trace is cut: 'Call Trace:' is followed by no frame" if trace_seen
+              else "the report is cut: no call trace after its title")
     if not oops.panic:
         oops.panic = _first_panic(raw_lines)  # after the report's end: the rest of the log
     return oops
+
+
+def _sign(oops: Oops, text: str) -> None:
+    """Add ``text`` to ``oops.damaged``, once per kind of sign (the words before the colon)."""
+    head = text.split(":")[0]
+    if not any(d.split(":")[0] == head for d in oops.damaged):
+        oops.damaged.append(text)
+
+
+def _damage_line(oops: Oops, bare: str, framed: bool) -> None:
+    """Note in ``oops.damaged`` what line ``bare``, inside the report, says of its being whole:
+    another report's title, another task's ``CPU:`` line, a message with a stack of its own
+    (fault injection), dropped printk messages; ``framed``: a frame of the report's stack was read."""
+    if not framed and oops.release and _SURE_TITLE.search(bare) and not bare.startswith("PANIC: double fault"):
+        # after this report's CPU: line and before its first frame: no line of this report's own
+        _sign(oops, f"the report is interleaved with another report: '{bare[:80]}' before this one's stack")
+        return
+    m = _CPU.match(bare)
+    if m and oops.pid is not None and not oops.release and int(m.group("pid")) != oops.pid:
+        _sign(oops, f"another task's lines are mixed into the report: 'CPU: {m.group('cpu')} PID: {m.group('pid')}' "
+                    f"inside the report of PID {oops.pid}")
+        return
+    m = _INFO_WITH_STACK.search(bare)
+    if m and not framed:
+        _sign(oops, f"the report is interleaved with another message's stack: '{bare[:80]}'")
+        return
+    if "printk messages dropped" in bare:
+        _sign(oops, f"lines of the report were lost: '{bare[:80]}'")
 
 
 def _kind_ends(bare: str, in_trace: bool) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 from . import addresses
 from .context import CrashContext, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
-from .guilty import NO_BLAME, REPORT_SKIPS, Blame, base_name, blame_for, hung_task_frame, stall_frame
+from .guilty import NO_BLAME, REPORT_SKIPS, Blame, base_name, blame_for, hung_task_frame, report_skips, stall_frame
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
 from .oops import STALL_KINDS, Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
@@ -718,8 +718,10 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
         _retouch_bare(verdict, frames, f"no debug info for {frames[0].module or 'vmlinux'}")
     elif frames and frames[0].exception and not frames[0].function and len(frames) > 1 and not frames[1].pc:
         _retouch_bare(verdict, frames, f"no debug info for {frames[1].module or 'vmlinux'}")
+    _not_whole(verdict, oops)
     verdict.blame, verdict.blame_module, verdict.blame_reason = \
-        report_blame(oops, verdict, frames) if oops.kind else blame_for(verdict, frames)
+        report_blame(oops, verdict, frames) if oops.kind else \
+        blame_for(verdict, frames, None, report_skips(oops.kind, oops.bug_file, oops.title))
     if missing:
         warnings.append("no debug info for module(s): " + ", ".join(missing))
     info = DumpInfo(path=path, format=TEXT_FORMAT, release=oops.release, vmlinux=tp.vmlinux if tp else "",
@@ -734,6 +736,17 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
     if tp is not None:
         tp.close()
     return Report(info, task, frames, verdict, regs, warnings)
+
+
+def _not_whole(v: Verdict, oops: Oops) -> None:
+    """Low confidence for a report that is not whole (:attr:`kdumpext.oops.Oops.damaged`: another
+    report spliced into it, its call trace cut, another task's lines mixed in): ``undecided`` says
+    why first, as the verdict may rest on lines that are not this report's, or miss the ones that are."""
+    if not oops.damaged:
+        return
+    v.confidence = "low"
+    v.undecided = "; ".join([*oops.damaged, *([v.undecided] if v.undecided else [])])
+    v.evidence.extend(Evidence("note", d) for d in oops.damaged)
 
 
 def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) -> str:

@@ -14,7 +14,7 @@ from .errors import MemoryNotInDump
 from . import provenance
 from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
-from .guilty import blame_for
+from .guilty import blame_for, report_skips
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
 from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, MemOperand,
                     Registers, Report, Verdict)
@@ -188,7 +188,7 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
             pass
     try:
         verdict = explain_crash(prog, ctx, frames, regs, intel)
-        _blame(verdict, frames)
+        _blame(verdict, frames, ctx)
     except Exception as e:  # noqa: BLE001 - an unforeseen dump must still get its report
         if os.environ.get("KDUMPEXT_DEBUG"):
             raise
@@ -204,9 +204,12 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
     return report
 
 
-def _blame(v: Verdict, frames: List[Frame]) -> None:
-    """Name the caller to blame when the verdict's function is a shared routine (:mod:`kdumpext.guilty`)."""
-    v.blame, v.blame_module, v.blame_reason = blame_for(v, frames, _fault_frame_index(frames))
+def _blame(v: Verdict, frames: List[Frame], ctx: CrashContext) -> None:
+    """Name the caller to blame when the verdict's function is a shared routine (:mod:`kdumpext.guilty`);
+    a WARNING's file adds its checker's groups, as the log path does."""
+    o = ctx.oops
+    extra = report_skips(o.kind, o.bug_file, o.title) if o is not None else ()
+    v.blame, v.blame_module, v.blame_reason = blame_for(v, frames, _fault_frame_index(frames), extra)
 
 
 def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> List[str]:

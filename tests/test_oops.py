@@ -836,3 +836,97 @@ def test_a_dumps_crash_is_its_first_fault_not_an_earlier_hung_task() -> None:
     assert (fault.title, fault.rip_function) == ("BUG: kernel NULL pointer dereference, address: 0000000000000240",
                                                  "scst_update_lat_stats")
     assert parse_fault(hung) is None
+
+
+# --- reports that are not whole (Oops.damaged) -----------------------------------------
+
+
+def test_a_report_cut_after_its_title_is_damaged() -> None:
+    # syzkaller pkg/report/testdata/linux/report/22: the log ends after the WARNING's first lines
+    log = ("[   50.583499] WARNING: CPU: 2 PID: 2636 at ipc/shm.c:162 shm_open.isra.5.part.6+0x74/0x80\n"
+           "[   50.583499] Modules linked in: \n")
+    oops = parse_oops(log)
+    assert oops is not None
+    assert oops.damaged == ["the report is cut: no call trace after its title"]
+    from kdumpext.oopstriage import report_from_text
+    v = report_from_text(log, "22", find_debug_info=False).verdict
+    assert v.crash_class == "warning" and v.confidence == "low"
+    assert v.undecided.startswith("the report is cut")
+
+
+def test_another_report_before_this_ones_stack_is_damaged() -> None:
+    # syzkaller report/142: a GPF report spliced into a WARNING's empty "Call Trace:"
+    log = ("[   95.884027] WARNING: CPU: 1 PID: 18244 at ./arch/x86/include/asm/fpu/internal.h:340 "
+           "__switch_to+0x10bd/0x13c0\n"
+           "[   95.884034] Kernel panic - not syncing: panic_on_warn set ...\n"
+           "[   95.884044] CPU: 1 PID: 18244 Comm: syz-executor5 Not tainted 4.15.0-rc4+ #231\n"
+           "[   95.884053] Call Trace:\n"
+           "[   95.884288] kasan: CONFIG_KASAN_INLINE enabled\n"
+           "[   95.884297] general protection fault: 0000 [#1] SMP KASAN\n"
+           "[   95.884314] CPU: 0 PID: 18241 Comm: syz-executor2 Not tainted 4.15.0-rc4+ #231\n"
+           "[   95.884328] RIP: 0010:native_write_cr4+0x4/0x10\n"
+           "[   95.884363] Call Trace:\n"
+           "[   95.884373]  smp_reboot_interrupt+0x3ea/0x510\n")
+    oops = parse_oops(log)
+    assert oops is not None
+    assert oops.damaged == ["the report is interleaved with another report: 'general protection fault: 0000 [#1] "
+                            "SMP KASAN' before this one's stack"]
+
+
+def test_an_arm_trace_that_ends_in_the_reporting_routines_is_cut() -> None:
+    # syzkaller report/236: arm's unwinder stops at warn_slowpath_fmt, before the code that warned
+    log = ("WARNING: CPU: 0 PID: 2587 at drivers/i2c/i2c-core-base.c:1848 __i2c_transfer+0x310/0x380\n"
+           "Kernel panic - not syncing: panic_on_warn set ...\n"
+           "CPU: 0 PID: 2587 Comm: syz-executor2 Not tainted 4.17.0-rc1+ #11\n"
+           "[<8011218c>] (unwind_backtrace) from [<8010e300>] (show_stack+0x18/0x1c)\n"
+           "[<8010e300>] (show_stack) from [<80b12478>] (dump_stack+0xa0/0xc0)\n"
+           "[<80b12478>] (dump_stack) from [<801349a8>] (panic+0x104/0x2cc)\n"
+           "[<801349a8>] (panic) from [<8013479c>] (warn_slowpath_fmt+0x0/0x5c)\n"
+           "[<8013479c>] (warn_slowpath_fmt) from [<00000000>] (  (null))\n"
+           "Rebooting in 86400 seconds..\n")
+    oops = parse_oops(log)
+    assert oops is not None
+    assert oops.damaged == ["the call trace is cut: it ends in warn_slowpath_fmt, before any frame past the "
+                            "reporting routines"]
+
+
+def test_another_tasks_stack_mixed_into_the_report_is_damaged() -> None:
+    # syzkaller report/336 (shortened): fault injection's dump_stack() runs inside a WARNING's report
+    log = ("[  438.340968] FAULT_INJECTION: forcing a failure.\n"
+           "[  438.345758] WARNING: CPU: 1 PID: 1798 at lib/debugobjects.c:287 debug_print_object+0x16a/0x250\n"
+           "[  438.356954] CPU: 0 PID: 26531 Comm: syz-executor1 Not tainted 4.14.90+ #1\n"
+           "[  438.365668] Kernel panic - not syncing: panic_on_warn set ...\n"
+           "[  438.372879] Call Trace:\n"
+           "[  438.392137]  dump_stack+0x101/0x1b4\n"
+           "[  438.400447]  should_fail.cold+0xa/0x10\n"
+           "[  438.427757]  should_failslab+0xde/0x140\n"
+           "[  438.706637] CPU: 1 PID: 1798 Comm: kworker/1:2 Not tainted 4.14.90+ #1\n"
+           "[  438.713307] Hardware name: Google Google Compute Engine/Google Compute Engine, BIOS Google 01/01/2011\n"
+           "[  438.727830] Call Trace:\n"
+           "[  438.730406]  dump_stack+0x101/0x1b4\n"
+           "[  438.743142]  panic+0x1c2/0x3ad\n"
+           "[  438.802107] RIP: 0010:debug_print_object+0x16a/0x250\n"
+           "[  438.853476]  debug_check_no_obj_freed+0x529/0xaa2\n"
+           "[  438.881909]  kfree+0x187/0x2f0\n")
+    oops = parse_oops(log)
+    assert oops is not None
+    assert oops.damaged[0] == ("another task's lines are mixed into the report: 'CPU: 0 PID: 26531' inside "
+                               "the report of PID 1798")
+    assert oops.damaged[1].startswith("another stack dump is mixed into the call trace: 'Hardware name: ")
+
+
+def test_a_whole_report_with_user_space_lines_in_its_trace_is_not_damaged() -> None:
+    # syzkaller report/172 (shortened): the fuzzer's own untimestamped output inside a KASAN trace
+    log = ("[  396.960000] BUG: KASAN: stack-out-of-bounds in memcmp+0xe3/0x160\n"
+           "[  396.990000] CPU: 0 PID: 3334 Comm: syz-executor6 Not tainted 4.15.0-rc5+ #240\n"
+           "[  396.995841] Call Trace:\n"
+           "[  396.998428]  dump_stack+0x194/0x257\n"
+           "[  397.002054]  ? arch_local_irq_restore+0x53/0x53\n"
+           "2018/01/02 18:20:06 executing program 3:\n"
+           "mmap(&(0x7f0000000000/0xa000)=nil, 0xa000, 0x3, 0x32, 0xffffffffffffffff, 0x0)\n"
+           "r1 = socket(0x5, 0x0, 0x8001)\n"
+           "mmap(&(0x7f000000b000/0x1000)=nil, 0x1000, 0x3, 0x32, 0xffffffffffffffff, 0x0)\n"
+           "[  397.010000]  memcmp+0xe3/0x160\n"
+           "[  397.020000]  xfrm_selector_match+0x1b0/0x2e0\n")
+    oops = parse_oops(log)
+    assert oops is not None and oops.damaged == []
