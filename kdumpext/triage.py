@@ -335,6 +335,11 @@ def explain_crash(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     return explain_frame(prog, ctx, frames, fi, regs, intel)
 
 
+#: A function a panic message names as the kernel prints a code address (``%pB``/``%pS``:
+#: ``name+0x7ea/0x7f0``), e.g. the stack protector's "Kernel stack is corrupted in: F+off/size".
+_NAMED_IN_MESSAGE = re.compile(r"\bin:? (?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+")
+
+
 def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
     """panic() with no faulting access: name who called it, never invent a field."""
     caller: Optional[Frame] = None
@@ -357,8 +362,14 @@ def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
                 site=caller.site if caller else "", source=_source(caller),
                 confidence="high" if msg and caller is not None else "low")
     v.message = msg
+    named = _NAMED_IN_MESSAGE.search(msg) if caller is None else None
+    if named:
+        # no backtrace (a smashed stack), but the message names the function (%pB):
+        # "stack-protector: Kernel stack is corrupted in: udp4_lib_lookup2+0x7ea/0x7f0"
+        v.function, v.confidence = named.group("fn"), "medium"
+        v.evidence.append(Evidence("note", f"no backtrace; the panic message names {v.function}"))
     v.summary = summarize(v)
-    if caller is None:
+    if caller is None and not named:
         v.undecided = "no backtrace names who called panic()"
     elif not msg:
         v.undecided = "neither the dump nor its kernel log gives the panic message"

@@ -930,3 +930,16 @@ def test_a_whole_report_with_user_space_lines_in_its_trace_is_not_damaged() -> N
            "[  397.020000]  xfrm_selector_match+0x1b0/0x2e0\n")
     oops = parse_oops(log)
     assert oops is not None and oops.damaged == []
+
+
+def test_a_smashed_stack_panic_is_named_by_its_message() -> None:
+    """syzkaller report 320 (even): the stack protector panics with no backtrace to read; the
+    message names the function whose canary was smashed (%pB), so the verdict does, with medium
+    confidence (no frame confirms it)."""
+    log = ("[  678.752880] Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: "
+           "udp4_lib_lookup2+0x7ea/0x7f0\n"
+           "[  678.764092] Kernel Offset: disabled\n"
+           "[  678.767701] Rebooting in 86400 seconds..\n")
+    v = report_from_text(log, "report-320", find_debug_info=False).verdict
+    assert (v.crash_class, v.function, v.confidence) == ("panic", "udp4_lib_lookup2", "medium")
+    assert v.bucket == "panic:udp4_lib_lookup2"
