@@ -444,6 +444,7 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
     user_block = False  # in the register dump of a user-mode RIP
     regs_open = False  # in the register dump of the first kernel RIP
     rip_seen = False
+    resumes = False  # the RIP was read inside panic()'s trace: its frames go on after Code:
     stall = oops.kind in STALL_KINDS
     at_frames: List[TraceEntry] = []  # lockdep's "at: func+off" lines, before the stack
     # for the signs of a report that is not whole (Oops.damaged)
@@ -521,8 +522,10 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
                 rip_seen = regs_open = True
                 if in_trace and oops.trace:
                     # the exception frame inside panic()'s or the IRQ's trace: what came before
-                    # it is the path that reported it (dump_stack, panic, __warn, invalid_op)
+                    # it is the path that reported it (dump_stack, panic, __warn, invalid_op);
+                    # the trace goes on after its registers and Code: line
                     oops.trace.clear()
+                    resumes = True
                 _set_rip(oops, m)
             continue
         if bare.startswith("Code: "):
@@ -532,7 +535,7 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
                 m = _CODE.match(bare)
                 if m:
                     oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
-            in_trace = False  # before 4.9 Code: ends the report, after the trace
+            in_trace = resumes  # before 4.9 Code: ends the report, after the trace
             continue
         if regs_open and _REG_LINE.match(bare):
             _read_registers(bare, oops.registers)

@@ -943,3 +943,33 @@ def test_a_smashed_stack_panic_is_named_by_its_message() -> None:
     v = report_from_text(log, "report-320", find_debug_info=False).verdict
     assert (v.crash_class, v.function, v.confidence) == ("panic", "udp4_lib_lookup2", "medium")
     assert v.bucket == "panic:udp4_lib_lookup2"
+
+
+def test_panic_on_warn_trace_goes_on_after_the_registers() -> None:
+    """syzkaller report 374 (even), 5.1 with panic_on_warn: panic()'s trace reaches the trap, the
+    exception's RIP, registers and Code: are printed inside it, and the task's own frames follow;
+    those are the trace (the frames before the RIP are the reporting path)."""
+    log = """[ 2337.316640][    C0] WARNING: CPU: 0 PID: 5915 at kernel/sched/core.c:6136 __might_sleep+0x13a/0x190
+[ 2337.326324][    C0] Kernel panic - not syncing: panic_on_warn set ...
+[ 2337.332958][    C0] CPU: 0 PID: 5915 Comm: syz-executor.5 Not tainted 5.1.0-rc3-319004-g43151d6 #6
+[ 2337.357271][    C0] Call Trace:
+[ 2337.363771][    C0]  dump_stack+0xe8/0x16e
+[ 2337.373626][    C0]  panic+0x29d/0x5f2
+[ 2337.405595][    C0]  __warn.cold+0x20/0x48
+[ 2337.414632][    C0]  report_bug+0x262/0x2a0
+[ 2337.437946][    C0]  invalid_op+0x14/0x20
+[ 2337.442119][    C0] RIP: 0010:__might_sleep+0x13a/0x190
+[ 2337.447705][    C0] Code: 65 48 8b 1c 25 00 ee 01 00 48 8d 7b 10 48 89 fe 48 c1 ee 03 80 3c 06 00 75 2b 48 8b 73 10 48 c7 c7 a0 6b 6b 8e e8 76 de f5 ff <0f> 0b e9 46 ff ff ff e8 aa fb 5a 00 e9 29 ff ff ff e8 a0 fb 5a 00
+[ 2337.471198][    C0] RSP: 0018:ffff8880ad007b48 EFLAGS: 00010286
+[ 2337.477317][    C0] RAX: 0000000000000000 RBX: ffff888098fe6200 RCX: 0000000000000000
+[ 2337.519056][    C0]  ? line6_pcm_acquire+0x35/0x210
+[ 2337.539151][    C0]  __mutex_lock+0xcd/0x12b0
+[ 2337.591937][    C0]  line6_pcm_acquire+0x35/0x210
+[ 2337.601937][    C0]  snd_line6_capture_trigger+0x88/0x1c0
+"""
+    oops = parse_oops(log)
+    assert oops is not None and oops.rip_function == "__might_sleep"
+    assert [e.function for e in oops.trace if e.reliable] == ["__mutex_lock", "line6_pcm_acquire",
+                                                              "snd_line6_capture_trigger"]
+    v = report_from_text(log, "report-374", find_debug_info=False).verdict
+    assert (v.crash_class, v.blame) == ("warning", "line6_pcm_acquire")

@@ -34,7 +34,6 @@ NO_CRASH_PENDING: List[str] = [
 KNOWN_GAPS: List[str] = [
     # the guilty frame is a shared routine syzkaller skips (linuxStackParams.skipPatterns)
     "report-146",  # blames __lock_acquire, not remove_wait_queue (skips lock_acquire)
-    "report-388",  # blames usb_submit_urb, not submit_rx_urb (the usb_submit_urb WARNING format)
     "report-656",  # blames assertfail.constprop.0, not close_ctree (skips assertfail)
     "report-742",  # blames folio_unlock, not netfs_perform_write (skips folio_(alloc|unlock))
     "report-758",  # blames mark_buffer_dirty, not bfs_get_block (skips mark_buffer_dirty)
