@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional
 
+from .dump import vmcoreinfo_value
 from .model import DumpInfo, TaskInfo
 from .oops import Oops, parse_fault
 
@@ -45,12 +45,6 @@ def decode_taint(taint: str) -> List[str]:
         if letter in TAINT_MEANINGS:
             out.append(f"{letter}: {TAINT_MEANINGS[letter]}")
     return out
-
-
-def vmcoreinfo_value(vmcoreinfo: str, key: str) -> str:
-    """The value of ``KEY=value`` in VMCOREINFO text, "" if absent."""
-    m = re.search(rf"^{re.escape(key)}=(.*)$", vmcoreinfo, re.M)
-    return m.group(1).strip() if m else ""
 
 
 @dataclass

@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["DumpFormat", "sniff", "check_complete", "open_dump", "OpenedDump", "read_memory", "kdump_geometry",
            "dumpable_bitmap", "kdump_header_problems", "kdump_sub_header_problems", "vmcoreinfo_problems",
-           "parse_notes", "elf_header_problems", "elf_segment_problems", "flat_records"]
+           "parse_notes", "elf_header_problems", "elf_segment_problems", "flat_records", "flat_reader",
+           "vmcoreinfo_value"]
 
 _KDUMP_SIG = b"KDUMP   "
 _FLAT_SIG = b"makedumpfile"
@@ -367,7 +368,7 @@ def flat_records(f: IO[bytes], size: int) -> Tuple[List[Tuple[int, int, int]], s
         pos += 16 + n
 
 
-def _flat_reader(f: IO[bytes], records: List[Tuple[int, int, int]]) -> Callable[[int, int], bytes]:
+def flat_reader(f: IO[bytes], records: List[Tuple[int, int, int]]) -> Callable[[int, int], bytes]:
     """``read(offset, n)`` of the image a flattened file's records build (later records win)."""
     import bisect
 
@@ -556,7 +557,7 @@ def check_complete(path: str, fmt: DumpFormat) -> None:
             records, why = flat_records(f, size)
             cut = why == "no end marker"
             if not why:
-                image = _flat_reader(f, records)
+                image = flat_reader(f, records)
                 image_size = max((off + n for off, n, _pos in records), default=0)
                 why, cut = _kdump_problem(image, image_size)
                 if why:
@@ -678,6 +679,12 @@ def _open(path: str, real: str, fmt: DumpFormat, vmlinux: Optional[str], debug_d
     return OpenedDump(prog, info, search, found, warnings), []
 
 
+def vmcoreinfo_value(vmcoreinfo: str, key: str) -> str:
+    """The value of ``KEY=value`` in VMCOREINFO text, "" if absent."""
+    m = re.search(rf"^{re.escape(key)}=(.*)$", vmcoreinfo, re.M)
+    return m.group(1).strip() if m else ""
+
+
 def _release(prog: "drgn.Program", path: str) -> str:
     """The dump's kernel release (VMCOREINFO's OSRELEASE), checked against ``init_uts_ns`` in
     its memory when that can be read: drgn picks formats (ORC, page tables) by release, so a
@@ -692,11 +699,11 @@ def _release(prog: "drgn.Program", path: str) -> str:
         text = prog["VMCOREINFO"].string_().decode("ascii", "replace")
     except (KeyError, LookupError, drgn.FaultError, UnicodeDecodeError):
         return ""
-    keys = dict(line.partition("=")[::2] for line in text.splitlines())
     try:
-        at = int(keys["SYMBOL(init_uts_ns)"], 16) + int(keys.get("OFFSET(uts_namespace.name)", "0"))
+        at = int(vmcoreinfo_value(text, "SYMBOL(init_uts_ns)"), 16) + \
+            int(vmcoreinfo_value(text, "OFFSET(uts_namespace.name)") or "0")
         in_memory = prog.read(at + 2 * 65, 65).split(b"\0")[0]  # struct new_utsname: sysname, nodename, release
-    except (KeyError, ValueError, OverflowError, drgn.FaultError):
+    except (ValueError, OverflowError, drgn.FaultError):
         return release
     if in_memory != release.encode():
         raise DamagedDumpError(path, f"VMCOREINFO OSRELEASE {release[:64]!r} is not the release in the "

@@ -247,36 +247,6 @@ def bitmap_runs(bitmap: bytes, unit: int = PAGE) -> List[Tuple[int, int]]:
     return [(a * unit, b * unit) for a, b in runs]
 
 
-def _flat_image(f: BinaryIO) -> Callable[[int, int], bytes]:
-    """``read(offset, size)`` of the kdump-compressed image inside a flattened file.
-
-    makedumpfile -F writes records (big-endian offset, size, then the data) that say
-    where each piece goes; pieces are gathered on demand, scanning the records once.
-    """
-    index: List[Tuple[int, int, int]] = []  # (image offset, size, file offset of the data)
-    f.seek(4096)  # past the flattened header
-    while True:
-        head = f.read(16)
-        if len(head) < 16:
-            break
-        off, size = struct.unpack(">qq", head)
-        if off < 0 or size < 0:
-            break  # end marker
-        index.append((off, size, f.tell()))
-        f.seek(size, os.SEEK_CUR)
-
-    def read(offset: int, size: int) -> bytes:
-        buf = bytearray(size)
-        for off, n, pos in index:
-            a, b = max(off, offset), min(off + n, offset + size)
-            if a < b:
-                f.seek(pos + a - off)
-                buf[a - offset:b - offset] = f.read(b - a)
-        return bytes(buf)
-
-    return read
-
-
 def present_map(path: str) -> Optional[List[Tuple[int, int]]]:
     """Physical ``[start, end)`` ranges whose pages ``path`` holds; None when unknown.
 
@@ -286,7 +256,7 @@ def present_map(path: str) -> Optional[List[Tuple[int, int]]]:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-    from .dump import dumpable_bitmap, sniff
+    from .dump import dumpable_bitmap, flat_reader, flat_records, sniff
     from .locate import unpacked
 
     try:
@@ -303,7 +273,9 @@ def present_map(path: str) -> Optional[List[Tuple[int, int]]]:
                     return f.read(size)
                 bitmap = dumpable_bitmap(read)
             elif fmt.kind == "flattened":
-                bitmap = dumpable_bitmap(_flat_image(f))
+                # the records up to any damage (open_dump refused a damaged file already)
+                records, _why = flat_records(f, os.fstat(f.fileno()).st_size)
+                bitmap = dumpable_bitmap(flat_reader(f, records))
             else:
                 return None
     except (OSError, ELFError, KdumpextError, struct.error):
