@@ -447,7 +447,8 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
             "note", f"{insn.text} is KASAN's check of the shadow byte of {lo:#x}..{lo + 7:#x} "
                     f"(%{off_reg} = KASAN_SHADOW_OFFSET {KASAN_SHADOW_OFFSET:#x}): the faulting address "
                     "comes from the instrumentation; the program's address is the one checked", insn.address))
-        found = _checked_access(fcode, idx, mem, off_reg, regs) if fcode is not None and idx is not None else None
+        tracer = Tracer(view, fcode, regs, idx) if fcode is not None and idx is not None else None
+        found = _checked_access(tracer, mem, off_reg) if tracer is not None else None
         if found is None:
             v.bad = addresses.classify(lo)
             v.crash_class = verdict_class(v.bad, access)
@@ -479,7 +480,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     if idx is None:
         v.undecided = f"the decoded code of {fcode.name} has no instruction at {frame.pc:#x}"
         return v
-    tracer = Tracer(view, fcode, regs, idx)
+    tracer = tracer if shadow is not None and tracer is not None else Tracer(view, fcode, regs, idx)
     val = tracer.value(base_reg, idx)
     v.chain = provenance.chain(view, frames, fi, tracer, val, base_val)
     if val.how == "param" and not val.text and _from_caller(v, fcode, base_reg):
@@ -524,9 +525,8 @@ def kasan_shadow_check(mem: MemOperand, regs: Registers) -> Optional[Tuple[int, 
     return None
 
 
-def _checked_access(fcode: Code, idx: int, mem: MemOperand, off_reg: str,
-                    regs: Registers) -> Optional[Tuple[Instruction, MemOperand]]:
-    """The program's own access that KASAN's shadow check at ``idx`` guards, and its operand.
+def _checked_access(tracer: Tracer, mem: MemOperand, off_reg: str) -> Optional[Tuple[Instruction, MemOperand]]:
+    """The program's own access that KASAN's shadow check at the tracer's pc guards, and its operand.
 
     The shadowed register was made by ``shr $3`` of a copy (``mov %src,%r``) or an address
     (``lea d(%src),%r``) of the program's pointer; the access is the first one after the check
@@ -534,12 +534,12 @@ def _checked_access(fcode: Code, idx: int, mem: MemOperand, off_reg: str,
     the value that was shifted (``(src + d) >> 3`` is the shadowed register).
     """
     from .decode import shift_right, source_of
-    from .flow import build_cfg
 
     shadowed = mem.index if mem.base == off_reg else mem.base
-    if shadowed is None:
+    idx = tracer.fault_index
+    if shadowed is None or idx is None:
         return None
-    cfg = build_cfg(fcode.insns)
+    fcode, regs, cfg = tracer.code, tracer.regs, tracer.cfg
     defs = [d for d in reaching_defs(cfg, shadowed, idx) if d not in (ENTRY, UNKNOWN)]
     if len(defs) != 1 or shift_right(fcode.insns[defs[0]]) != (shadowed, _KASAN_SCALE):
         return None

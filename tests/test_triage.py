@@ -305,6 +305,7 @@ def _kasan_code(lea_disp: int) -> "tuple":
 
 @pytest.mark.parametrize("disp", [0x10, 0])
 def test_kasan_shadow_check_is_taken_back_to_the_programs_access(disp: int) -> None:
+    from kdumpext.explain import Tracer
     from kdumpext.triage import KASAN_SHADOW_OFFSET, _checked_access, kasan_shadow_check
 
     code, insns = _kasan_code(disp)
@@ -312,13 +313,13 @@ def test_kasan_shadow_check_is_taken_back_to_the_programs_access(disp: int) -> N
     regs = {"rdi": 0, "rax": disp >> 3, "rdx": KASAN_SHADOW_OFFSET}
     mem = insns[check].mem
     assert mem is not None and kasan_shadow_check(mem, regs) == (disp & ~7, "rdx")
-    found = _checked_access(code, check, mem, "rdx", regs)
+    found = _checked_access(Tracer(None, code, regs, check), mem, "rdx")  # the view is not asked
     assert found is not None
     real, real_mem = found
     assert real.text == (f"mov {disp:#x}(%rdi),%rax" if disp else "mov (%rdi),%rax")
     assert (real_mem.base, real_mem.disp, real_mem.size, real.access) == ("rdi", disp, 8, "read")
     # %rdi changed since the shift: the check cannot be tied to the access
-    assert _checked_access(code, check, mem, "rdx", dict(regs, rdi=0x40)) is None
+    assert _checked_access(Tracer(None, code, dict(regs, rdi=0x40), check), mem, "rdx") is None
     # not a shadow check: no register holds KASAN_SHADOW_OFFSET
     assert kasan_shadow_check(mem, dict(regs, rdx=0)) is None
 
