@@ -35,7 +35,8 @@ from .model import Frame, Verdict
 from .program import clone_suffix
 
 __all__ = ["SkipGroup", "SKIP_GROUPS", "REPORT_SKIPS", "STALL_ANCHORS", "Blame", "NO_BLAME", "base_name",
-           "skip_group", "guilty_frame", "blame_for", "report_skips", "stall_frame", "hung_task_frame"]
+           "skip_group", "guilty_frame", "blame_for", "report_skips", "stall_frame", "stall_name", "hung_task_frame",
+           "reporting_frame"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
          r"_(spin|read|write)_\w+", r"_*mutex_(lock|unlock|trylock)\w*", r"__mutex_\w+", r"_*rt_mutex_\w+",
          r"down(_(read|write|interruptible|killable|timeout|trylock)\w*)?", r"__down(_\w+)?", r"up(_read|_write)?",
          r"__up(_read|_write)?", r"_*rwsem_\w+", r"percpu_(down|up)_(read|write)\w*", r"osq_(lock|unlock)",
+         r"mutex_(optimistic_spin|spin_on_owner|can_spin_on_owner)",
          r"owner_on_cpu", r"_*lock_sock(_nested|_fast)?", r"_*release_sock",
          r"_*lock_(acquire|acquired|release|contended|is_held_type)", r"lockdep_\w+", r"mark_lock\w*",
          r"(reacquire|mark)_held_locks", r"_*local_bh_(disable|enable)\w*")),
@@ -115,7 +117,7 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
     SkipGroup(
         "wait", "a wait/wake-up routine",
         "wait queues and completions take the queue or task their caller passes",
-        (r"complete(_all|_on_current)?", r"_*wake_up(_\w+)?", r"swake_up(_\w+)?", r"try_to_wake_up",
+        (r"complete(_all|_on_current)?", r"_*wake_up(?!_new_task$)(_\w+)?", r"swake_up(_\w+)?", r"try_to_wake_up",
          r"wait_for_completion\w*", r"__wait_for_common", r"(prepare_to|finish)_wait\w*",
          r"_*(add|remove)_wait_queue\w*", r"kthread_(stop|park|unpark)\w*")),
     SkipGroup(
@@ -131,6 +133,15 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
         "kobject, kset, sysfs and get/put_device act on the object their caller registers or holds",
         (r"kobject_\w+", r"kset_\w+", r"kobj_\w+", r"(get|put)_device(_parent)?", r"device_(add|del|register|"
          r"unregister|destroy|release|initialize)", r"sysfs_(create|remove|notify)\w*", r"add_uevent_var")),
+    SkipGroup(
+        "unregister", "a device-unregistration routine",
+        "the driver core's and subsystems' unregistration tears down the device or object its caller registered",
+        # drivers/base/core.c device_del() and what it calls (bus.c, dd.c, devres.c, power/sysfs.c),
+        # and the subsystems' unregister calls drivers make in their remove/disconnect paths
+        (r"device_remove_(file|attrs|groups|class_symlinks|sys_dev_entry)", r"bus_remove_device",
+         r"device_pm_remove", r"dpm_sysfs_remove", r"devres_release_all", r"device_for_each_child\w*",
+         r"tty_unregister_device", r"hwrng_unregister", r"i2c_del_adapter", r"__unregister_(client|dummy)",
+         r"unregister_netdev(ice)?(_queue|_many\w*)?", r"rollback_registered(_many)?")),
     SkipGroup(
         "usb-urb", "a USB URB routine",
         "URB submit/kill and the synchronous message helpers act on the urb and buffer their caller passes",
@@ -174,7 +185,8 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
     SkipGroup(
         "stack-walk", "a stack walker",
         "stack walkers and the stack depot save or print the stack of the task their caller names",
-        (r"stack_trace_\w+", r"arch_stack_walk\w*", r"_*stack_depot_\w+")),
+        (r"stack_trace_\w+", r"arch_stack_walk\w*", r"_*stack_depot_\w+", r"depot_fetch_stack", r"walk_stackframe",
+         r"dump_backtrace\w*", r"unwind_backtrace")),
     SkipGroup(
         "thunks", "a retpoline/return thunk",
         "retpolines and return thunks stand in for the caller's own indirect call or return",
@@ -271,8 +283,11 @@ def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None,
     The walk starts at the frame of ``v.function`` (found from ``fault`` outwards: the
     physical function of a faulting access, the caller of panic(), the function that made
     a bad call, the caller a ``memcpy()`` verdict already names), so the inlined frames of
-    the verdict's own function are never blamed apart from it.  No blame (:data:`NO_BLAME`)
-    when ``v.function`` is not on the stack (a tail call) or is not a shared routine.
+    the verdict's own function are never blamed apart from it.  When ``v.function`` is a shared
+    routine that is not on the stack (inlined into its caller, or a tail call: a sanitizer's
+    title naming ``memcmp``), the walk starts at the faulting frame.  No blame
+    (:data:`NO_BLAME`) when ``v.function`` is not a shared routine, or is another function not
+    on the stack.
 
     :param v: the verdict, its ``function`` already decided
     :param frames: the backtrace, innermost first
@@ -285,7 +300,17 @@ def blame_for(v: Verdict, frames: Sequence[Frame], fault: Optional[int] = None,
         fault = next((i for i, f in enumerate(frames) if f.exception), 0)
     start = _frame_of(frames, v.function, fault)
     if start is None:
-        return NO_BLAME
+        group = _skipped(v.function, extra)
+        g = guilty_frame(frames, fault, extra) if group is not None else None
+        if group is None or g is None or not frames[g].function \
+                or base_name(frames[g].function) == base_name(v.function):
+            return NO_BLAME
+        if g == fault:
+            why = f"the caller of {base_name(v.function)}, {group.noun} (not on the stack: inlined or a tail call)"
+        else:
+            noun = (_skipped_by(frames, g - 1, extra) or group).noun
+            why = f"the caller of {base_name(frames[g - 1].function)}, {noun}"
+        return Blame(base_name(frames[g].function), frames[g].module, why)
     g = guilty_frame(frames, start, extra)
     if g is None or g == start or not frames[g].function:
         return NO_BLAME
@@ -374,6 +399,22 @@ REPORT_SKIPS: Dict[str, Tuple[SkipGroup, ...]] = {
 }
 
 
+#: The groups whose routines print a report rather than take part in it: a report's stack starts
+#: with them (``dump_stack()``, ``show_stack()``, the arch unwinder).
+_REPORTING_GROUPS = frozenset({"oops", "stack-walk"})
+
+
+def reporting_frame(functions: Sequence[str]) -> int:
+    """Index in ``functions`` (a report's stack, innermost first) of the first frame past the
+    routines that print the report (:data:`_REPORTING_GROUPS`: ``dump_stack``, ``show_stack``,
+    ``walk_stackframe``, ...); 0 when every frame is one of them, or there is none."""
+    for i, f in enumerate(functions):
+        g = skip_group(f)
+        if g is None or g.name not in _REPORTING_GROUPS:
+            return i
+    return 0
+
+
 def report_skips(kind: str = "", bug_file: str = "", title: str = "") -> Tuple[SkipGroup, ...]:
     """The :data:`REPORT_SKIPS` groups for a report: those of its ``kind`` (``Oops.kind``), and for a
     WARNING (``title`` starting ``WARNING``) those of the file it names (``Oops.bug_file``, matched
@@ -437,6 +478,23 @@ def stall_frame(functions: Sequence[str]) -> Optional[int]:
             return i if "smp_call_function" in name else prev
         prev = i
     return None
+
+
+#: Anchors a stall is named by as a family, whatever the variant on the stack:
+#: ``(whole-name pattern, name)``.  A CPU stuck in ``smp_call_function_single()``/``_many()``/
+#: ``_many_cond()``/``_any()`` waits (kernel/smp.c ``csd_lock_wait()``) for another CPU to run
+#: the function it sent: one bug, as syzkaller's ``linuxStallFrameExtractor`` names it.
+_STALL_FAMILIES: Tuple[Tuple[str, str], ...] = (
+    (r"smp_call_function\w*", "smp_call_function"),
+)
+
+
+def stall_name(function: str) -> str:
+    """The name a stall found at frame ``function`` (see :func:`stall_frame`) is known by: its family's
+    (:data:`_STALL_FAMILIES`, ``smp_call_function`` for ``smp_call_function_many``), else its own
+    (clone suffixes stripped)."""
+    name = base_name(function)
+    return next((family for p, family in _STALL_FAMILIES if re.fullmatch(p, name)), name)
 
 
 def hung_task_frame(functions: Sequence[str]) -> Optional[Tuple[int, str]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .model import Access
 
-__all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "parse_oops", "parse_fault", "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
+__all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "REGISTERLESS_SANITIZERS", "parse_oops", "parse_fault",
+           "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
 # (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c), in the
@@ -33,7 +35,7 @@ _DIE = r"(?:Oops: )?(?:invalid opcode|divide[ _]error|stack[ _]segment|double fa
 #: kernel/watchdog*.c, kernel/locking/lockdep.c, mm/kmemleak.c, lib/ubsan.c, kernel/sched/core.c.
 _KIND_TITLES = (
     (r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stalls?", "RCU stall"),
-    (r"INFO: task \S.*:\d+ blocked (?:in I/O wait )?for more than \d+ seconds", "hung task"),
+    (r"INFO: task (?P<comm>\S.*):\d+ blocked (?:in I/O wait )?for more than \d+ seconds", "hung task"),
     (r"BUG: soft lockup - CPU#\d+ stuck for", "soft lockup"),
     (r"Watchdog detected hard LOCKUP on cpu \d+", "hard lockup"),
     (r"(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion|"
@@ -59,6 +61,16 @@ REPORT_KINDS = tuple(kind for _, kind in _KIND_TITLES)
 #: Kinds whose report is a CPU stuck in a loop: named by where the loop was entered, read
 #: across the NMI backtraces the other CPUs print (under their own printk caller ids).
 STALL_KINDS = frozenset({"RCU stall", "soft lockup", "hard lockup"})
+#: Sanitizers whose report has no registers of its own: their checks are calls the compiler put
+#: in the instrumented code (mm/kasan/generic.c ``__asan_load8()`` -> ``kasan_report()``,
+#: mm/kmsan, kernel/kcsan), which print the report with ``dump_stack()``; a ``RIP:`` line inside
+#: such a report is an interrupted context's (after ``</IRQ>``) or another report's.  KFENCE is
+#: not one: it reports from the page fault, with the fault's registers (mm/kfence/report.c).
+REGISTERLESS_SANITIZERS = frozenset({"KASAN", "KMSAN", "KCSAN"})
+#: Sanitizers that print their report's stack right after the title (or the access line) with
+#: ``stack_trace_print()``, without a ``Call Trace:`` line (mm/kmsan/report.c,
+#: mm/kfence/report.c, kernel/kcsan/report.c).
+_HEADLESS_STACK_SANITIZERS = frozenset({"KMSAN", "KFENCE", "KCSAN"})
 #: Kinds whose frame is the first ``at: func+off`` line lockdep prints (the lock's acquirer).
 _AT_KINDS = frozenset({"possible deadlock", "held lock freed", "bad unlock balance", "still has locks held",
                        "lock held when returning to user space"})
@@ -71,6 +83,11 @@ _LAST_FUNCTION = re.compile(r"last function: (?P<fn>[\w.]+)")
 #: next report, or the dumps of other CPUs and tasks the hung-task detector prints after it.
 _KIND_END = re.compile(r"^(?:NMI backtrace for cpu|Showing all locks held|Sending NMI from CPU|"
                        r"unreferenced object 0x|Kernel Offset:)")
+#: Lines that end such a report once its own call trace was read: the hung-task detector's list
+#: of the task's locks (kernel/locking/lockdep.c ``lockdep_print_held_locks()``: "1 lock held by
+#: init/2293:", "no locks held by ...") and the header of the next task it shows
+#: (kernel/sched/core.c ``sched_show_task()``: "task  PC stack  pid father").
+_AFTER_STACK = re.compile(r"^(?:\d+ locks? held by |no locks held by |task\s+PC\s+stack\s+pid\s+father)")
 
 #: The first line of a report, strongest first: ``(pattern, confirmed)``, where a title that is not
 #: ``confirmed`` by its shape counts only when a register or trace block follows it.  Each is
@@ -90,8 +107,14 @@ _TITLES = (
     (re.compile(r"PANIC: double fault"), True),
     (re.compile(r"Oops: [0-9a-f]{1,8} \[#\d+\]"), True),
     (re.compile(r"BUG: kernel NULL pointer dereference"), True),
-    # the sanitizers' reports name the function ("BUG: KASAN: use-after-free in func+0x67/0x90")
-    (re.compile(r"BUG: K[ACFM]SAN: [^\n]*? in " + _FUNC), True),
+    # the sanitizers' reports name the function ("BUG: KASAN: use-after-free in func+0x67/0x90"),
+    # before 4.14 KASAN also the address ("... in func+0x67/0x90 at addr ffff8801c5c1f2a8"); before
+    # 4.5 spelled "KASan", and an access outside the kernel's memory "BUG: KASan: null-ptr-deref on
+    # address (null)" (mm/kasan/report.c kasan_report_error())
+    (re.compile(r"BUG: (?P<san>KAS[Aa][Nn]|KMSAN|KCSAN|KFENCE): (?P<sbug>[^\n]*?) in " + _FUNC
+                + r"(?: at addr (?P<saddr>[0-9a-f]{1,16})\b)?"), True),
+    (re.compile(r"BUG: (?P<san>KAS[Aa][Nn]): (?P<sbug>[\w -]+?) on address "
+                r"(?:(?P<saddr>[0-9a-f]{1,16})\b|\s*\(null\))"), True),
     # reports that are no fault: stalls, hung tasks, lockdep and other debug checks (REPORT_KINDS)
     *((re.compile(p), True) for p, _ in _KIND_TITLES),
     (re.compile(r"(?:^|(?<=[ :\]]))BUG: [^\n]*"), False),
@@ -123,8 +146,12 @@ _CPU = re.compile(r"^CPU: (?P<cpu>\d{1,10}) (?:UID: \d+ )?PID: (?P<pid>\d{1,10})
                   r"(?:Kdump: \S+ )?(?:Tainted: (?P<taint>.*?)|Not tainted) +(?P<release>[^\s#]\S*)(?: #| \(|\s*$)")
 # "RIP: 0010:func+0x12/0x40 [mod]", "RIP: 0010:0x10"; before 4.9 (and RHEL 7) with the address
 # twice first, "RIP: 0010:[<ffffffff81234567>]  [<ffffffff81234567>] func+0x12/0x40", or
-# "[<0000000000000000>]  [<          (null)>]           (null)"; after the trace "RIP  [<...>] func+..."
-_RIP = re.compile(r"^RIP(?:: (?P<cs>[0-9a-f]{4}):| +(?=\[<))(?:\[<(?P<pc>[0-9a-f]+)>\]\s+(?:\[<[^>]*>\]\s+)?)?"
+# "[<0000000000000000>]  [<          (null)>]           (null)"; and the summary __die() prints after
+# the report "in case the oops scrolled away" (arch/x86/kernel/dumpstack.c __die(): on 4.x
+# "RIP: func+0x3a2/0x4f0 RSP: ffff8801c15d7148", on 3.x "RIP  [<ffffffff81234567>] func+0x12/0x40")
+_RIP = re.compile(r"^RIP(?:: (?P<cs>[0-9a-f]{4}):| +(?=\[<)"
+                  r"|: (?=(?:[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])?|0x[0-9a-f]+) RSP: [0-9a-f]+$))"
+                  r"(?:\[<(?P<pc>[0-9a-f]+)>\]\s+(?:\[<[^>]*>\]\s+)?)?"
                   r"(?:(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?"
                   r"|(?P<addr>0x[0-9a-f]+)|\(null\)|$)")
 # x86 prints bytes ("48 8b <80> 40 02"); arm64 32-bit words ("f9400000 (b9400000)"), arm and
@@ -139,6 +166,32 @@ _TRACE = re.compile(r"^(?:\[<[0-9a-f]{1,16}>\]\s+)?(?P<unreliable>\? )?(?P<sym>[
                     r"(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?")
 #: Stack-switch markers of a call trace; before 4.9 printed on the line of the next frame.
 _TRACE_MARK = re.compile(r"^(?:\s*</?(?:IRQ|EOI|NMI|EOE|TASK|#DF|#[A-Z]{2}|SOFTIRQ|[A-Z_]+_STACK)>)+\s*")
+#: Before 4.9 a stack-switch marker is printed without a newline and the next frame's printk
+#: stamps its own timestamp after it: `` <IRQ> [  420.408595]  [<ffffffff814249f9>] f+0x1/0x2``.
+_MARK_STAMP = re.compile(r"^(?:<\d+>)?\[\s*\d+\.\d+\](?:\[\s*[CT]\d+\])?\s*")
+#: Markers that end the interrupt's (or NMI's) stack in a trace (arch/x86/kernel/dumpstack.c:
+#: ``</IRQ>``, ``</NMI>`` since 4.14, ``<EOI>``, ``<EOE>`` before).
+_IRQ_END_MARK = re.compile(r"</IRQ>|<EOI>|</NMI>|<EOE>")
+#: The stall detectors' own checks, as the trace of the CPU that found a stall shows them in
+#: the timer interrupt (or NMI) they run in: RCU's (kernel/rcu/tree.c ``rcu_sched_clock_irq()``,
+#: before 5.0 ``rcu_check_callbacks()`` and ``rcu_pending()``; kernel/rcu/tree_stall.h
+#: ``check_cpu_stall()``, ``print_cpu_stall()``, ``print_other_cpu_stall()``,
+#: ``rcu_dump_cpu_stacks()``), the soft-lockup watchdog's hrtimer (kernel/watchdog.c
+#: ``watchdog_timer_fn()``) and the hard-lockup perf NMI (kernel/watchdog_perf.c, before 6.5
+#: watchdog_hld.c: ``watchdog_overflow_callback()``; ``watchdog_hardlockup_check()`` since 6.5).
+_STALL_DETECTOR = re.compile(r"rcu_sched_clock_irq|rcu_check_callbacks|rcu_pending|\w*cpu_stall\w*|rcu_dump_cpu_stacks|"
+                             r"watchdog_timer_fn|watchdog_overflow_callback|watchdog_hardlockup_check")
+#: The frames of the interrupt entry that ran a stall detector: the local APIC timer
+#: (arch/x86/kernel/apic/apic.c ``smp_apic_timer_interrupt()``, ``local_apic_timer_interrupt()``,
+#: entry_64.S ``apic_timer_interrupt``, its 4.15 KAISER/BTI ``..._entry_after_kaiser_bti`` stub;
+#: since 5.8 the IDTENTRY ``__sysvec_``/``sysvec_``/``asm_sysvec_`` handlers and the irq-stack
+#: switch ``asm_call_on_stack``, ``asm_call_irq_on_stack``, ``asm_call_sysvec_on_stack``), the
+#: NMI (arch/x86/kernel/nmi.c ``nmi_handle()``, ``default_do_nmi()``, ``do_nmi()``/``exc_nmi()``,
+#: entry_64.S ``nmi``, ``end_repeat_nmi``, ``asm_exc_nmi``) and arm64's IRQ vector
+#: (arch/arm64/kernel/entry.S ``el1h_64_irq``, ``el1_irq``; ``gic_handle_irq()``).
+_IRQ_ENTRY = re.compile(r"\w*apic_timer_interrupt\w*|_*sysvec_\w+|asm_sysvec_\w+|asm_call_\w*on_stack|nmi_handle|"
+                        r"(?:default_)?do_nmi|exc_nmi|asm_exc_nmi|(?:end_)?repeat_nmi|first_nmi|nmi|"
+                        r"el1h_64_irq\w*|el1_irq|el1_interrupt|gic_handle_irq")
 _CR2_ALONE = re.compile(r"^CR2: (?P<val>[0-9a-f]{16})\s*$")
 _PANIC = re.compile(r"^Kernel panic - not syncing: (?P<msg>.*)")
 #: Messages that print a stack of their own while the kernel keeps running (fault injection,
@@ -211,9 +264,79 @@ class Oops:
     #: for a report that is no fault, its kind (one of :data:`REPORT_KINDS`: "RCU stall",
     #: "hung task", "possible deadlock", "memory leak", ...); "" for an oops, BUG or WARNING
     kind: str = ""
+    #: the sanitizer whose report this is ("KASAN", "KFENCE", "KMSAN", "KCSAN"; "" for none), from
+    #: the title ``BUG: KASAN: ...``, or "KASAN" for the line it adds to a general protection fault
+    sanitizer: str = ""
+    #: the bug type the sanitizer printed, without the access: "use-after-free",
+    #: "slab-out-of-bounds", "wild-memory-access", "null-ptr-deref", "double-free or invalid-free",
+    #: "invalid-access", (KFENCE) "out-of-bounds", "memory corruption", "invalid", "invalid free",
+    #: (KMSAN) "uninit-value", (a GPF's KASAN line) "null-ptr-deref", "probably user-memory-access"
+    sanitizer_bug: str = ""
+    #: the access the sanitizer caught: "read" or "write" (KASAN's "Read of size 8 ...", KFENCE's
+    #: "use-after-free read"); "" when it names none (a bad free, memory corruption, KMSAN)
+    sanitizer_access: Access = ""
+    #: the access's size in bytes (KASAN's "of size 8"); None when not printed
+    sanitizer_size: Optional[int] = None
+    #: the address the sanitizer printed: KASAN's "at addr", "Free of addr", before 4.14 the title's
+    #: "at addr"; KFENCE's "at 0x..."/"of 0x..." (None when %p hashed it); for a GPF's KASAN line the
+    #: first address of the 8-byte granule the access meant.  ``fault_address`` is not set from it.
+    sanitizer_address: Optional[int] = None
+    #: for a stall (:data:`STALL_KINDS`) whose trace shows the detector's own path (RCU's or the
+    #: watchdog's check in the timer interrupt or NMI, then that interrupt's entry): index in
+    #: ``trace`` of the first reliable frame of the code the interrupt interrupted (when its
+    #: registers were printed, the first caller of ``rip_function``), the stalled code (the
+    #: frames before it are the detector's, or stacks printed before it); None when the trace
+    #: shows no such path (the watchdog printed the interrupted registers' stack itself)
+    interrupted: Optional[int] = None
+    #: the ``RIP:`` line read is not the pc of what the report is about: for a stall with
+    #: ``interrupted`` set, a RIP printed inside the detector's path (a WARN in the stall check);
+    #: for a KASAN, KMSAN or KCSAN report (:data:`REGISTERLESS_SANITIZERS`), the registers of the
+    #: code an interrupt interrupted, or of another report spliced into this one; for another
+    #: report that is no fault (``kind``), those of the code the interrupt it ran in interrupted
+    #: (after ``</IRQ>``), or for a hung task another CPU's, from the NMI backtraces after it
+    rip_foreign: bool = False
     #: signs that the report as printed is not whole (another report spliced into it, its call
     #: trace cut, another task's lines mixed in), one sentence each; [] for a whole report
     damaged: List[str] = field(default_factory=list)
+
+
+@dataclass
+class _DetectorPath:
+    """How far the trace of a stall has gone through the detector's own path, to find where the
+    interrupted code starts (:attr:`Oops.interrupted`): the detector's check, then the entry of
+    the interrupt it runs in, then the first frame (or the ``RIP:`` block) of the code it
+    interrupted.  Only the first such path counts: the NMI backtraces of other CPUs that follow
+    it have their own; and none once a stack the report's ``RIP:`` line belongs to was printed
+    before (a task blocking RCU, with its own interrupted registers)."""
+
+    off: bool = False  # the RIP read belongs to an earlier stack: no path is looked for
+    detector: bool = False  # a frame of the detector's check (_STALL_DETECTOR) was read
+    entry: bool = False  # and after it the interrupt's entry (_IRQ_ENTRY), the last frame read
+    ended: bool = False  # or after it the interrupt's stack ended (</IRQ>, <EOI>)
+
+    def frame(self, oops: Oops) -> None:
+        """Follow the path over the frame just appended to ``oops.trace``."""
+        e = oops.trace[-1]
+        if self.off or oops.interrupted is not None or not e.reliable:
+            return
+        name = e.function.split(".")[0]
+        if _STALL_DETECTOR.fullmatch(name):
+            self.detector, self.entry, self.ended = True, False, False
+        elif not self.detector:
+            return
+        elif _IRQ_ENTRY.fullmatch(name):
+            self.entry = True
+        elif self.entry or self.ended:
+            oops.interrupted = len(oops.trace) - 1
+
+    def mark(self, marks: str) -> None:
+        """Follow the path over the stack-switch markers ``marks`` (``</IRQ>``, ``<EOI>`` ...)."""
+        if self.detector and _IRQ_END_MARK.search(marks):
+            self.ended = True
+
+    def interrupts(self, oops: Oops) -> bool:
+        """Whether a kernel ``RIP:`` line read now is the interrupted code's register block."""
+        return not self.off and oops.interrupted is None and self.detector and (self.entry or self.ended)
 
 
 def split_prefix(line: str) -> Tuple[str, str]:
@@ -281,6 +404,8 @@ def panic_line(text: str) -> str:
     return _first_panic(iter_lines(text))
 
 
+#: Lines of other messages passed over inside a register dump before it is taken as ended.
+_REGS_FOREIGN = 3
 #: Lines after the title read for the report; a report is a few hundred, a log that never
 #: ends one (a flood of garbage after the title) is not read to its end.
 _MAX_REPORT_LINES = 5000
@@ -343,8 +468,84 @@ def _title_at(line: str, oops: Oops, weak: bool = True) -> Optional[bool]:
             oops.cpu, oops.pid = int(gd["cpu"]), int(gd["pid"])
         if gd.get("comm"):
             oops.comm = gd["comm"]
+        if gd.get("san"):
+            _sanitizer_title(oops, gd["san"].upper(), gd["sbug"],
+                             gd.get("saddr") or ("0" if m.group(0).endswith("(null)") else None))
         return sure
     return None
+
+
+def _sanitizer_title(oops: Oops, sanitizer: str, bug: str, address: Optional[str]) -> None:
+    """The facts of a sanitizer report's title ``BUG: KASAN: <bug> in func+off/size``: the sanitizer,
+    the bug type as printed, and (KFENCE) the access its last word names, (KASAN before 4.14) the
+    address after ``at addr``.
+
+    KASAN (mm/kasan/report.c ``print_error_description()``): ``use-after-free``,
+    ``slab-out-of-bounds``, ``slab-use-after-free``, ``global-out-of-bounds``, ``wild-memory-access``,
+    ``null-ptr-deref``, ``double-free``, ``invalid-free``, ``double-free or invalid-free``,
+    ``invalid-access`` (tag-based) ...; KFENCE (mm/kfence/report.c ``kfence_report_error()``):
+    ``out-of-bounds read``, ``use-after-free write``, ``invalid read``, ``memory corruption``,
+    ``invalid free``; KMSAN ``uninit-value``, ``kernel-infoleak``.
+    """
+    oops.sanitizer = sanitizer
+    head, _, last = bug.rpartition(" ")
+    if sanitizer == "KFENCE" and head and last in ("read", "write"):
+        oops.sanitizer_bug, oops.sanitizer_access = head, "read" if last == "read" else "write"
+    else:
+        oops.sanitizer_bug = bug
+    if address is not None:
+        oops.sanitizer_address = _u64(address)
+
+
+#: The line after a sanitizer's title that says what was accessed: KASAN's (mm/kasan/report.c
+#: ``print_error_description()``) ``Read of size 8 at addr ffff88801234abcd by task syz/123``,
+#: before 4.14 ``Write of size 8 by task syz/123`` (the address is the title's), with no size
+#: ``Read at addr ... by task``, for a bad free since 6.1 ``Free of addr ... by task``; KFENCE's
+#: (mm/kfence/report.c ``kfence_report_error()``) ``Use-after-free read at 0x... (in kfence-#1):``,
+#: ``Out-of-bounds write at 0x... (1B left of kfence-#29):``, ``Invalid read at 0x...:``,
+#: ``Corrupted memory at 0x... [ 0x2a . . ] (in kfence-#37):``, ``Invalid free of 0x... (in kfence-#33):``.
+_SANITIZER_ACCESS = re.compile(
+    r"^(?:(?P<acc>Read|Write)(?: of size (?P<size>\d{1,10}))?(?: at addr (?P<addr>[0-9a-f]{1,16}))? by task "
+    r"|Free of addr (?P<faddr>[0-9a-f]{1,16}) by task "
+    r"|(?:Out-of-bounds|Use-after-free|Invalid) (?P<kacc>read|write) at 0x(?P<kaddr>[0-9a-f]{1,16})\b"
+    r"|(?:Corrupted memory at|Invalid free of) 0x(?P<kaddr2>[0-9a-f]{1,16})\b)")
+#: The line KASAN adds to a general protection fault on a non-canonical address that its shadow
+#: check made (mm/kasan/report.c ``kasan_non_canonical_hook()``, since 5.5): the bug it guesses and
+#: the granule of the address the program meant (``[0x0000000000000018-0x000000000000001f]``).
+_KASAN_GPF = re.compile(r"^KASAN: (?P<bug>[\w -]+?) in range \[0x(?P<lo>[0-9a-f]{1,16})-0x(?P<hi>[0-9a-f]{1,16})\]")
+
+
+def _sanitizer_line(oops: Oops, bare: str) -> bool:
+    """Read line ``bare`` of a report when it is a sanitizer's access line (:data:`_SANITIZER_ACCESS`,
+    after a sanitizer's title) or KASAN's line in a general protection fault (:data:`_KASAN_GPF`).
+
+    Only the first such line counts, and only before the report's ``CPU:`` line.  A KFENCE
+    address printed with ``%p`` is hashed unless the kernel runs with ``no_hash_pointers``
+    (lib/vsprintf.c ``ptr_to_id()`` keeps 32 bits of the hash): one below 2**32 is no address and
+    is not kept.
+    """
+    if oops.sanitizer:
+        m = _SANITIZER_ACCESS.match(bare)
+        if m:
+            acc, kacc = m.group("acc"), m.group("kacc")
+            if acc:
+                oops.sanitizer_access = "write" if acc == "Write" else "read"
+            elif kacc:
+                oops.sanitizer_access = "write" if kacc == "write" else "read"
+            if m.group("size"):
+                oops.sanitizer_size = int(m.group("size"))
+            addr = m.group("addr") or m.group("faddr") or m.group("kaddr") or m.group("kaddr2")
+            value = _u64(addr) if addr else None
+            if value is not None and (oops.sanitizer != "KFENCE" or value >= 1 << 32):
+                oops.sanitizer_address = value
+            return True
+    elif bare.startswith("KASAN: "):
+        m = _KASAN_GPF.match(bare)
+        if m:
+            oops.sanitizer, oops.sanitizer_bug = "KASAN", m.group("bug")
+            oops.sanitizer_address = _u64(m.group("lo"))
+            return True
+    return False
 
 
 def _block_after(text: str, pos: int, caller: str) -> Tuple[bool, int]:
@@ -432,20 +633,78 @@ def parse_panic(text: str) -> Optional[Oops]:
         m = _PANIC.search(line)
         if m:
             oops = Oops(caller=caller, panic=m.group("msg").strip())
-            return _read_report(text, pos + len(raw) + 1, oops)
+            oops = _read_report(text, pos + len(raw) + 1, oops)
+            if oops.panic.startswith("Fatal exception") and not oops.rip_function and oops.rip_address is None:
+                _read_cut_tail(text, pos, oops)
+            return oops
     return None
+
+
+#: How far before a ``Fatal exception`` panic line the tail of a cut oops is looked for.
+_CUT_TAIL_LINES = 40
+
+
+def _read_cut_tail(text: str, end: int, oops: Oops) -> None:
+    """Read the RIP and ``Code:`` of an oops whose title was lost from the lines before offset ``end``
+    (a ``Kernel panic - not syncing: Fatal exception`` line, which oops_end() prints after die()).
+
+    What is left of such a report is its tail: the last register lines, ``Code:``, and on 3.x/4.x
+    the summary __die() prints "in case the oops scrolled away" (``RIP: func+0x3a2/0x4f0 RSP: ...``,
+    ``RIP  [<ffffffff81234567>] func+0x12/0x40``).  A full kernel ``RIP: 0010:`` line is preferred
+    to the summary; a ``Code:`` line right after a user-mode ``RIP: 0033:`` line is the user's.  The
+    registers are not read: those left may be the user-mode block's.  ``oops.damaged`` says the
+    report is cut.
+    """
+    lines = text[max(0, end - 200 * _CUT_TAIL_LINES):end].split("\n")[-_CUT_TAIL_LINES:]
+    rip: Optional["re.Match[str]"] = None
+    code = ""
+    user = False  # the line before was a user-mode RIP: line
+    for raw in lines:
+        who, line = split_prefix(raw)
+        if oops.caller and who and who != oops.caller:
+            continue
+        bare = line.strip()
+        m = _RIP.match(bare)
+        if m:
+            cs = m.group("cs")
+            user = cs is not None and bool(int(cs, 16) & 3)
+            if not user and (rip is None or cs is not None and rip.group("cs") is None):
+                rip = m
+            continue
+        if bare.startswith("Code: ") and not user:
+            code = bare
+        user = False
+    if rip is None:
+        return
+    _set_rip(oops, rip)
+    m = _CODE.match(code)
+    if m:
+        oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
+    _sign(oops, "the report is cut: its title was lost (only its last lines are left before the panic)")
 
 
 def _read_report(text: str, pos: int, oops: Oops) -> Oops:
     """Read the report whose title ``oops`` holds from offset ``pos`` of ``text`` on."""
     raw_lines = (line for _, line in _lines_from(text, pos))
-    in_trace = False
     code_seen = False
     user_block = False  # in the register dump of a user-mode RIP
     regs_open = False  # in the register dump of the first kernel RIP
+    regs_foreign = 0  # lines of other messages since the register dump's last line
     rip_seen = False
     resumes = False  # the RIP was read inside panic()'s trace: its frames go on after Code:
     stall = oops.kind in STALL_KINDS
+    # a sanitizer's own report (not a GPF's KASAN line): no registers of its own
+    registerless = oops.sanitizer in REGISTERLESS_SANITIZERS and oops.title.startswith("BUG: ")
+    # in a call trace; KMSAN's, KFENCE's and KCSAN's own starts right after the title, and ends at
+    # the first blank line (the stacks of its origin, allocation and free have no "Call Trace:")
+    headless = oops.sanitizer in _HEADLESS_STACK_SANITIZERS and oops.title.startswith("BUG: ")
+    in_trace = headless
+    sanitizer_read = False  # the sanitizer's access line (or a GPF's KASAN line) was read
+    path = _DetectorPath()  # a stall's: where the detector's own frames end
+    interrupted_rip = False  # the RIP read is the pc of the code a stall detector interrupted
+    after_entry = False  # the trace's last line ended an interrupt's stack (</IRQ>, an entry frame)
+    stacks = 0  # "Call Trace:" lines read
+    rip_stack = 0  # the number of the stack the RIP read belongs to
     at_frames: List[TraceEntry] = []  # lockdep's "at: func+off" lines, before the stack
     # for the signs of a report that is not whole (Oops.damaged)
     trace_seen = False  # a "Call Trace:" line or a frame was read
@@ -470,7 +729,14 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             m = _TRACE.match(_TRACE_MARK.sub("", bare)) or _PPC_FRAME.match(bare)
             if m and not m.group("unreliable"):
                 seen_frames.append(m.group("sym"))
-        if oops.kind and not stall and (oops.trace or at_frames) and _kind_ends(bare, in_trace):
+        if not sanitizer_read and not oops.release and _sanitizer_line(oops, bare):
+            sanitizer_read = True  # before the CPU: line (KASAN, KFENCE) or right after a GPF's title
+            continue
+        if oops.kind and not stall and (oops.trace or at_frames) \
+                and (_kind_ends(bare, in_trace) or oops.trace and _AFTER_STACK.match(bare)) \
+                and not (after_entry and _RIP.match(bare)):
+            if oops.kind == "hung task" and not rip_seen:
+                _backtrace_rip(itertools.chain([raw], raw_lines), oops)
             break
         if oops.kind:
             if _kind_line(oops, bare, in_trace, at_frames):
@@ -518,9 +784,31 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
                 user_block = True  # CPL 3: the user-mode registers of a syscall's report
                 regs_open = False
                 continue
-            if not rip_seen:
+            if after_entry and (oops.kind and not stall or registerless):
+                # the registers of the code the interrupt the report ran in interrupted: no fault's,
+                # and the report's trace goes on past them (lockdep or KASAN in an IRQ handler)
+                if not rip_seen:
+                    rip_seen = regs_open = True
+                    _set_rip(oops, m)
+                    oops.rip_foreign = True
+                resumes = True
+                continue
+            if stall and path.interrupts(oops):
+                # the registers the detector's interrupt saved: the stalled code's pc, its callers
+                # follow; a RIP read before was inside the detector's path (a WARN in its check)
+                oops.interrupted, interrupted_rip = len(oops.trace), True
+                oops.rip_function, oops.rip_offset, oops.rip_module, oops.rip_address = "", 0, "", None
+                oops.registers.clear()
+                oops.code, oops.code_fault_index, code_seen = b"", None, False
+                rip_seen = regs_open = resumes = True
+                _set_rip(oops, m)
+                continue
+            if not rip_seen and not (stall and oops.interrupted is not None):
                 rip_seen = regs_open = True
-                if in_trace and oops.trace:
+                rip_stack = stacks if in_trace else stacks + 1  # show_regs(): the trace follows
+                if registerless:
+                    resumes = in_trace  # the report's own trace goes on past those registers
+                elif in_trace and oops.trace:
                     # the exception frame inside panic()'s or the IRQ's trace: what came before
                     # it is the path that reported it (dump_stack, panic, __warn, invalid_op);
                     # the trace goes on after its registers and Code: line
@@ -539,10 +827,19 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             continue
         if regs_open and _REG_LINE.match(bare):
             _read_registers(bare, oops.registers)
+            regs_foreign = 0
+            continue
+        if regs_open and bare and regs_foreign < _REGS_FOREIGN and bare not in ("Call Trace:", "Call trace:", "Stack:") \
+                and not _TRACE_MARK.match(bare) and not _TRACE.match(bare):
+            # another CPU's message inside the register dump (before 4.18 no caller id tells them
+            # apart): the dump goes on after it
+            regs_foreign += 1
             continue
         regs_open = False
         if bare in ("Call Trace:", "Call trace:"):
             in_trace = trace_seen = True
+            stacks += 1
+            path.off = path.off or rip_seen and rip_stack < stacks
             continue
         m = _ARM_FRAME.match(bare)
         if m and not oops.trace:
@@ -554,10 +851,19 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
                 in_trace = False
                 continue
             in_trace = True
+            after_entry = bool(_IRQ_END_MARK.search(mark.group(0)))
+            if stall:
+                path.mark(mark.group(0))
             bare = bare[mark.end():]
+            stamp = _MARK_STAMP.match(bare)
+            if stamp:
+                bare = bare[stamp.end():]
         if in_trace:
             m = _TRACE.match(bare)
             trace_seen = True
+            if headless and not bare and oops.trace:
+                in_trace = headless = False
+                continue
             if m is None and oops.trace and not trace_done and kernel:
                 if not bare:
                     trace_done = True
@@ -573,11 +879,16 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
                 if off is not None and size is not None:
                     oops.trace.append(TraceEntry(m.group("sym"), off, size, m.group("mod") or "",
                                                  not m.group("unreliable")))
+                    after_entry = bool(_IRQ_ENTRY.fullmatch(m.group("sym").split(".")[0]))
+                    if stall:
+                        path.frame(oops)
             continue
         if not rip_seen:
             _read_registers(bare, oops.registers)
     if at_frames:
         oops.trace[:0] = at_frames
+    if rip_seen and (oops.interrupted is not None and not interrupted_rip or registerless):
+        oops.rip_foreign = True
     if oops.title and not oops.kind and all(_REPORTING.fullmatch(name.split(".")[0]) for name in seen_frames + arm_frames):
         last = (seen_frames[-1] if seen_frames else arm_frames[-2] if arm_frames else "")
         _sign(oops, f"the call trace is cut: it ends in {last}, before any frame past the reporting routines"
@@ -586,6 +897,34 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
     if not oops.panic:
         oops.panic = _first_panic(raw_lines)  # after the report's end: the rest of the log
     return oops
+
+
+#: Lines after a hung task's stacks searched for the NMI backtraces khungtaskd asks of every CPU.
+_BACKTRACE_LINES = 400
+
+
+def _backtrace_rip(lines: Iterable[str], oops: Oops) -> None:
+    """Read the first kernel ``RIP:`` line of the NMI backtraces that follow a hung task's stacks
+    (kernel/hung_task.c ``check_hung_uninterruptible_tasks()`` -> ``trigger_all_cpu_backtrace()``,
+    with ``hung_task_all_cpu_backtrace`` or before a ``hung_task_panic``) into ``oops``, marked
+    :attr:`Oops.rip_foreign`: another CPU's pc, not the hung task's.  The search stops at a panic
+    line (read into ``oops.panic``) or another kind of report, after :data:`_BACKTRACE_LINES`."""
+    for n, raw in enumerate(lines):
+        if n >= _BACKTRACE_LINES:
+            return
+        who, line = split_prefix(raw)
+        bare = line.strip()
+        m = _PANIC.match(bare)
+        if m:
+            oops.panic = oops.panic or m.group("msg").strip()
+            return
+        if _SURE_TITLE.search(bare) and not bare.startswith("INFO: task "):
+            return
+        m = _RIP.match(bare)
+        if m and not (m.group("cs") is not None and int(m.group("cs"), 16) & 3):
+            _set_rip(oops, m)
+            oops.rip_foreign = True
+            return
 
 
 def _sign(oops: Oops, text: str) -> None:

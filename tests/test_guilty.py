@@ -8,7 +8,7 @@ from typing import List, Optional
 import pytest
 
 from kdumpext.guilty import (REPORT_SKIPS, SKIP_GROUPS, base_name, blame_for, guilty_frame, hung_task_frame,
-                             report_skips, skip_group, stall_frame)
+                             report_skips, reporting_frame, skip_group, stall_frame, stall_name)
 from kdumpext.model import Frame, Member, Verdict
 
 # A line of a kernel call trace (``  [<ffffffff81d0457d>] dump_stack+0xc1/0x124``,
@@ -288,6 +288,21 @@ SYZ_WARN_BOGUS = """
 [   60.181242][ T4392]  kvm_wait+0xc9/0xe0
 """
 
+# report/426 ("WARNING in pvr2_i2c_core_done"): a driver's i2c_del_adapter() tears down a client
+# whose sysfs group is gone; the driver core and i2c's unregistration act on the driver's device
+SYZ_UNREGISTER = """
+[  194.673882][  T102] RIP: 0010:sysfs_remove_group+0x155/0x1b0
+[  194.749737][  T102]  ? __unregister_dummy+0x80/0x80
+[  194.754751][  T102]  dpm_sysfs_remove+0x97/0xb0
+[  194.759421][  T102]  device_del+0x12a/0xb10
+[  194.790192][  T102]  device_unregister+0x11/0x30
+[  194.794952][  T102]  __unregister_client+0x8b/0xa0
+[  194.799875][  T102]  device_for_each_child+0xf9/0x170
+[  194.816409][  T102]  i2c_del_adapter+0x2e2/0x590
+[  194.826010][  T102]  pvr2_i2c_core_done+0x69/0xb6
+[  194.830868][  T102]  pvr2_hdw_destroy+0x179/0x370
+"""
+
 
 @pytest.mark.parametrize("trace,start,want", [
     (API_SPINLOCK, 0, "kdxapi_link_quiesce.isra.0"),
@@ -317,11 +332,12 @@ SYZ_WARN_BOGUS = """
     (SYZ_DPUT, 0, "ovl_stack_put"),
     (SYZ_STACK_CHK, 0, "ip6_xmit"),
     (SYZ_WARN_BOGUS, 0, "kvm_wait"),
+    (SYZ_UNREGISTER, 0, "pvr2_i2c_core_done"),
 ], ids=["api-spinlock", "api-spinlock-from-5", "api-complete", "api-mutex", "api-queue-work", "api-mod-timer",
         "api-xa-load", "api-kobject", "strlen", "trace-lock", "refcount-kasan",
         "rb-erase", "kfree", "skb-panic",
         "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk", "lockdep",
-        "usb-kill-urb", "xas-truncate", "stack-walk", "dput", "stack-chk", "warn-bogus"])
+        "usb-kill-urb", "xas-truncate", "stack-walk", "dput", "stack-chk", "warn-bogus", "unregister"])
 def test_guilty_frame_on_real_traces(trace: str, start: int, want: str) -> None:
     """The first frame past the library and infrastructure routines, as a kernel engineer reads the trace."""
     assert guilty(trace, start) == want
@@ -333,7 +349,8 @@ def test_every_group_is_exercised() -> None:
     for trace in (API_SPINLOCK, API_COMPLETE, API_MUTEX, API_QUEUE_WORK, API_MOD_TIMER, API_XA_LOAD, API_KOBJECT,
                   SYZ_STRLEN, SYZ_COPY_TO_USER, SYZ_TRACE_LOCK, SYZ_REFCOUNT_KASAN, SYZ_REFCOUNT_WARN, SYZ_LIST_DEL,
                   SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK, SYZ_LOCKDEP,
-                  SYZ_USB_KILL, SYZ_XAS_TRUNCATE, SYZ_STACK_WALK, SYZ_DPUT, SYZ_STACK_CHK, SYZ_WARN_BOGUS):
+                  SYZ_USB_KILL, SYZ_XAS_TRUNCATE, SYZ_STACK_WALK, SYZ_DPUT, SYZ_STACK_CHK, SYZ_WARN_BOGUS,
+                  SYZ_UNREGISTER):
         fs = frames(trace)
         g = guilty_frame(fs, 0)
         for f in fs[:g]:
@@ -534,6 +551,35 @@ def test_stall_frame_is_before_the_entry_point() -> None:
     assert stall_frame(["rcu_check_callbacks", "foo", "smp_call_function_many", "bar"]) == 2
 
 
+# report/504 ("BUG: soft lockup in smp_call_function"): the stalled CPU waits for another in
+# smp_call_function_single(); report/292 stalls in smp_call_function_many() for the same bug
+SYZ_CSD_LOCKUP = ["smp_call_function_single", "smp_call_function_many_cond", "on_each_cpu", "text_poke_bp_batch",
+                  "text_poke_finish", "arch_jump_label_transform_apply", "jump_label_update"]
+
+
+def test_stall_name_is_the_family() -> None:
+    """smp_call_function_* anchors are one stall, named smp_call_function; others keep their name."""
+    i = stall_frame(SYZ_CSD_LOCKUP)
+    assert i == 0 and stall_name(SYZ_CSD_LOCKUP[i]) == "smp_call_function"
+    assert stall_name("smp_call_function_many_cond.constprop.0") == "smp_call_function"
+    assert stall_name("kvm_vcpu_ioctl.cold") == "kvm_vcpu_ioctl"
+
+
+def test_reporting_frame() -> None:
+    """A report's stack starts past dump_stack() and the unwinder (report/544 is riscv's)."""
+    assert reporting_frame(["walk_stackframe", "show_stack", "dump_stack", "check_preemption_disabled",
+                            "debug_smp_processor_id", "get_cache_size"]) == 3
+    assert reporting_frame(["dump_stack", "spin_dump", "do_raw_spin_lock"]) == 1
+    assert reporting_frame(["kvm_wait"]) == 0 and reporting_frame([]) == 0
+
+
+def test_wake_up_new_task_is_no_wait_routine() -> None:
+    """wake_up_new_task() starts the task fork made; it takes no waiter from its caller (report/68)."""
+    assert skip_group("wake_up_new_task") is None
+    assert skip_group("wake_up_process").name == "wait"  # type: ignore[union-attr]
+    assert skip_group("__wake_up_common_lock").name == "wait"  # type: ignore[union-attr]
+
+
 def test_hung_task_frame() -> None:
     """Past the scheduler and the waiting frames; rtnl_lock and synchronize_* name their bucket."""
     assert hung_task_frame(SYZ_HUNG) == (7, "iterate_bdevs")
@@ -602,3 +648,20 @@ def test_sleeping_allocation_blames_the_allocators_caller() -> None:
     fs = frames(SYZ_SLEEPING_ALLOC)
     extra = report_skips("sleeping function called from invalid context")
     assert fs[guilty_frame(fs, 0, extra) or 0].function == "__alloc_skb"
+
+
+# report/590 ("KFENCE: use-after-free read in find_uprobe"): KFENCE's title names memcmp, which the
+# fault's registers and stack do not show (inlined into its caller)
+SYZ_KFENCE_INLINED = """
+[  221.462394][ T9991] RIP: 0010:find_uprobe+0x57/0x150
+[  221.236676][ T9991]  uprobe_apply+0x26/0x130
+"""
+
+
+def test_a_shared_routine_off_the_stack_blames_the_faulting_frame() -> None:
+    """A verdict on a shared routine that is not on the stack walks from the faulting frame; another
+    function off the stack is no one's to blame for."""
+    fs = frames(SYZ_KFENCE_INLINED)
+    b = blame_for(Verdict("use-after-free", function="memcmp"), fs)
+    assert b[0] == "find_uprobe" and "inlined" in b[2], b
+    assert blame_for(Verdict("unknown", function="not_on_stack"), fs) == ("", "", "")
