@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional
 
 from .dump import vmcoreinfo_value
-from .model import DumpInfo, TaskInfo
+from .model import DumpInfo, Frame, Registers, TaskInfo
 from .oops import Oops, parse_fault
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["CrashContext", "crash_context", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
+__all__ = ["CrashContext", "CrashSource", "crash_context", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
 
 #: Meaning of each taint letter (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_MEANINGS = {
@@ -58,6 +58,39 @@ class CrashContext:
     #: where the program's memory comes from, as evidence names it: the dump, or for an
     #: oops log the vmlinux/module file or the oops' Code: line
     memory: str = "dump"
+    #: the debug info the faulting code needs and the program lacks ("no vmlinux", "no debug
+    #: info for kdx"), "" when it has it: the verdict says so instead of naming nothing
+    missing_debug: str = ""
+
+    @property
+    def from_text(self) -> bool:
+        """Whether the crash is read from a kernel log's text, with no dump memory behind it."""
+        return self.memory != "dump"
+
+
+@dataclass
+class CrashSource:
+    """One crash as read, from a dump or from its kernel log: what the engine explains.
+
+    :func:`kdumpext.triage.dump_source` fills it from drgn (the crashed thread's unwound stack,
+    the dump's memory); :func:`kdumpext.oopstriage.log_source` from the oops' lines (its RIP,
+    registers, ``Code:`` bytes and call trace, over the vmlinux and module files laid out where
+    the trace says).  :func:`kdumpext.triage.assemble_report` makes the one
+    :class:`~kdumpext.model.Report` of either.
+    """
+
+    #: the dump, or for a log a program holding only the debug files (and the Code: bytes)
+    prog: "drgn.Program"
+    info: DumpInfo
+    ctx: CrashContext
+    #: innermost first; frame 0 is the exception frame when the crash was a fault
+    frames: List[Frame]
+    #: at the fault (drgn's register names), ``rip`` included when known
+    registers: Registers
+    warnings: List[str] = field(default_factory=list)
+    #: read from a dump: its verdict is checked against the dump's own log for damage
+    #: (:func:`kdumpext.triage.damage_signs`); a log's verdict rests on its text alone
+    from_dump: bool = True
 
 
 def _read_vmcoreinfo(prog: "drgn.Program") -> str:

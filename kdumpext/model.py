@@ -24,6 +24,7 @@ __all__ = [
     "Hop",
     "HopKind",
     "CrashClass",
+    "SANITIZER_CLASSES",
     "Access",
     "Confidence",
 ]
@@ -43,9 +44,13 @@ MASK64 = (1 << 64) - 1
 HopKind = Literal["argument", "address-of", "load", "return", "global", "constant", "unknown"]
 HOP_KINDS: Tuple[str, ...] = get_args(HopKind)
 
-#: Verdict classes (``crash_class``).
+#: Verdict classes (``crash_class``).  ``use-after-free``, ``out-of-bounds`` and ``invalid-free``
+#: are what a memory sanitizer (KASAN, KFENCE) caught before the access faulted.
 CrashClass = Literal["null-deref", "null-fn-call", "err-ptr", "list-poison", "slab-poison", "non-canonical",
-                     "user-access", "bad-access", "bad-call", "bug", "warning", "panic", "unknown"]
+                     "user-access", "bad-access", "bad-call", "use-after-free", "out-of-bounds", "invalid-free",
+                     "bug", "warning", "panic", "unknown"]
+#: The classes of an access a memory sanitizer caught (its report, not a fault, says what was wrong).
+SANITIZER_CLASSES: Tuple[str, ...] = ("use-after-free", "out-of-bounds", "invalid-free")
 #: Memory access kinds of an instruction ("" for none).
 Access = Literal["read", "write", "read-write", "exec", ""]
 Confidence = Literal["high", "medium", "low"]

@@ -9,15 +9,12 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from . import addresses
-from .context import CrashContext, decode_taint
+from .context import CrashContext, CrashSource, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
-from .guilty import NO_BLAME, REPORT_SKIPS, Blame, base_name, blame_for, hung_task_frame, report_skips, stall_frame
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
-from .model import DumpInfo, Evidence, Frame, Registers, Report, TaskInfo, Verdict
-from .oops import STALL_KINDS, Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
-from .report import summarize
-from .triage import PANIC_PATH, explain_crash, explain_frame, verdict_class
+from .model import DumpInfo, Frame, Registers, Report, TaskInfo, Verdict
+from .oops import Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
+from .triage import assemble_report, explain_crash
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -31,7 +28,7 @@ __all__ = [
     "modules_linked_in",
     "frames_from_oops",
     "explain_oops",
-    "report_blame",
+    "log_source",
     "TextProgram",
     "report_from_text",
     "oops_report",
@@ -194,16 +191,18 @@ def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Fra
     Frame 0 is the exception frame when the oops has a ``RIP:`` line.  ``pc`` is what
     ``resolve`` gives for ``function+offset`` (with a vmlinux), else the bare RIP the
     kernel printed, else 0.  ``? `` lines (stale stack words) are left out, and for a
-    plain panic the frames of ``dump_stack()`` above ``panic()`` too.
+    plain panic the frames of ``dump_stack()`` above ``panic()`` too.  For a stall whose
+    trace shows the detector's own path (``oops.interrupted``), only the interrupted code's
+    frames are given: the stalled code, not the timer interrupt that reported it.
     """
     frames: List[Frame] = []
-    if oops.rip_function or oops.rip_address is not None:
+    if (oops.rip_function or oops.rip_address is not None) and not oops.rip_foreign:
         pc = oops.rip_address or 0
         if oops.rip_function and resolve is not None:
             pc = resolve(oops.rip_function, oops.rip_module, oops.rip_offset) or pc
         frames.append(Frame(0, pc, oops.rip_function, oops.rip_offset, oops.rip_module, exception=True,
                             sp=oops.registers.get("rsp", 0)))
-    entries = [e for e in oops.trace if e.reliable]
+    entries = [e for e in oops.trace[oops.interrupted or 0:] if e.reliable]
     if not frames:
         names = [e.function for e in entries]
         for name in ("panic", "vpanic"):
@@ -225,180 +224,26 @@ def _empty_program() -> "drgn.Program":
 
 def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Optional[List[Frame]] = None,
                  intel: bool = False, code_from: str = "") -> Verdict:
-    """The verdict for an oops read from text, by the engine's own :func:`~kdumpext.triage.explain_crash`.
+    """The verdict for an oops read from text, by the engine's :func:`~kdumpext.triage.explain_crash`.
 
     Without ``prog`` (no vmlinux) the engine works on an empty program: the faulting
     instruction comes from the ``Code:`` bytes (``<..>`` marks it), the registers from the
     oops, and the bad pointer is classified from base register + displacement; what needs
     debug info (the variable, the member) stays undecided.  With ``prog`` (see
     :class:`TextProgram`) the engine reads the function's code and DWARF as for a dump.
-    Where the engine stops for want of memory (no ``Code:`` bytes, no stack), the facts
-    the oops states (fault address, ``#PF`` access, ``kernel BUG at``, the caller in the
-    trace) fill in.
     """
     if frames is None:
         frames = frames_from_oops(oops)
+    ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="", memory=code_from or "oops Code: line")
+    return explain_crash(prog if prog is not None else _empty_program(), ctx, frames, _registers(oops, frames), intel)
+
+
+def _registers(oops: Oops, frames: List[Frame]) -> Registers:
+    """The oops' registers, with ``rip`` the exception frame's pc (0 when unknown)."""
     regs: Registers = dict(oops.registers)
     if frames and frames[0].exception:
         regs["rip"] = frames[0].pc
-    ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="", memory=code_from or "oops Code: line")
-    prog = prog if prog is not None else _empty_program()
-    first = frames[0] if frames and frames[0].exception else None
-    if not oops.title:
-        # a plain panic(): its verdict names who called it; a RIP: line after it is no fault
-        calls = [f for f in frames if not f.exception]
-        v = explain_crash(prog, ctx, calls if calls and calls[0].function in PANIC_PATH else [], regs, intel)
-    elif oops.kind:
-        v = _report_verdict(oops, frames)
-        v.evidence.insert(0, Evidence("note", "read from the kernel log text (oops report), not from a dump"))
-        return v
-    elif first is not None and not first.function:
-        # the bare address the kernel printed: a call to it when in the first page (or #PF exec)
-        v = explain_crash(prog, ctx, frames, regs, intel)
-    elif first is not None and oops.pf_access == "exec":
-        v = explain_crash(prog, ctx, frames, regs, intel)
-    elif first is not None and _FAULT_TITLE.search(oops.title):
-        # a symbolic RIP is code: its pc is only unknown (0) without a vmlinux, never a bad call
-        v = explain_frame(prog, ctx, frames, 0, regs, intel)
-    else:
-        v = _title_verdict(oops, first)
-    _complete(v, oops, frames)
-    v.evidence.insert(0, Evidence("note", "read from the kernel log text (oops report), not from a dump"))
-    return v
-
-
-#: Titles whose RIP is the instruction that faulted or trapped (page fault, GPF, #DE, #SS, #UD:
-#: BUG() and WARN()); after another title (soft lockup, KASAN, lockdep, ...) the RIP is only
-#: where the CPU was, and its instruction is not decoded as the cause.
-_FAULT_TITLE = re.compile(r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|(?:Oops: )?"
-                          r"(?:(?:segment-related )?general protection fault|divide[ _]error|stack[ _]segment|"
-                          r"invalid opcode)|Oops: [0-9a-f]+ \[#|kernel BUG at |WARNING: )")
-
-
-def _title_verdict(oops: Oops, first: Optional[Frame]) -> Verdict:
-    """A report whose RIP (if any) is not a fault: the title's facts only (see :func:`_complete`)."""
-    fn, off, mod = ((first.function, first.offset, first.module) if first is not None and first.function
-                    else (oops.title_function, oops.title_offset, oops.title_module))
-    v = Verdict("unknown", function=fn, module=mod, site=_site(fn, off, mod) if fn else "")
-    if first is None:
-        v.undecided = "the report has no RIP: line (no faulting instruction)"
-    else:
-        v.undecided = "the RIP: line of this report is where the CPU was, not a faulting access"
-    v.evidence.append(Evidence("note", oops.title))
-    v.summary = summarize(v)
-    return v
-
-
-def _report_verdict(oops: Oops, frames: List[Frame]) -> Verdict:
-    """A report that is no fault (``oops.kind``: a stall, a hung task, lockdep, a leak, UBSAN, ...).
-
-    ``function`` is where the report points: the stalled CPU's RIP, the frame a hung task
-    waits in, the first frame of the report's stack (lockdep's ``at:`` line, kmemleak's
-    allocation, the frame that called a check); :func:`report_blame` then names the frame
-    past the report's own routines.  Low confidence: no instruction is explained, and a report
-    of this kind tells where a problem showed, not what made it.
-    """
-    first = frames[0] if frames else None
-    fn, off, mod = (first.function, first.offset, first.module) if first is not None and first.function else \
-        (oops.title_function, oops.title_offset, oops.title_module)
-    if oops.kind == "hung task":
-        hung = hung_task_frame([f.function for f in frames])
-        if hung is not None:
-            fn, off, mod = hung[1], frames[hung[0]].offset, frames[hung[0]].module
-    elif oops.kind == "workqueue leaked lock" and oops.title_function:
-        fn, off, mod = oops.title_function, 0, ""
-    v = Verdict("panic" if oops.panic else "unknown", function=fn, module=mod,
-                site=_site(fn, off, mod) if fn and off else fn, confidence="low")
-    if oops.panic:
-        v.message = oops.panic
-        v.evidence.append(Evidence("note", f"the kernel panicked after the report: {oops.panic}"))
-    v.evidence.append(Evidence("note", oops.title))
-    v.undecided = f"a {oops.kind} report shows where the problem was seen, not what made it; no access to explain"
-    v.summary = _report_summary(oops, v, frames)
-    return v
-
-
-def _report_summary(oops: Oops, v: Verdict, frames: List[Frame]) -> str:
-    """``RCU stall: CPU 1 in kvm_mmu_page_fault``, ``possible deadlock: in tty_buffer_flush``, ..."""
-    where = v.function or "?"
-    if oops.kind in STALL_KINDS:
-        cpu = f"CPU {oops.cpu} " if oops.cpu is not None else ""
-        text = f"{oops.kind}: {cpu}in {where}"
-    elif oops.kind == "hung task":
-        text = f"hung task: {oops.comm or 'a task'} waits in {where}"
-    elif oops.kind == "memory leak":
-        text = f"memory leak: object allocated in {where}"
-    else:
-        text = f"{oops.kind}: in {where}"
-    if oops.panic:
-        text += f"; then panic(\"{oops.panic}\")"
-    return text
-
-
-def report_blame(oops: Oops, v: Verdict, frames: List[Frame]) -> Blame:
-    """Whom to blame for the verdict of a report of ``oops.kind`` (see :func:`_report_verdict`).
-
-    A stall is blamed on the frame before the point its loop was entered from
-    (:func:`kdumpext.guilty.stall_frame`); a hung task's verdict already names its frame; the
-    others walk out of the report's own routines (:data:`kdumpext.guilty.REPORT_SKIPS`).
-    """
-    if oops.kind in STALL_KINDS:
-        names = [f.function for f in frames]
-        i = stall_frame(names)
-        if i is None or base_name(names[i]) == base_name(v.function):
-            return NO_BLAME
-        return Blame(base_name(names[i]), frames[i].module,
-                     "where the stalled code was entered (the frame before the syscall, softirq, timer or "
-                     "work dispatch)")
-    if oops.kind in ("hung task", "workqueue leaked lock"):
-        return NO_BLAME
-    return blame_for(v, frames, 0, REPORT_SKIPS.get(oops.kind, ()))
-
-
-def _site(function: str, offset: int, module: str) -> str:
-    return Frame(0, 0, function, offset, module).site
-
-
-def _complete(v: Verdict, oops: Oops, frames: List[Frame]) -> None:
-    """Fill what the engine left open with what the oops text says outright."""
-    if not v.function and oops.rip_function:
-        v.function, v.module = oops.rip_function, oops.rip_module
-        v.site = v.site or _site(oops.rip_function, oops.rip_offset, oops.rip_module)
-    if not v.function and oops.title_function:
-        v.function, v.module = oops.title_function, oops.title_module
-        v.site = v.site or _site(oops.title_function, oops.title_offset, oops.title_module)
-    trap = v.instruction is not None and v.instruction.mnemonic in ("ud0", "ud1", "ud2")
-    if (v.crash_class == "unknown" and oops.bug_file) or (trap and v.crash_class not in ("bug", "warning")):
-        # BUG()/WARN() said by the title, or the ud0/ud1/ud2 trap they (and UBSAN's traps) use
-        v.crash_class = "warning" if oops.title.startswith("WARNING:") else "bug"
-        v.access, v.confidence = "", "high" if oops.bug_file else "medium"
-        v.bad, v.address = None, None
-        if oops.bug_file:
-            v.source = f"{oops.bug_file}:{oops.bug_line}"
-        v.summary = summarize(v)
-        v.undecided = ""
-        v.evidence.append(Evidence("note", oops.title))
-        return
-    exec_fault = oops.pf_access == "exec" or (frames and frames[0].exception and frames[0].pc < _PAGE
-                                               and not frames[0].function)
-    if v.bad is None and (oops.fault_address is not None or exec_fault):
-        where = oops.fault_address if oops.fault_address is not None else frames[0].pc
-        bad = addresses.classify(where)
-        v.bad, v.address = bad, where
-        v.access = v.access or ("exec" if exec_fault else oops.pf_access)
-        v.crash_class = verdict_class(bad, v.access)
-        v.evidence.append(Evidence("note", f"fault address {where:#x} from the oops' first line"
-                                           + (f" and '#PF: ... {oops.pf_access}'" if oops.pf_access else "")))
-    if exec_fault and not v.pointer:
-        caller = next((f for f in frames if not f.exception), None)
-        if caller is not None and (not v.function or v.function == oops.rip_function):
-            v.function, v.module, v.site = caller.function, caller.module, caller.site
-            v.evidence.append(Evidence("note", f"the call trace's first line, {caller.site}, is the "
-                                               "return address of the bad call"))
-    if v.instruction is None and v.undecided.startswith("the code at"):
-        v.undecided = ("the oops has no Code: bytes and no vmlinux or module file gave the code at "
-                       + (v.site or "the fault"))
-    v.summary = summarize(v)  # the fields the text added are phrased like the engine's own
+    return regs
 
 
 # --- debug info without a dump -------------------------------------------------------
@@ -689,6 +534,7 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
     text (and ``why``, e.g. the reason the dump could not be opened).  With a vmlinux
     (``vmlinux``, or found for the oops' release on ``debug_dirs`` + the log's directory
     when ``find_debug_info``) and module files, the engine names the pointer and member.
+    The report is assembled as a dump's is (:func:`kdumpext.triage.assemble_report`).
 
     :raises NoOopsError: the text has no oops and no panic.
     :raises MissingDebugInfo, ReleaseMismatch: ``vmlinux`` is missing or of another release.
@@ -700,53 +546,49 @@ def report_from_text(text: str, path: str, vmlinux: Optional[str] = None, debug_
     missing: List[str] = []
     search = SearchPath.build(debug_dirs, path, vmlinux)
     tp = _debug_program(oops, search, vmlinux, find_debug_info, warnings, missing)
+    try:
+        return assemble_report(log_source(oops, text, path, tp, warnings, missing), intel)
+    finally:
+        if tp is not None:
+            tp.close()
+
+
+def log_source(oops: Oops, text: str, path: str, tp: Optional[TextProgram], warnings: List[str],
+               missing: List[str]) -> CrashSource:
+    """The crash as the log ``text`` (from ``path``) tells it: the oops' frames, placed in ``tp``'s
+    layout of the vmlinux and modules when there is one (``missing``: the modules without a
+    debug file), its registers, and its ``Code:`` bytes laid over the file's code."""
     frames = frames_from_oops(oops, tp.address_of if tp is not None else None)
     code_from = ""
     if tp is not None and frames:
         code_from = _map_code(tp, oops, frames[0], warnings)
-        _map_return_address(tp, oops, frames)
         _fill_sources(tp, frames)
-    verdict = explain_oops(oops, tp.prog if tp is not None else None, frames, intel, code_from)
-    if tp is not None:
-        if tp.modules:
-            verdict.evidence.append(Evidence("note", "module addresses are kdumpext's own layout of "
-                                                     + ", ".join(sorted(tp.modules))
-                                                     + " (the oops does not say where a module was loaded)"))
-    if tp is None:
-        _retouch_bare(verdict, frames, "no vmlinux")
-    elif frames and frames[0].exception and frames[0].function and not frames[0].pc:
-        _retouch_bare(verdict, frames, f"no debug info for {frames[0].module or 'vmlinux'}")
-    elif frames and frames[0].exception and not frames[0].function and len(frames) > 1 and not frames[1].pc:
-        _retouch_bare(verdict, frames, f"no debug info for {frames[1].module or 'vmlinux'}")
-    _not_whole(verdict, oops)
-    verdict.blame, verdict.blame_module, verdict.blame_reason = \
-        report_blame(oops, verdict, frames) if oops.kind else \
-        blame_for(verdict, frames, None, report_skips(oops.kind, oops.bug_file, oops.title))
-    if missing:
-        warnings.append("no debug info for module(s): " + ", ".join(missing))
+    if tp is not None and tp.modules:
+        warnings.append("module addresses are kdumpext's own layout of " + ", ".join(sorted(tp.modules))
+                        + " (the oops does not say where a module was loaded)")
     info = DumpInfo(path=path, format=TEXT_FORMAT, release=oops.release, vmlinux=tp.vmlinux if tp else "",
                     uptime=log_uptime(text, oops.title or oops.panic),
                     panic_message=f"Kernel panic - not syncing: {oops.panic}" if oops.panic else "",
                     oops=oops.title, taint=oops.taint, taint_flags=decode_taint(oops.taint),
                     modules=modules_linked_in(text), modules_missing_debuginfo=missing)
     task = TaskInfo(oops.pid, oops.comm, oops.cpu if oops.cpu is not None else -1) if oops.pid is not None else None
-    regs: Registers = dict(oops.registers)
-    if frames and frames[0].exception:
-        regs["rip"] = frames[0].pc
-    if tp is not None:
-        tp.close()
-    return Report(info, task, frames, verdict, regs, warnings)
+    ctx = CrashContext(task=task, thread=None, oops=oops, dmesg=text, memory=code_from or "oops Code: line",
+                       missing_debug=_missing_debug(tp, frames))
+    prog = tp.prog if tp is not None else _empty_program()
+    return CrashSource(prog, info, ctx, frames, _registers(oops, frames), warnings, from_dump=False)
 
 
-def _not_whole(v: Verdict, oops: Oops) -> None:
-    """Low confidence for a report that is not whole (:attr:`kdumpext.oops.Oops.damaged`: another
-    report spliced into it, its call trace cut, another task's lines mixed in): ``undecided`` says
-    why first, as the verdict may rest on lines that are not this report's, or miss the ones that are."""
-    if not oops.damaged:
-        return
-    v.confidence = "low"
-    v.undecided = "; ".join([*oops.damaged, *([v.undecided] if v.undecided else [])])
-    v.evidence.extend(Evidence("note", d) for d in oops.damaged)
+def _missing_debug(tp: Optional[TextProgram], frames: List[Frame]) -> str:
+    """What the faulting code lacks to be named: no vmlinux at all, or the faulting frame's (for
+    a bad call, its caller's) debug file (its pc then stays unknown, 0)."""
+    if tp is None:
+        return "no vmlinux"
+    if not frames or not frames[0].exception:
+        return ""
+    f = frames[0] if frames[0].function else frames[1] if len(frames) > 1 else None
+    if f is not None and f.function and not f.pc:
+        return f"no debug info for {f.module or 'vmlinux'}"
+    return ""
 
 
 def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) -> str:
@@ -767,35 +609,6 @@ def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) ->
                     "the faulting instruction is taken from the Code: bytes")
     tp.add_bytes(start, oops.code)
     return "oops Code: line"
-
-
-_NO_SYMBOL = "no symbol at the faulting pc"
-
-
-def _retouch_bare(v: Verdict, frames: List[Frame], missing: str) -> None:
-    """Without the faulting code's debug file its pc is unknown (0): name the code by its
-    symbol, and say what is missing (``missing``)."""
-    site = frames[0].site if frames and frames[0].exception and frames[0].function else ""
-    for e in v.evidence:
-        if site and e.kind == "insn" and e.address == 0 and e.text.startswith("0x0: "):
-            e.text = f"{site}: {e.text[len('0x0: '):]}"
-    # the engine's "no symbol at pc" and "stack not in the dump" only restate what is missing here
-    reasons = [u for u in v.undecided.split("; ") if u and u != _NO_SYMBOL and not u.startswith("the stack at")]
-    reasons.append(f"{missing}: the pointer and member cannot be named from the text alone")
-    v.undecided = "; ".join(reasons)
-
-
-def _map_return_address(tp: TextProgram, oops: Oops, frames: List[Frame]) -> None:
-    """For a call to a bad address, put the trace's first return address at ``[%rsp]``.
-
-    x86's ORC unwinder takes a bad pc for a call through a bad pointer and reads the
-    return address at ``%rsp`` (``unwind_orc.c``, ``null_orc_entry``): that is the call
-    trace's first line, which the engine then follows back to the call.
-    """
-    rsp = oops.registers.get("rsp")
-    if rsp is None or not frames[0].exception or frames[0].function or len(frames) < 2 or not frames[1].pc:
-        return
-    tp.add_bytes(rsp, frames[1].pc.to_bytes(8, "little"))
 
 
 def _fill_sources(tp: TextProgram, frames: List[Frame]) -> None:

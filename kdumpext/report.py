@@ -6,7 +6,7 @@ import datetime
 from typing import Any, Dict, List, Optional
 
 from . import addresses
-from .model import BadAddress, Frame, Hop, Member, Report, Verdict
+from .model import SANITIZER_CLASSES, BadAddress, Frame, Hop, Member, Report, Verdict
 
 __all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "hop_dict", "render_text", "render_verdict", "render_chain",
            "short_verdict", "summarize", "bad_word", "origin_text", "origin_site", "blame_text"]
@@ -111,6 +111,12 @@ def summarize(v: Verdict, reg: str = "") -> str:
         return f'panic("{v.message}") called from {where}' if v.message else f"panic() called from {where}"
     if v.crash_class in ("bug", "warning"):
         return f"{'WARN()' if v.crash_class == 'warning' else 'BUG()'} at {v.source or '?'} in {where}"
+    if v.crash_class in SANITIZER_CLASSES:
+        # "use-after-free read of 8 bytes at 0xffff88801d6ca4a8 in tty_ldisc_hangup"
+        what = f" {v.access}" if v.access else ""
+        size = f" of {v.size} bytes" if v.size else ""
+        at = f" at {v.address:#x}" if v.address is not None else ""
+        return f"{v.crash_class}{what}{size}{at} in {where}"
     word = bad_word(v.bad)
     insn = v.instruction
     if not reg and insn is not None and insn.mem is not None and insn.mem.base not in (None, "rip") \
@@ -325,6 +331,11 @@ def render_verdict(v: Verdict) -> str:
         rows.append(["BUG" if v.crash_class == "bug" else "WARN", f"{v.site}  {v.source}".strip()])
         if insn:
             rows.append(["", insn.text])
+    elif v.crash_class in SANITIZER_CLASSES:
+        # caught by KASAN/KFENCE before the access: no faulting instruction
+        rows.append(["CAUGHT", v.summary])
+        if v.site or v.source:
+            rows.append(["", f"{v.site}  {v.source}".strip()])
     else:
         rows.append(["FAULT", f"{v.site}  {v.source}".strip()])
         if insn:
@@ -424,7 +435,7 @@ def render_text(r: Report, evidence: bool = True) -> str:
 
 def short_verdict(v: Verdict) -> str:
     """One cell for a batch table: ``cmd->dev NULL -> ->vdev_update_lat_stats +0x240``."""
-    if v.crash_class in ("panic", "bug", "warning"):
+    if v.crash_class in ("panic", "bug", "warning", *SANITIZER_CLASSES):
         return v.summary
     word = "NULL" if v.bad is not None and v.bad.kind == "null" else (v.bad.detail or v.bad.kind) if v.bad else "bad"
     if v.pointer and v.access == "exec":

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
-from .context import CrashContext, crash_context
+from .context import CrashContext, CrashSource, crash_context
 from .decode import DecodeError, decode
 from .dump import open_dump, read_memory
 from .errors import MemoryNotInDump
@@ -20,11 +20,14 @@ from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, H
                     Registers, Report, Verdict)
 from .program import Code, DrgnView, branch_register, with_target_name
 from .report import summarize
+from .reports import report_blame, report_verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["triage", "triage_program", "damage_signs", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
+    from .oops import Oops
+
+__all__ = ["triage", "triage_program", "dump_source", "assemble_report", "damage_signs", "frames_of", "explain_crash", "explain_frame", "verdict_class", "PANIC_PATH"]
 
 #: Functions on the way from panic()/an oops into kdump: never "where it crashed".
 PANIC_PATH = frozenset({
@@ -162,6 +165,12 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
     that says so, from the kernel log saved in the dump when that has an oops
     (``debug_dirs``: where that explanation finds module debug info).
     """
+    return assemble_report(dump_source(prog, info), intel, debug_dirs)
+
+
+def dump_source(prog: "drgn.Program", info: Optional[DumpInfo] = None) -> CrashSource:
+    """The crash as the dump holds it: crash context, the crashed thread's stack as drgn unwinds
+    it, and the registers of its innermost frame (the exception's, for a fault)."""
     import drgn
 
     if info is None:
@@ -186,28 +195,54 @@ def triage_program(prog: "drgn.Program", info: Optional[DumpInfo] = None, intel:
             regs = {k: int(v) for k, v in trace[0].registers().items()}
         except (LookupError, ValueError):
             pass
+    return CrashSource(prog, info, ctx, frames, regs, warnings)
+
+
+def assemble_report(src: CrashSource, intel: bool = False, debug_dirs: Iterable[str] = ()) -> Report:
+    """The :class:`Report` of a crash, from a dump or from a log (:class:`CrashSource`): verdict,
+    the frame to blame, warnings, and for a dump the signs of damage (then the verdict of the
+    kernel log saved in the dump, with low confidence: :func:`damage_signs`)."""
+    warnings = list(src.warnings)
     try:
-        verdict = explain_crash(prog, ctx, frames, regs, intel)
-        _blame(verdict, frames, ctx)
+        verdict = explain_crash(src.prog, src.ctx, src.frames, src.registers, intel)
+        _blame(verdict, src.frames, src.ctx)
     except Exception as e:  # noqa: BLE001 - an unforeseen dump must still get its report
         if os.environ.get("KDUMPEXT_DEBUG"):
             raise
         verdict = Verdict("unknown", undecided=f"explaining the fault failed: {type(e).__name__}: {e}")
         warnings.append("the verdict is incomplete because of an internal error "
                         "(KDUMPEXT_DEBUG=1 shows the traceback; please report it)")
-    if info.modules_missing_debuginfo:
-        warnings.append("no debug info for module(s): " + ", ".join(info.modules_missing_debuginfo))
-    report = Report(info, ctx.task, frames, verdict, regs, warnings)
-    damage = damage_signs(ctx, frames, verdict)
-    if damage:
-        _damaged(report, ctx, damage, debug_dirs, intel)
+    if not src.from_dump and src.ctx.oops is not None:
+        _not_whole(verdict, src.ctx.oops)
+    if src.info.modules_missing_debuginfo:
+        warnings.append("no debug info for module(s): " + ", ".join(src.info.modules_missing_debuginfo))
+    report = Report(src.info, src.ctx.task, src.frames, verdict, src.registers, warnings)
+    if src.from_dump:
+        damage = damage_signs(src.ctx, src.frames, verdict)
+        if damage:
+            _damaged(report, src.ctx, damage, debug_dirs, intel)
     return report
+
+
+def _not_whole(v: Verdict, oops: "Oops") -> None:
+    """Low confidence for a log's report that is not whole (:attr:`kdumpext.oops.Oops.damaged`:
+    another report spliced into it, its call trace cut, another task's lines mixed in):
+    ``undecided`` says why first, as the verdict may rest on lines that are not this report's,
+    or miss the ones that are."""
+    if not oops.damaged:
+        return
+    v.confidence = "low"
+    v.undecided = "; ".join([*oops.damaged, *([v.undecided] if v.undecided else [])])
+    v.evidence.extend(Evidence("note", d) for d in oops.damaged)
 
 
 def _blame(v: Verdict, frames: List[Frame], ctx: CrashContext) -> None:
     """Name the caller to blame when the verdict's function is a shared routine (:mod:`kdumpext.guilty`);
     a WARNING's file adds its checker's groups, as the log path does."""
     o = ctx.oops
+    if o is not None and o.kind:
+        v.blame, v.blame_module, v.blame_reason = report_blame(o, v, frames)
+        return
     extra = report_skips(o.kind, o.bug_file, o.title) if o is not None else ()
     v.blame, v.blame_module, v.blame_reason = blame_for(v, frames, _fault_frame_index(frames), extra)
 
@@ -317,8 +352,40 @@ def _damaged(report: Report, ctx: CrashContext, damage: List[str], debug_dirs: I
 
 def explain_crash(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: Registers,
                   intel: bool = False) -> Verdict:
-    """The verdict for a crash: a faulting access, a bad call, a BUG() or a plain panic()."""
+    """The verdict for a crash: a faulting access, a bad call, a BUG() or a plain panic(); read
+    from a log, also a report that is no fault (a stall, a hung task, lockdep: ``Oops.kind``).
+
+    A dump's verdict rests on its memory.  A log's rests on its text: the exception frame is
+    the ``RIP:`` line (its pc 0 when no debug file places the symbol), the code the ``Code:``
+    bytes or the debug file's, and what the text states outright (the fault address of the
+    title, ``#PF: ... access``, ``kernel BUG at``) fills in what its code could not show.
+    """
     oops = ctx.oops
+    text = ctx.from_text
+    v = _route(prog, ctx, frames, regs, intel)
+    if text and oops is not None and not oops.kind:
+        _stated_facts(v, oops, frames)
+    if ctx.missing_debug:
+        v.undecided = "; ".join([*([v.undecided] if v.undecided else []),
+                                 f"{ctx.missing_debug}: the pointer and member cannot be named from the text alone"])
+    if text:
+        v.evidence.insert(0, Evidence("note", "read from the kernel log text (oops report), not from a dump"))
+    return v
+
+
+def _route(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: Registers, intel: bool) -> Verdict:
+    """Which explanation the crash gets (see :func:`explain_crash`)."""
+    oops = ctx.oops
+    text = ctx.from_text
+    if oops is not None and oops.kind:
+        return report_verdict(oops, frames)  # a stall, a hung task, lockdep: read from a log
+    if oops is not None and not oops.title:
+        # a log's plain panic(): its trace names the caller when it starts at panic() (a RIP: line
+        # after the panic line is no fault)
+        calls = [f for f in frames if not f.exception]
+        return _panic_verdict(ctx, calls if calls and calls[0].function in PANIC_PATH else [])
+    if text and oops is not None and (not frames or not frames[0].exception):
+        return _title_verdict(oops, None)  # a log's report without a RIP: line
     if not frames or (oops is None and not frames[0].exception):
         # no oops, and kdump was not entered from an exception: panic() was called
         return _panic_verdict(ctx, frames)
@@ -330,9 +397,116 @@ def explain_crash(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     frame = frames[fi]
     if frame.function in PANIC_PATH and not (oops is not None and oops.title):
         return _panic_verdict(ctx, frames)
-    if frame.pc < _PAGE or (oops is not None and oops.pf_access == "exec"):
+    thunk = thunk_target(frame, regs)
+    if thunk is not None:
+        return _bad_call_verdict(prog, ctx, frames, fi, regs, intel, thunk)
+    if (frame.pc < _PAGE and not frame.function) or (oops is not None and oops.pf_access == "exec"):
+        # a pc in the first page (a symbol's pc is 0 only when unknown) or a fetch: a bad call
         return _bad_call_verdict(prog, ctx, frames, fi, regs, intel)
+    if text and oops is not None and frame.function and not _FAULT_TITLE.search(oops.title):
+        return _title_verdict(oops, frame)
     return explain_frame(prog, ctx, frames, fi, regs, intel)
+
+
+#: Titles whose RIP is the instruction that faulted or trapped (page fault, GPF, #DE, #SS, #UD:
+#: BUG() and WARN()); after another title (KASAN, a BUG: of a debug check, ...) a log's RIP: line
+#: is only where the CPU was, and its instruction is not decoded as the cause.
+_FAULT_TITLE = re.compile(r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|(?:Oops: )?"
+                          r"(?:(?:segment-related )?general protection fault|divide[ _]error|stack[ _]segment|"
+                          r"invalid opcode)|Oops: [0-9a-f]+ \[#|kernel BUG at |WARNING: )")
+
+
+def sanitizer_class(bug: str, address: Optional[int]) -> CrashClass:
+    """The verdict class of a memory sanitizer's bug type, as KASAN (mm/kasan/report.c
+    ``get_bug_type()``) and KFENCE (mm/kfence/report.c) print it: ``use-after-free``
+    (``slab-use-after-free``, ``vmalloc-use-after-free``), ``*-out-of-bounds``,
+    ``double-free``/``invalid-free``/``invalid free``; an access outside any object
+    (``null-ptr-deref``, ``user-memory-access``, ``wild-memory-access``) by its address, as for a
+    fault; ``unknown`` for what names no access (KMSAN's ``uninit-value``, KFENCE's ``memory
+    corruption``, KCSAN's ``data-race``)."""
+    b = bug.lower()
+    if "use-after-free" in b:
+        return "use-after-free"
+    if "out-of-bounds" in b:
+        return "out-of-bounds"
+    if "double-free" in b or "invalid-free" in b or "invalid free" in b:
+        return "invalid-free"
+    if "null-ptr-deref" in b:
+        return "null-deref"
+    if "user-memory-access" in b:
+        return "user-access"
+    if "wild-memory-access" in b:
+        return verdict_class(addresses.classify(address), "read") if address is not None else "bad-access"
+    return "unknown"
+
+
+def _title_verdict(oops: "Oops", first: Optional[Frame]) -> Verdict:
+    """A log's report whose RIP (if any) is not a fault: the title's facts only (see :func:`_stated_facts`);
+    a memory sanitizer's report the access it caught (:func:`sanitizer_class`)."""
+    fn, off, mod = ((first.function, first.offset, first.module) if first is not None and first.function
+                    else (oops.title_function, oops.title_offset, oops.title_module))
+    v = Verdict("unknown", function=fn, module=mod, site=Frame(0, 0, fn, off, mod).site if fn else "")
+    cls = sanitizer_class(oops.sanitizer_bug, oops.sanitizer_address) if oops.sanitizer_bug else "unknown"
+    if cls != "unknown" and oops.title.startswith("BUG: K"):
+        # the sanitizer's own report: it caught the access before it was made, and says what it was
+        fn, off, mod = oops.title_function or fn, oops.title_offset if oops.title_function else off, \
+            oops.title_module if oops.title_function else mod
+        v = Verdict(cls, function=fn, module=mod, site=Frame(0, 0, fn, off, mod).site if fn else "",
+                    access=oops.sanitizer_access, size=oops.sanitizer_size or 0, address=oops.sanitizer_address,
+                    confidence="medium")
+        if oops.sanitizer_address is not None:
+            v.bad = addresses.classify(oops.sanitizer_address)
+        v.evidence.append(Evidence("note", f"{oops.sanitizer} caught the access: {oops.title}"))
+        v.undecided = f"{oops.sanitizer} names the access and the object's state, not the pointer it went through"
+        v.summary = summarize(v)
+        return v
+    if first is None:
+        v.undecided = "the report has no RIP: line (no faulting instruction)"
+    else:
+        v.undecided = "the RIP: line of this report is where the CPU was, not a faulting access"
+    v.evidence.append(Evidence("note", oops.title))
+    v.summary = summarize(v)
+    return v
+
+
+def _stated_facts(v: Verdict, oops: "Oops", frames: List[Frame]) -> None:
+    """Fill what a log's code could not show with what its text says outright: the RIP's or the
+    title's function, BUG()/WARN() (said by the title, or the ud0/ud1/ud2 trap they and UBSAN's
+    traps use), the fault address of the title and the ``#PF`` access, the caller of a bad call."""
+    if not v.function and oops.rip_function:
+        v.function, v.module = oops.rip_function, oops.rip_module
+        v.site = v.site or Frame(0, 0, oops.rip_function, oops.rip_offset, oops.rip_module).site
+    if not v.function and oops.title_function:
+        v.function, v.module = oops.title_function, oops.title_module
+        v.site = v.site or Frame(0, 0, oops.title_function, oops.title_offset, oops.title_module).site
+    trap = v.instruction is not None and v.instruction.mnemonic in _TRAPS
+    if (v.crash_class == "unknown" and oops.bug_file) or (trap and v.crash_class not in ("bug", "warning")):
+        v.crash_class = "warning" if oops.title.startswith("WARNING:") else "bug"
+        v.access, v.confidence = "", "high" if oops.bug_file else "medium"
+        v.bad, v.address = None, None
+        if oops.bug_file:
+            v.source = f"{oops.bug_file}:{oops.bug_line}"
+        v.summary = summarize(v)
+        v.undecided = ""
+        v.evidence.append(Evidence("note", oops.title))
+        return
+    exec_fault = oops.pf_access == "exec" or bool(frames and frames[0].exception and frames[0].pc < _PAGE
+                                                  and not frames[0].function)
+    if v.bad is None and (oops.fault_address is not None or exec_fault):
+        where = oops.fault_address if oops.fault_address is not None else frames[0].pc
+        bad = addresses.classify(where)
+        v.bad, v.address = bad, where
+        v.access = v.access or ("exec" if exec_fault else oops.pf_access)
+        v.crash_class = verdict_class(bad, v.access)
+        v.evidence.append(Evidence("note", f"fault address {where:#x} from the oops' first line"
+                                           + (f" and '#PF: ... {oops.pf_access}'" if oops.pf_access else "")))
+    if exec_fault and not v.pointer:
+        caller = next((f for f in frames if not f.exception), None)
+        if caller is not None and (not v.function or v.function == oops.rip_function):
+            v.function, v.module, v.site = caller.function, caller.module, caller.site
+            v.evidence.append(Evidence("note", f"the call trace's first line, {caller.site}, is the "
+                                               "return address of the bad call"))
+    v.summary = summarize(v)  # the fields the text added are phrased like the engine's own
 
 
 #: A function a panic message names as the kernel prints a code address (``%pB``/``%pS``:
@@ -377,18 +551,20 @@ def _panic_verdict(ctx: CrashContext, frames: List[Frame]) -> Verdict:
     return v
 
 
-def _read_code(prog: "drgn.Program", pc: int, ctx: CrashContext) -> Tuple[bytes, str]:
+def _read_code(prog: "drgn.Program", frame: Frame, ctx: CrashContext) -> Tuple[bytes, str]:
     """16 bytes at ``pc``: from the dump, else from the oops' ``Code:`` line.
 
     Returns ``(b"", why)`` when neither has them.
     """
+    o = ctx.oops
     try:
-        return read_memory(prog, pc, 16, "code at the faulting pc"), ctx.memory
+        return read_memory(prog, frame.pc, 16, "code at the faulting pc"), ctx.memory
     except MemoryNotInDump as e:
         missing = str(e)
-    o = ctx.oops
     if o is not None and o.code and o.code_fault_index is not None:
         return o.code[o.code_fault_index:], "oops Code: line"
+    if ctx.from_text:
+        return b"", f"the oops has no Code: bytes and no vmlinux or module file gave the code at {frame.site}"
     return b"", missing + ", and the oops has no Code: line"
 
 
@@ -406,7 +582,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     phys = frames[_physical_index(frames, fi)]
     oops = ctx.oops
     v = Verdict("unknown", function=phys.function, module=phys.module, site=phys.site, source=_source(frame))
-    code, where = _read_code(prog, frame.pc, ctx)
+    code, where = _read_code(prog, frame, ctx)
     if not code:
         v.undecided = where
         return v
@@ -416,7 +592,9 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         v.undecided = str(e)
         return v
     v.instruction = insn
-    v.evidence.append(Evidence("insn", f"{insn.address:#x}: {insn.text}  (faulting instruction, from the {where})",
+    # a log's symbolic RIP without its debug file has no address: the code is named by its symbol
+    at = frame.site if not frame.pc and frame.function else f"{insn.address:#x}"
+    v.evidence.append(Evidence("insn", f"{at}: {insn.text}  (faulting instruction, from the {where})",
                                insn.address))
     if insn.mnemonic in _TRAPS or (oops is not None and (oops.bug_file or _INVALID_OPCODE.match(oops.title))):
         return _bug_verdict(v, ctx, frame)
@@ -475,7 +653,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     v.crash_class = verdict_class(bad, access)
     v.evidence.append(Evidence("reg", f"%{base_reg} = {base_val:#x}"))
     if fcode is None:
-        v.undecided = "no symbol at the faulting pc"
+        v.undecided = "" if ctx.missing_debug else "no symbol at the faulting pc"
         return v
     if idx is None:
         v.undecided = f"the decoded code of {fcode.name} has no instruction at {frame.pc:#x}"
@@ -691,23 +869,65 @@ def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
 
 
 
+#: The retpoline thunks, by the register they branch through: ``__x86_indirect_thunk_rax``
+#: (arch/x86/lib/retpoline.S since 4.15; ``__x86_indirect_jump_thunk_*`` since 6.1 for jumps),
+#: ``__x86_retpoline_rax`` in 5.9-5.10 (their clone suffixes stripped).
+_THUNK = re.compile(r"__x86_(?:indirect_(?:jump_|call_)?thunk|retpoline)_(?P<reg>r\w+?)(?:\.\w+)*")
+
+
+def thunk_target(frame: Frame, regs: Registers) -> Optional[Tuple[str, int]]:
+    """``(register, target)`` when ``frame`` faulted in a retpoline thunk on its way to a
+    non-canonical target: the thunk's ``ret`` (or, with retpolines patched out, ``jmp *%reg``)
+    raises #GP before the target runs, so the RIP is the thunk's and the bad pointer is in the
+    register it is named after.  None for any other frame, or a target that is canonical (a
+    fetch from it faults at the target itself, with the RIP there)."""
+    m = _THUNK.fullmatch(frame.function)
+    if m is None or not frame.exception:
+        return None
+    reg = m.group("reg")
+    value = regs.get(reg)
+    if value is None or addresses.classify(value).kind != "non-canonical":
+        return None
+    return reg, value
+
+
 def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
-                      intel: bool) -> Verdict:
-    """An instruction fetch from a bad address: find the call (or tail jump) that went there."""
+                      intel: bool, thunk: Optional[Tuple[str, int]] = None) -> Verdict:
+    """An instruction fetch from a bad address: find the call (or tail jump) that went there.
+
+    ``thunk``: the bad target was not reached, a retpoline thunk faulted on its way there
+    (:func:`thunk_target`); the call that went to the thunk is the one to find, its return
+    address the trace's next frame.
+    """
     view = DrgnView(prog)
-    pc = frames[fi].pc
+    pc = frames[fi].pc if thunk is None else thunk[1]
     bad = addresses.classify(pc)
     v = Verdict(verdict_class(bad, "exec"), access="exec", address=pc, bad=bad)
-    v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))
     rsp = regs.get("rsp")
-    if rsp is None:
-        v.undecided = "no stack pointer at the fault"
+    caller = frames[fi + 1] if fi + 1 < len(frames) else None
+    if thunk is not None:
+        v.evidence.append(Evidence("reg", f"%{thunk[0]} = {pc:#x}"))
+        v.evidence.append(Evidence("note", f"{frames[fi].site} is the retpoline thunk for %{thunk[0]}: it faulted "
+                                           f"branching to {pc:#x}, a call through a bad function pointer"))
+        if caller is not None:
+            v.function, v.module, v.site = caller.function, caller.module, caller.site
+        ret = None  # [%rsp] holds the target in the thunk: the caller's frame has the return address
+    else:
+        v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))
+        ret = view.read_word(rsp) if rsp is not None else None
+    if ret is not None:
+        v.evidence.append(Evidence("reg", f"return address [%rsp] = {ret:#x}"))
+    elif caller is not None and caller.pc:
+        # no stack memory (a log): the unwinder read the return address at [%rsp] (x86's ORC
+        # takes a bad pc for a call, unwind_orc.c), and the trace's next frame is where it points
+        ret = caller.pc
+        v.evidence.append(Evidence("note", f"return address {ret:#x} ({caller.site}): the call trace's frame "
+                                           f"after the {'thunk' if thunk else 'bad pc'}, which the unwinder read "
+                                           "on the stack"))
+    else:
+        v.undecided = "" if ctx.missing_debug else "no stack pointer at the fault" if rsp is None else \
+            f"the stack at {rsp:#x} is not in the dump"
         return v
-    ret = view.read_word(rsp)
-    if ret is None:
-        v.undecided = f"the stack at {rsp:#x} is not in the dump"
-        return v
-    v.evidence.append(Evidence("reg", f"return address [%rsp] = {ret:#x}"))
     code = view.code(ret)
     if code is None:
         v.undecided = f"no function at the return address {ret:#x}"

@@ -973,3 +973,315 @@ def test_panic_on_warn_trace_goes_on_after_the_registers() -> None:
                                                               "snd_line6_capture_trigger"]
     v = report_from_text(log, "report-374", find_debug_info=False).verdict
     assert (v.crash_class, v.blame) == ("warning", "line6_pcm_acquire")
+
+
+# --- stalls: the code the detector's interrupt interrupted (Oops.interrupted) -------------------
+
+# syzkaller pkg/report/testdata/linux/report/318 (4.4): RCU's check dumps the current task from the
+# timer interrupt; the interrupted code's frames follow <EOI>
+SYZ_STALL_EOI = """\
+[  393.750282] INFO: rcu_sched self-detected stall on CPU
+[  393.815239] Call Trace:
+[  393.817802]  <IRQ>  [<ffffffff8170cafa>] _sched_show_task+0x31a/0x325
+[  393.824517]  [<ffffffff8170d27f>] sched_show_task+0x10/0x12
+[  393.830211]  [<ffffffff8170d424>] dump_cpu_task+0x7e/0x83
+[  393.835736]  [<ffffffff8171694f>] rcu_dump_cpu_stacks+0x155/0x169
+[  393.841950]  [<ffffffff81717294>] rcu_check_callbacks.cold.75+0x61e/0xc77
+[  393.854649]  [<ffffffff81512ccf>] update_process_times+0x3f/0x70
+[  393.860782]  [<ffffffff8153c1ca>] tick_sched_handle.isra.16+0x5a/0x100
+[  393.867430]  [<ffffffff8153c87a>] tick_sched_timer+0x7a/0x130
+[  393.911466]  [<ffffffff8151702e>] hrtimer_interrupt+0x18e/0x400
+[  393.917506]  [<ffffffff812af344>] local_apic_timer_interrupt+0x74/0x90
+[  393.924153]  [<ffffffff81012fba>] smp_trace_apic_timer_interrupt+0x13a/0x4bd
+[  393.931325]  [<ffffffff81011d42>] smp_trace_apic_timer_interrupt_entry_after_kaiser_bti+0x20/0x2e
+[  393.940311]  <EOI>  [<ffffffff814f00eb>] ? debug_lockdep_rcu_enabled+0x3b/0x90
+[  394.076457]  [<ffffffff81085d5c>] kvm_vm_compat_ioctl+0x13c/0x250
+[  394.106616]  [<ffffffff819d8ee0>] compat_SyS_ioctl+0x650/0x2180
+[  394.178750]  [<ffffffff830a99b0>] sysenter_dispatch+0xf/0x32
+"""
+
+# report/292: before 4.9 the marker's line gets the next frame's own timestamp glued after it
+SYZ_STALL_GLUED = """\
+[  420.341960] INFO: rcu_preempt detected stalls on CPUs/tasks:
+[  420.403962] Call Trace:
+[  420.406526]  <IRQ> [  420.408595]  [<ffffffff814249f9>] sched_show_task.cold.127+0x1c9/0x279
+[  420.415289]  [<ffffffff8143035a>] rcu_check_callbacks.cold.79+0xc70/0xd27
+[  420.497210]  [<ffffffff839fe630>] apic_timer_interrupt+0xa0/0xb0
+[  420.503332]  <EOI> [  420.505397]  [<ffffffff812da9eb>] ? smp_call_function_single+0x11b/0x360
+[  420.518914]  [<ffffffff812da9eb>] smp_call_function_single+0x11b/0x360
+[  420.561741]  [<ffffffff812db9ba>] smp_call_function_many+0x57a/0x6a0
+"""
+
+# report/502 (5.8): a WARN in RCU's stall check (panic_on_warn), then the registers of the code
+# the timer interrupt interrupted, after asm_sysvec_apic_timer_interrupt
+SYZ_STALL_WARN_IN_CHECK = """\
+[  611.778481][    C1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+[  611.803253][    C1] WARNING: CPU: 1 PID: 4737 at kernel/sched/core.c:2698 try_invoke_on_locked_down_task+0x18b/0x320
+[  611.815146][    C1] Kernel panic - not syncing: panic_on_warn set ...
+[  611.822004][    C1] CPU: 1 PID: 4737 Comm: systemd-timesyn Not tainted 5.8.0-rc3-syzkaller #0
+[  611.840748][    C1] Call Trace:
+[  611.844041][    C1]  <IRQ>
+[  611.847038][    C1]  dump_stack+0x1f0/0x31e
+[  611.851537][    C1]  panic+0x264/0x7a0
+[  611.872226][    C1]  __warn+0x227/0x250
+[  611.900723][    C1] RIP: 0010:try_invoke_on_locked_down_task+0x18b/0x320
+[  611.927186][    C1] RSP: 0018:ffffc90000da8c50 EFLAGS: 00010046
+[  611.983534][    C1]  rcu_sched_clock_irq+0x12ec/0x1eb0
+[  611.993836][    C1]  update_process_times+0x12c/0x180
+[  612.019801][    C1]  __sysvec_apic_timer_interrupt+0xf0/0x260
+[  612.025733][    C1]  asm_call_on_stack+0xf/0x20
+[  612.030407][    C1]  </IRQ>
+[  612.033350][    C1]  sysvec_apic_timer_interrupt+0xb9/0x130
+[  612.039081][    C1]  asm_sysvec_apic_timer_interrupt+0x12/0x20
+[  612.045068][    C1] RIP: 0010:smp_call_function_single+0x311/0x450
+[  612.071000][    C1] RSP: 0018:ffffc90001c27be0 EFLAGS: 00000202
+[  612.077068][    C1] RAX: 0000000000000000 RBX: 1ffff92000384f81 RCX: ffff888096c1e580
+[  612.145958][    C1]  on_each_cpu+0x4d/0x1f0
+[  612.150298][    C1]  clock_was_set+0x18/0x20
+[  612.185765][    C1]  do_syscall_64+0x73/0xe0
+"""
+
+
+def test_a_stall_is_the_interrupted_code_after_eoi() -> None:
+    """4.4's <EOI> trace: the frames after the timer interrupt's entry are the stalled code's."""
+    oops = parse_oops(SYZ_STALL_EOI)
+    assert oops is not None and oops.kind == "RCU stall"
+    # the first reliable frame after the entry: the "? " line before it is a stale stack word
+    assert oops.interrupted == 13 and oops.trace[12].function == "debug_lockdep_rcu_enabled"
+    assert oops.trace[13].function == "kvm_vm_compat_ioctl"
+    assert not oops.rip_foreign and oops.rip_function == ""
+    assert [f.function for f in frames_from_oops(oops)] == ["kvm_vm_compat_ioctl", "compat_SyS_ioctl",
+                                                             "sysenter_dispatch"]
+    r = report_from_text(SYZ_STALL_EOI, "stall.txt", find_debug_info=False)
+    assert r.verdict.function == "kvm_vm_compat_ioctl" and r.verdict.blame == ""
+
+
+def test_a_stall_marker_with_a_glued_timestamp() -> None:
+    """`` <IRQ> [ t]  [<a>] f+0x1/0x2``: the frame after the marker is read; the stall is named by
+    the smp_call_function family."""
+    oops = parse_oops(SYZ_STALL_GLUED)
+    assert oops is not None and oops.trace[0].function == "sched_show_task.cold.127"
+    assert oops.interrupted == 4 and not oops.trace[3].reliable
+    r = report_from_text(SYZ_STALL_GLUED, "stall.txt", find_debug_info=False)
+    assert (r.verdict.function, r.verdict.blame) == ("smp_call_function_single", "smp_call_function")
+
+
+def test_a_stall_warn_in_the_check_gives_way_to_the_interrupted_registers() -> None:
+    """The RIP of a WARN inside the detector's path is replaced by the interrupted code's."""
+    oops = parse_oops(SYZ_STALL_WARN_IN_CHECK)
+    assert oops is not None and oops.kind == "RCU stall"
+    assert (oops.rip_function, oops.rip_offset, oops.rip_foreign) == ("smp_call_function_single", 0x311, False)
+    assert oops.registers["rsp"] == 0xffffc90001c27be0 and oops.registers["rbx"] == 0x1ffff92000384f81
+    assert oops.trace[oops.interrupted or 0].function == "on_each_cpu"
+    assert [f.function for f in frames_from_oops(oops)] == ["smp_call_function_single", "on_each_cpu",
+                                                             "clock_was_set", "do_syscall_64"]
+
+
+def test_a_stall_whose_first_stack_has_its_own_registers() -> None:
+    """A task blocking RCU printed first with its registers (report/612's shape): a detector's path
+    in a later CPU's backtrace does not replace that RIP."""
+    text = (SYZ_STALL_WARN_IN_CHECK.split("[  611.803253]")[0]
+            + "[  483.633869][    C1] Call Trace:\n"
+            "[  483.661116][    C1]  asm_sysvec_apic_timer_interrupt+0x12/0x20\n"
+            "[  483.667102][    C1] RIP: 0010:lock_acquire+0x1ef/0x740\n"
+            "[  483.753445][    C1]  find_get_pages_range+0x11b/0x890\n"
+            + SYZ_STALL_WARN_IN_CHECK.split("Comm: systemd-timesyn Not tainted 5.8.0-rc3-syzkaller #0\n")[1])
+    oops = parse_oops(text)
+    assert oops is not None and oops.rip_function == "lock_acquire" and oops.interrupted is None
+
+
+# --- a report cut before its title ---------------------------------------------------------------
+
+# report/96 (4.x): only the register tail, Code: and __die()'s summary line are left
+SYZ_CUT_TAIL = """\
+[  128.792466] R10: 00000000000f4244 R11: 0000000000000217 R12: 00000000004bbb5d
+[  128.792471] R13: 00000000ffffffff R14: 000000000000001a R15: 000000000000001b
+[  128.792489] Code: 48 0f 44 da e8 c0 5b c4 ff 48 8b 85 28 ff ff ff 4d 89 f1 4c 89 e9 4c 89 e2 48 89 de 48 c7 c7 20 a3 f1 84 49 89 c0 e8 13 68 ae ff <0f> 0b 48 c7 c0 e0 a0 f1 84 eb 96 48 c7 c0 20 a1 f1 84 eb 8d 48
+[  128.792644] RIP: __check_object_size+0x3a2/0x4f0 RSP: ffff8801c15d7148
+[  128.792706] ---[ end trace 794afb02691fabdc ]---
+[  128.792710] Kernel panic - not syncing: Fatal exception
+[  128.793242] Kernel Offset: disabled
+"""
+
+
+def test_a_report_cut_before_its_title_keeps_its_summary_rip() -> None:
+    """The summary RIP and Code: before "Fatal exception" give the exception frame; the report is
+    marked cut, its registers (maybe the user block's) are not taken."""
+    assert parse_oops(SYZ_CUT_TAIL) is None
+    oops = parse_log(SYZ_CUT_TAIL)
+    assert oops is not None and oops.title == "" and oops.panic == "Fatal exception"
+    assert (oops.rip_function, oops.rip_offset) == ("__check_object_size", 0x3a2)
+    assert oops.code_fault_index == 43 and oops.code[43:45] == b"\x0f\x0b"
+    assert oops.registers == {}
+    assert oops.damaged and oops.damaged[0].startswith("the report is cut: its title was lost")
+    f = frames_from_oops(oops)
+    assert len(f) == 1 and f[0].exception and f[0].function == "__check_object_size"
+    r = report_from_text(SYZ_CUT_TAIL, "cut.txt", find_debug_info=False)
+    assert r.verdict.confidence == "low" and r.verdict.function == "__check_object_size"
+    # 3.x's summary is "RIP  [<addr>] func+off/size"
+    old = SYZ_CUT_TAIL.replace("RIP: __check_object_size+0x3a2/0x4f0 RSP: ffff8801c15d7148",
+                               "RIP  [<ffffffff81234567>] __check_object_size+0x3a2/0x4f0")
+    assert parse_log(old).rip_function == "__check_object_size"  # type: ignore[union-attr]
+
+
+# --- sanitizer reports: bug type, access, size, address -------------------------------------------
+
+# report/8 (4.15): KASAN since 4.14
+SYZ_KASAN = """\
+[   51.218853] BUG: KASAN: use-after-free in snd_seq_queue_alloc+0x663/0x690
+[   51.218860] Read of size 4 at addr ffff8801d0c6b080 by task syz-executor5/4519
+[   51.218862] 
+[   51.218868] CPU: 0 PID: 4519 Comm: syz-executor5 Not tainted 4.15.0-rc2+ #214
+[   51.218876] Call Trace:
+[   51.218885]  dump_stack+0x194/0x257
+[   51.218917]  snd_seq_queue_alloc+0x663/0x690
+"""
+
+# report/104 (4.9): the address in the title, "Read of size N by task"
+SYZ_KASAN_OLD = """\
+[   59.541645] BUG: KASAN: slab-out-of-bounds in gup_huge_pmd+0x739/0x770 at addr ffff8800b46111c0
+[   59.541648] Write of size 8 by task syz-executor2/9339
+[   59.541660] CPU: 1 PID: 9339 Comm: syz-executor2 Not tainted 4.9.0 #1
+"""
+
+# report/18 (3.18): an access outside the kernel's memory
+SYZ_KASAN_NULL = """\
+[23818.431954] BUG: KASAN: null-ptr-deref on address           (null)
+
+[23818.438140] Read of size 4 by task syz-executor/22534
+
+[23818.443211] CPU: 3 PID: 22534 Comm: syz-executor Tainted: G     U         3.18.0 #78
+"""
+
+# report/590 (KFENCE): the access in the title and on the next line, the fault's registers after
+SYZ_KFENCE = """\
+[  221.211609][ T9991] ==================================================================
+[  221.219706][ T9991] BUG: KFENCE: use-after-free read in memcmp+0x57/0x150
+[  221.219706][ T9991] 
+[  221.229282][ T9991] Use-after-free read at 0xffff88823bc8cf68 (in kfence-#69):
+[  221.236645][ T9991]  memcpy+0x57/0x150
+[  221.236645][ T9991]  find_uprobe+0x57/0x150
+[  221.236676][ T9991]  uprobe_apply+0x26/0x130
+"""
+
+# report/510 (5.8): KASAN's line in a general protection fault its shadow check made
+SYZ_GPF_KASAN = """\
+[ 1703.516227][ T2809] general protection fault, probably for non-canonical address 0xdffffc0000000002: 0000 [#1] PREEMPT SMP KASAN
+[ 1703.528051][ T2809] KASAN: null-ptr-deref in range [0x0000000000000010-0x0000000000000017]
+[ 1703.536428][ T2809] CPU: 0 PID: 2809 Comm: kworker/u4:2 Not tainted 5.8.0-rc3-next-20200703-syzkaller #0
+[ 1703.560876][ T2809] RIP: 0010:rb_erase+0xb7/0x1210
+"""
+
+
+@pytest.mark.parametrize("text, facts", [
+    (SYZ_KASAN, ("KASAN", "use-after-free", "read", 4, 0xffff8801d0c6b080)),
+    (SYZ_KASAN_OLD, ("KASAN", "slab-out-of-bounds", "write", 8, 0xffff8800b46111c0)),
+    (SYZ_KASAN_NULL, ("KASAN", "null-ptr-deref", "read", 4, 0)),
+    (SYZ_KFENCE, ("KFENCE", "use-after-free", "read", None, 0xffff88823bc8cf68)),
+    (SYZ_GPF_KASAN, ("KASAN", "null-ptr-deref", "", None, 0x10)),
+    # mm/kfence/report.c's format with a %p-hashed pointer: no address
+    ("BUG: KFENCE: out-of-bounds write in test_out_of_bounds_write+0x6a/0x140\n\n"
+     "Out-of-bounds write at 0x000000006be4ea1e (1B left of kfence-#29):\n", ("KFENCE", "out-of-bounds", "write", None, None)),
+    ("BUG: KASAN: double-free in kfree+0x3c/0x60\nFree of addr ffff888012345600 by task syz/1\n",
+     ("KASAN", "double-free", "", None, 0xffff888012345600)),
+], ids=["kasan", "kasan-4.9", "kasan-3.18-null", "kfence", "gpf-kasan-line", "kfence-hashed", "kasan-free"])
+def test_sanitizer_facts(text: str, facts: tuple) -> None:
+    """The sanitizer, its bug type as printed, the access, its size and the address it printed;
+    the fault address is not set from them."""
+    oops = parse_oops(text)
+    assert oops is not None
+    assert (oops.sanitizer, oops.sanitizer_bug, oops.sanitizer_access, oops.sanitizer_size,
+            oops.sanitizer_address) == facts
+    if not oops.title.startswith("general protection"):
+        assert oops.fault_address is None
+
+
+# report/634 (KMSAN): the stack right after the title, no "Call Trace:"
+SYZ_KMSAN = """\
+[  600.168788][ T9046] BUG: KMSAN: kernel-infoleak in _copy_to_user+0x1c9/0x270
+[  600.176027][ T9046]  _copy_to_user+0x1c9/0x270
+[  600.180651][ T9046]  urandom_read_nowarn+0x57b/0xb10
+[  600.185814][ T9046]  __x64_sys_getrandom+0x34a/0x460
+[  600.201384][ T9046] 
+[  600.203707][ T9046] Uninit was stored to memory at:
+[  600.208784][ T9046]  chacha_permute+0x12db/0x1400
+"""
+
+# report/472 (KASAN in a timer's softirq): the registers after </IRQ> are the idle loop's
+SYZ_KASAN_IN_IRQ = """\
+[   50.509230][    C1] BUG: KASAN: use-after-free in pn533_send_complete.cold+0x47/0x6c
+[   50.517125][    C1] Read of size 8 at addr ffff8881d411fca8 by task swapper/1/0
+[   50.526862][    C1] CPU: 1 PID: 0 Comm: swapper/1 Not tainted 5.4.0-rc1+ #0
+[   50.543975][    C1] Call Trace:
+[   50.547234][    C1]  <IRQ>
+[   50.550069][    C1]  dump_stack+0xca/0x13e
+[   50.594031][    C1]  kasan_report+0xe/0x20
+[   50.598251][    C1]  pn533_send_complete.cold+0x47/0x6c
+[   50.603601][    C1]  __usb_hcd_giveback_urb+0x1f2/0x470
+[   50.715148][    C1]  irq_exit+0x178/0x1a0
+[   50.719288][    C1]  smp_apic_timer_interrupt+0x12f/0x500
+[   50.724805][    C1]  apic_timer_interrupt+0xf/0x20
+[   50.729713][    C1]  </IRQ>
+[   50.732640][    C1] RIP: 0010:default_idle+0x28/0x2e0
+[   50.757500][    C1] RSP: 0018:ffff8881da217dc8 EFLAGS: 00000246 ORIG_RAX: ffffffffffffff13
+[   50.810959][    C1]  do_idle+0x3b6/0x500
+"""
+
+
+def test_kmsan_stack_without_call_trace_line() -> None:
+    """KMSAN's stack is read from the line after its title; the uaccess routine's caller is blamed."""
+    oops = parse_oops(SYZ_KMSAN)
+    assert oops is not None and [e.function for e in oops.trace][:3] == ["_copy_to_user", "urandom_read_nowarn",
+                                                                          "__x64_sys_getrandom"]
+    r = report_from_text(SYZ_KMSAN, "kmsan.txt", find_debug_info=False)
+    assert (r.verdict.function, r.verdict.blame) == ("_copy_to_user", "urandom_read_nowarn")
+
+
+def test_a_kasan_report_has_no_registers_of_its_own() -> None:
+    """The RIP after </IRQ> is the interrupted idle loop's: kept, marked foreign, no exception frame;
+    the trace goes on past it and the verdict is the function KASAN names."""
+    oops = parse_oops(SYZ_KASAN_IN_IRQ)
+    assert oops is not None and (oops.rip_function, oops.rip_foreign) == ("default_idle", True)
+    assert [e.function for e in oops.trace][-2:] == ["apic_timer_interrupt", "do_idle"]
+    f = frames_from_oops(oops)
+    assert not any(x.exception for x in f) and f[0].function == "dump_stack"
+    r = report_from_text(SYZ_KASAN_IN_IRQ, "kasan.txt", find_debug_info=False)
+    assert r.verdict.function == "pn533_send_complete.cold"
+
+
+# report/254 (4.4): khungtaskd's NMI backtraces after the hung tasks' stacks
+SYZ_HUNG_BACKTRACE = """\
+[  962.377725] INFO: task init:2293 blocked for more than 120 seconds.
+[  962.377769] Call Trace:
+[  962.377783]  [<ffffffff82a9df9c>] schedule+0x7c/0x1b0
+[  962.377825]  [<ffffffff82aab9b0>] __down+0x130/0x250
+[  962.379158] Sending NMI to all CPUs:
+[  962.380406] NMI backtrace for cpu 0
+[  962.380408] CPU: 0 PID: 2285 Comm: syz-executor491 Not tainted 4.4.132+ #53
+[  962.380418] RIP: 0010:[<ffffffff81f014b0>]  [<ffffffff81f014b0>] io_serial_in+0x70/0x90
+[  962.380756] Kernel panic - not syncing: hung_task: blocked tasks
+"""
+
+
+def test_a_hung_tasks_backtrace_rip_is_another_cpus() -> None:
+    """The first kernel RIP of the NMI backtraces is read, marked foreign: the verdict stays the
+    hung task's, and the panic line after it is still read."""
+    oops = parse_oops(SYZ_HUNG_BACKTRACE)
+    assert oops is not None and oops.kind == "hung task"
+    assert (oops.rip_function, oops.rip_foreign) == ("io_serial_in", True)
+    assert oops.panic == "hung_task: blocked tasks"
+    assert not any(f.exception for f in frames_from_oops(oops))
+
+
+def test_hung_task_report_ends_at_its_held_locks():
+    """syzkaller report 254 (4.4): after the blocked task's stack the detector lists its locks
+    ("1 lock held by init/2293:") and sched_show_task() shows other tasks ("task  PC stack  pid
+    father"): those stacks are not the report's.  The title names the task (init)."""
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "syzkaller", "report-254")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        log = f.read().split("\n\n", 1)[1]
+    oops = parse_oops(log)
+    assert oops is not None and oops.kind == "hung task" and oops.comm == "init"
+    names = [e.function for e in oops.trace if e.reliable]
+    assert names[0] == "schedule" and names[-1] == "entry_SYSCALL_64_fastpath"
+    assert names.count("schedule") == 1 and len(names) == 15
