@@ -379,7 +379,11 @@ def _route(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: R
     text = ctx.from_text
     if oops is not None and oops.kind:
         return report_verdict(oops, frames)  # a stall, a hung task, lockdep: read from a log
-    if oops is not None and not oops.title:
+    # oops_end()'s "Fatal exception" panic after a die() whose title was lost: the RIP read in the
+    # report's tail before it (oops.parse_panic) is the fault
+    cut = oops is not None and not oops.title and oops.panic.startswith("Fatal exception") \
+        and bool(frames) and frames[0].exception
+    if oops is not None and not oops.title and not cut:
         # a log's plain panic(): its trace names the caller when it starts at panic() (a RIP: line
         # after the panic line is no fault)
         calls = [f for f in frames if not f.exception]
@@ -403,7 +407,7 @@ def _route(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: R
     if (frame.pc < _PAGE and not frame.function) or (oops is not None and oops.pf_access == "exec"):
         # a pc in the first page (a symbol's pc is 0 only when unknown) or a fetch: a bad call
         return _bad_call_verdict(prog, ctx, frames, fi, regs, intel)
-    if text and oops is not None and frame.function and not _FAULT_TITLE.search(oops.title):
+    if text and oops is not None and frame.function and not cut and not _FAULT_TITLE.search(oops.title):
         return _title_verdict(oops, frame)
     return explain_frame(prog, ctx, frames, fi, regs, intel)
 
@@ -864,7 +868,8 @@ def _bug_verdict(v: Verdict, ctx: CrashContext, frame: Frame) -> Verdict:
         v.source = where
     v.summary = summarize(v)
     v.confidence = "high"
-    v.evidence.append(Evidence("note", o.title if o is not None else "ud2"))
+    trap = v.instruction.mnemonic if v.instruction is not None else "ud2"
+    v.evidence.append(Evidence("note", o.title if o is not None and o.title else f"the {trap} trap of BUG()/WARN()"))
     return v
 
 

@@ -152,3 +152,16 @@ def test_gpf_in_a_retpoline_thunk_is_a_bad_call_of_its_caller():
     assert r.registers["rax"] == 0xdead4ead00000000  # read past the interleaved lines
     assert v.bucket == "non-canonical:run_timer_softirq"
     assert any("retpoline thunk for %rax" in e.text for e in v.evidence)
+
+
+def test_fatal_exception_after_a_cut_report_is_the_fault_before_it():
+    """syzkaller report 96 (4.x): only the tail of an oops is left, ``Code: ... <0f> 0b ...`` and
+    ``RIP: __check_object_size+0x3a2/0x4f0 RSP: ...``, then ``Kernel panic - not syncing: Fatal
+    exception`` (oops_end()'s): the crash is the ud2 trap of a BUG() in __check_object_size, not
+    a panic() called from it; low confidence, as the report is cut."""
+    r = report_from_text(_fixture_log("report-96"), "report-96", find_debug_info=False)
+    v = r.verdict
+    assert (v.crash_class, v.function, v.site) == ("bug", "__check_object_size", "__check_object_size+0x3a2")
+    assert v.instruction is not None and v.instruction.mnemonic == "ud2"
+    assert v.confidence == "low" and "the report is cut" in v.undecided
+    assert all(e.text for e in v.evidence)
