@@ -246,6 +246,8 @@ _KERNEL_RIP_FUNC = (
     re.compile(r"RIP: 0010:(?:\[<[0-9a-f]+>\] +\[<[0-9a-f]+>\] +)?([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+"),
     re.compile(r"RIP: ([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+ RSP:"),
     re.compile(r"RIP  \[<[0-9a-f]+>\] ([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+"),
+    # arm64: "pc : f+0x28/0x58" (since 4.16), "PC is at f+0x28/0x58" before
+    re.compile(r"(?:^|\] )(?:pc : |PC is at )([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+", re.M),
 )
 
 
@@ -263,7 +265,7 @@ def log_rip_function(log: str) -> str:
 
 _RIP_ADDR = re.compile(r"RIP: 0010:(?:\[<(?P<a1>[0-9a-f]+)>\]|0x(?P<a2>[0-9a-f]+)|(?P<null> *\(null\)))"
                        r"|RIP: 0x(?P<a3>[0-9a-f]+) RSP:|RIP  \[<(?P<a4>[0-9a-f]+|\s*\(null\))>\]"
-                       r"|(?:^|\] )pc : (?:0x)?(?P<a5>[0-9a-f]{1,16})\b", re.M)
+                       r"|(?:^|\] )(?:pc : |PC is at )(?:0x)?(?P<a5>[0-9a-f]{1,16})\b", re.M)
 
 
 def log_rip_addresses(log: str) -> List[int]:

@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 import capstone
 from capstone import x86
 
+from . import arm64
 from .errors import KdumpextError
 from .model import Access, Instruction, MASK64, MemOperand
 
@@ -521,6 +522,9 @@ def written_gpr(insn: Instruction) -> Optional[str]:
     branches and instructions whose destination is implicit (``cltq``, ``cqto``,
     ``mul``, string instructions; see ``insn.regs_written``) give None.
     """
+    if insn.arch == "arm64":
+        src = arm64.source_of(insn)
+        return src.dest if src is not None and src.kind != "call" else None
     ci = _first(insn.raw, insn.address)
     ops = list(ci.operands)
     i = _written_operand(ops, ci)
@@ -531,12 +535,16 @@ _EXTEND = {x86.X86_INS_MOVZX: "zero", x86.X86_INS_MOVSX: "sign", x86.X86_INS_MOV
 _MOVES = frozenset({x86.X86_INS_MOV, x86.X86_INS_MOVABS, *_EXTEND})
 
 
-def source_of(insn: Instruction) -> Optional[Source]:
+def source_of(insn: Instruction, reg: Optional[str] = None) -> Optional[Source]:
     """Where the value of the register ``insn`` writes comes from (see :class:`Source`).
 
     Returns None when ``insn`` is not a call and writes no general-purpose register
-    through an explicit operand (a store, a compare, ``cltq``).
+    through an explicit operand (a store, a compare, ``cltq``).  ``reg``: the register asked
+    about, for an instruction that writes two (arm64's ``ldp``, a base update; see
+    :func:`kdumpext.arm64.source_of`); an x86-64 instruction's one destination is given anyway.
     """
+    if insn.arch == "arm64":
+        return arm64.source_of(insn, reg)
     ci = _first(insn.raw, insn.address)
     if ci.group(capstone.CS_GRP_CALL):
         return Source("call", "rax", 8, mem=insn.mem, reg=insn.reg_target, value=insn.target)
@@ -571,6 +579,8 @@ def source_of(insn: Instruction) -> Optional[Source]:
 
 def shift_right(insn: Instruction) -> Optional[Tuple[str, int]]:
     """``(register, bits)`` of a logical right shift by a constant (``shr $0x3,%rax``), else None."""
+    if insn.arch != "x86_64":
+        return None
     ci = _first(insn.raw, insn.address)
     ops = list(ci.operands)
     if ci.id != x86.X86_INS_SHR or len(ops) != 2 or ops[1].type != x86.X86_OP_IMM or ops[0].type != x86.X86_OP_REG:
@@ -584,6 +594,8 @@ def stored_register(insn: Instruction) -> Optional[str]:
 
     None for anything else (a store of an immediate, a read-modify-write, a string op).
     """
+    if insn.arch == "arm64":
+        return arm64.stored_register(insn)
     ci = _first(insn.raw, insn.address)
     ops = list(ci.operands)
     if ci.id == x86.X86_INS_PUSH and len(ops) == 1 and ops[0].type == x86.X86_OP_REG:

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from .model import MASK64
 
 __all__ = [
-    "DWARF_REGS", "VarLoc", "Scope", "DebugFile", "debug_file", "type_name", "decl_file",
+    "DWARF_REGS", "DWARF_REGS_ARM64", "dwarf_regs", "VarLoc", "Scope", "DebugFile", "debug_file", "type_name", "decl_file",
     "Const", "RegPlus", "Deref", "EntryValue", "FrameBase", "Plus", "ParamRef", "Unknown", "CallValue",
     "evaluate", "location_value", "CallSite", "FunctionInfo",
 ]
@@ -20,6 +20,15 @@ DWARF_REGS = {
     0: "rax", 1: "rdx", 2: "rcx", 3: "rbx", 4: "rsi", 5: "rdi", 6: "rbp", 7: "rsp",
     8: "r8", 9: "r9", 10: "r10", 11: "r11", 12: "r12", 13: "r13", 14: "r14", 15: "r15",
 }
+#: arm64's (DWARF for the Arm 64-bit Architecture, 4.1: 0-30 are x0-x30, 31 is sp).
+DWARF_REGS_ARM64 = {**{n: f"x{n}" for n in range(31)}, 31: "sp"}
+
+
+def dwarf_regs(cu: Any = None) -> Dict[int, str]:
+    """The register numbering of ``cu``'s machine (pyelftools' ``machine_arch``); x86-64's without one."""
+    arch = getattr(getattr(getattr(cu, "dwarfinfo", None), "config", None), "machine_arch", "") if cu is not None \
+        else ""
+    return DWARF_REGS_ARM64 if arch == "AArch64" else DWARF_REGS
 
 
 # --- What a DWARF expression computes, symbolically ------------------------------------------
@@ -172,20 +181,20 @@ def _ops_text(ops: Sequence[Any]) -> str:
     return "; ".join(_op_text(op) for op in ops)
 
 
-def _dwarf_reg(n: int) -> str:
-    reg = DWARF_REGS.get(n)
+def _dwarf_reg(n: int, cu: Any = None) -> str:
+    reg = dwarf_regs(cu).get(n)
     if reg is None:
         raise _Unsupported(f"DWARF register {n}")
     return reg
 
 
-def _reg_of(op: Any) -> Optional[str]:
-    """The register of a lone ``DW_OP_regN``/``DW_OP_regx`` op, else None."""
+def _reg_of(op: Any, cu: Any = None) -> Optional[str]:
+    """The register of a lone ``DW_OP_regN``/``DW_OP_regx`` op (``cu``'s numbering), else None."""
     name = op.op_name
     if name == "DW_OP_regx":
-        return DWARF_REGS.get(int(op.args[0]))
+        return dwarf_regs(cu).get(int(op.args[0]))
     if name.startswith("DW_OP_reg") and name[len("DW_OP_reg"):].isdigit():
-        return DWARF_REGS.get(int(name[len("DW_OP_reg"):]))
+        return dwarf_regs(cu).get(int(name[len("DW_OP_reg"):]))
     return None
 
 
@@ -220,11 +229,11 @@ def _step(op: Any, stack: List[CallValue], cu: Any) -> bool:
     elif name == "DW_OP_addr":
         stack.append(Const(int(args[0]), True))
     elif name == "DW_OP_bregx":
-        stack.append(RegPlus(_dwarf_reg(int(args[0])), int(args[1])))
+        stack.append(RegPlus(_dwarf_reg(int(args[0]), cu), int(args[1])))
     elif name.startswith("DW_OP_breg"):
-        stack.append(RegPlus(_dwarf_reg(int(name[len("DW_OP_breg"):])), int(args[0])))
+        stack.append(RegPlus(_dwarf_reg(int(name[len("DW_OP_breg"):]), cu), int(args[0])))
     elif name == "DW_OP_regx" or (name.startswith("DW_OP_reg") and name[len("DW_OP_reg"):].isdigit()):
-        stack.append(RegPlus(_dwarf_reg(int(args[0]) if name == "DW_OP_regx" else int(name[len("DW_OP_reg"):]))))
+        stack.append(RegPlus(_dwarf_reg(int(args[0]) if name == "DW_OP_regx" else int(name[len("DW_OP_reg"):]), cu)))
     elif name == "DW_OP_fbreg":
         stack.append(FrameBase(int(args[0])))
     elif name == "DW_OP_call_frame_cfa":
@@ -266,7 +275,7 @@ def _step(op: Any, stack: List[CallValue], cu: Any) -> bool:
         stack[-1], stack[-2], stack[-3] = stack[-2], stack[-3], stack[-1]
     elif name in ("DW_OP_entry_value", "DW_OP_GNU_entry_value"):
         inner = args[0]
-        reg = _reg_of(inner[0]) if len(inner) == 1 else None
+        reg = _reg_of(inner[0], cu) if len(inner) == 1 else None
         stack.append(EntryValue(reg) if reg else Unknown(f"entry value of ({evaluate(inner, cu).text})"))
     elif name == "DW_OP_GNU_parameter_ref":
         if cu is None:
@@ -319,8 +328,8 @@ def location_value(ops: Sequence[Any], size: int = 8, cu: Any = None) -> CallVal
     if any(n in ("DW_OP_piece", "DW_OP_bit_piece", "DW_OP_implicit_pointer", "DW_OP_GNU_implicit_pointer")
            for n in names):
         return Unknown(_ops_text(ops))
-    if len(ops) == 1 and _reg_of(ops[0]) is not None:
-        return RegPlus(str(_reg_of(ops[0])))
+    if len(ops) == 1 and _reg_of(ops[0], cu) is not None:
+        return RegPlus(str(_reg_of(ops[0], cu)))
     if names[-1] in ("DW_OP_stack_value", "DW_OP_implicit_value"):
         return evaluate(ops, cu)
     where = evaluate(ops, cu)
@@ -709,6 +718,7 @@ class DebugFile:
         # A linked vmlinux has its final values in place: applying .rela.debug_* in Python
         # would take minutes (see REAL-DUMPS.md).  A .ko needs its relocations, and they are cheap.
         self.dwarf = self.elf.get_dwarf_info(relocate_dwarf_sections=self.relocatable)
+        self._regs = DWARF_REGS_ARM64 if self.dwarf.config.machine_arch == "AArch64" else DWARF_REGS
         self._aranges: Any = None
         self._locparser: Any = None
         self._exprparsers: Dict[Tuple[Any, ...], Any] = {}
@@ -825,7 +835,7 @@ class DebugFile:
                     var.type_file = decl_file(tdie_type, self.dwarf)
                 m = _BREG_ALONE.match(desc)
                 if m and reg is None:
-                    var.mem_reg, var.mem_off = DWARF_REGS.get(int(m.group(1))), int(m.group(2))
+                    var.mem_reg, var.mem_off = dwarf_regs(child.cu).get(int(m.group(1))), int(m.group(2))
                 if ops is not None:
                     var.value = location_value(ops, _byte_size(tdie_type), child.cu)
                 elif var.const is not None:
@@ -837,7 +847,7 @@ class DebugFile:
 
     def _entry_reg(self, die: Any, entry: int, cu_base: int) -> Optional[str]:
         ops, _status = self._location_ops_at(die, entry, cu_base)
-        return _reg_of(ops[0]) if ops is not None and len(ops) == 1 else None
+        return _reg_of(ops[0], die.cu) if ops is not None and len(ops) == 1 else None
 
     @staticmethod
     def _entry_pc(die: Any, cu_base: int) -> Optional[int]:
@@ -888,17 +898,16 @@ class DebugFile:
             expr = loc.loc_expr
         return self._parse(expr, die.cu), ""
 
-    @staticmethod
-    def _describe(ops: Optional[List[Any]], status: str) -> Tuple[Optional[str], str, int]:
+    def _describe(self, ops: Optional[List[Any]], status: str) -> Tuple[Optional[str], str, int]:
         if ops is None:
             return None, status, 0
         names = [op.op_name for op in ops]
         if len(ops) == 1 and names[0].startswith("DW_OP_reg") and names[0] != "DW_OP_regx":
-            reg = DWARF_REGS.get(int(names[0][len("DW_OP_reg"):]))
+            reg = self._regs.get(int(names[0][len("DW_OP_reg"):]))
             return reg, f"DW_OP_{reg}" if reg else names[0], 0
         if len(ops) == 2 and names[0].startswith("DW_OP_breg") and names[0] != "DW_OP_bregx" \
                 and names[1] == "DW_OP_stack_value" and ops[0].args:
-            reg = DWARF_REGS.get(int(names[0][len("DW_OP_breg"):]))
+            reg = self._regs.get(int(names[0][len("DW_OP_breg"):]))
             return reg, f"{names[0]} {ops[0].args[0]}; DW_OP_stack_value", int(ops[0].args[0])
         return None, _ops_text(ops), 0
 
@@ -951,7 +960,7 @@ class DebugFile:
                 value = evaluate(self._parse(val.value, p.cu), p.cu) if self._is_expr(val) else Unknown("not recorded")
                 if self._is_expr(loc):
                     loc_ops = self._parse(loc.value, p.cu)
-                    key = _reg_of(loc_ops[0]) if len(loc_ops) == 1 else None
+                    key = _reg_of(loc_ops[0], p.cu) if len(loc_ops) == 1 else None
                     site.params[key or _ops_text(loc_ops)] = value
                     continue
                 ref = p.attributes.get("DW_AT_abstract_origin" if gnu else "DW_AT_call_parameter")

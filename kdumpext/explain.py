@@ -208,8 +208,9 @@ class Tracer:
             return Value(v.name, self._type(v), "param",
                          [Evidence("dwarf", f"{v.name} ({v.type_name}) is in %{v.reg} at {at:#x} ({v.location}), "
                                             f"a copy of %{reg} as it arrived", at)], reg=reg)
-        if reg in ARG_REGS:
-            n = ARG_REGS.index(reg) + 1
+        args = self.view.arch.arg_regs
+        if reg in args:
+            n = args.index(reg) + 1
             return Value("", None, "param",
                          [Evidence("note", f"%{reg} is unchanged since {self.code.name} was entered: argument {n}")],
                          reg=reg)
@@ -230,7 +231,7 @@ class Tracer:
             return r == reg
         if len(defs) != 1 or defs[0] < 0 or depth > 4:
             return False
-        src = source_of(self.insns[defs[0]])
+        src = source_of(self.insns[defs[0]], r)
         return src is not None and src.kind == "copy" and src.width == 8 and src.reg is not None \
             and self._entry_copy(src.reg, defs[0], reg, depth + 1)
 
@@ -238,10 +239,10 @@ class Tracer:
         insn = self.insns[j]
         ev = Evidence("insn", f"{insn.address:#x}: {insn.text}", insn.address)
         if insn.is_call:
-            if reg != "rax":
+            if reg != self.view.arch.return_reg:
                 return Value(f"%{reg}")  # clobbered by the call
             return self._return_value(insn, j, ev)
-        src: Optional[Source] = source_of(insn)
+        src: Optional[Source] = source_of(insn, reg)
         if src is None or src.dest != reg:
             if insn.mnemonic.startswith("pop"):
                 return self._from_stack(reg, j, self._sp_at(j), 8, depth, ev)
@@ -272,7 +273,7 @@ class Tracer:
         after = j + 1
         if after < len(self.insns):
             for var in self.vars_at(after):
-                if var.reg == "rax" and var.addend == 0:
+                if var.reg == self.view.arch.return_reg and var.addend == 0:
                     v.aliases = [var.name]
                     if v.type is None:
                         v.type = self._type(var)
@@ -355,7 +356,8 @@ class Tracer:
             if mem.segment == "gs" and mem.index is None and src.kind == "load":
                 return self._percpu(mem.disp, insn, ev) or Value(f"%{src.dest}")
             return Value(f"%{src.dest}")
-        elif mem.base == "rsp" or (mem.base == "rbp" and stack_slot(self.cfg, j, mem) is not None):
+        elif mem.base == self.view.arch.sp or (mem.base == self.view.arch.fp
+                                               and stack_slot(self.cfg, j, mem) is not None):
             # the stack (rbp only where the function made it a frame pointer; elsewhere it is
             # an ordinary callee-saved register)
             if src.kind == "lea":

@@ -1,4 +1,4 @@
-"""Control-flow graph and backward dataflow over one function's decoded x86-64 instructions."""
+"""Control-flow graph and backward dataflow over one function's decoded instructions (x86-64, arm64)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 import capstone
 from capstone import x86
 
+from . import arm64
+from .arch import ARCHES, X86_64, Arch
 from .decode import Source, source_of
 from .model import Instruction, MASK64, MemOperand
 
@@ -32,9 +34,10 @@ ENTRY: int = -1
 #: branch reaches: the target of a jump table, code after a ``.cold`` piece not given).
 UNKNOWN: int = -2
 
-#: Registers a call may change (System V x86-64 psABI, 3.2.1): rax, rcx, rdx, rsi,
-#: rdi, r8-r11. rbx, rbp, r12-r15 (and rsp) survive a call.
-CALLER_SAVED: Tuple[str, ...] = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11")
+#: Registers an x86-64 call may change (System V x86-64 psABI, 3.2.1): rax, rcx, rdx, rsi,
+#: rdi, r8-r11. rbx, rbp, r12-r15 (and rsp) survive a call.  Each architecture's are
+#: :attr:`kdumpext.arch.Arch.caller_saved`.
+CALLER_SAVED: Tuple[str, ...] = X86_64.caller_saved
 
 
 # --- what an instruction does to control flow and the stack, from capstone's ids ---------
@@ -73,6 +76,27 @@ _MAYBE_WRITES = frozenset(
 )
 
 _NONE, _MAY, _KILL = 0, 1, 2  # what an instruction does to the value searched for
+
+
+def _arch(insn: Instruction) -> Arch:
+    return ARCHES.get(insn.arch, X86_64)
+
+
+def _x86_id(insn: Instruction) -> int:
+    """capstone's x86 id of an x86-64 instruction; 0 (no id) for another architecture's."""
+    return _cs(insn.raw, insn.address).id if insn.arch == "x86_64" else 0
+
+
+def _unconditional(insn: Instruction) -> bool:
+    """A jump that never falls through (``jmp``; arm64 ``b``, ``br``)."""
+    if insn.arch == "arm64":
+        return not arm64.conditional(insn)
+    return bool(_x86_id(insn) == x86.X86_INS_JMP)
+
+
+def _is_trap(insn: Instruction) -> bool:
+    """BUG()/WARN()'s trap (see :attr:`kdumpext.arch.Arch.traps`)."""
+    return insn.mnemonic in _arch(insn).traps
 
 _Frame = Tuple[Optional[int], Optional[int]]  # (rsp, rbp) - rsp at entry; None: unknown
 
@@ -151,17 +175,16 @@ def _successors(insns: Sequence[Instruction], i: int, index: Dict[int, int]) -> 
         if insn.target is None:  # jmp *%rax, jmp *table(,%rax,8): leaves, as far as we can see
             return [], True
         here = index.get(insn.target)
-        if _cs(insn.raw, insn.address).id != x86.X86_INS_JMP:  # jcc, jrcxz, loop
+        if not _unconditional(insn):  # jcc, jrcxz, loop; arm64 b.cond, cbz, tbz
             return sorted(set(falls + ([] if here is None else [here]))), True
         if here is None or insn.target == insn.address + insn.size:
             # outside: a tail call. "jmp .+0" is the placeholder of an unrelocated
             # jmp to a symbol in a .ko (e9 00 00 00 00); gcc never jumps to the next insn.
             return [], True
         return [here], True
-    ident = _cs(insn.raw, insn.address).id
-    if ident in _STOPS:
+    if _x86_id(insn) in _STOPS:
         return [], True
-    if ident in _TRAPS:
+    if _is_trap(insn):
         return falls, True  # build_cfg decides
     # calls return here (a noreturn callee cannot be told from the bytes)
     return falls, not falls
@@ -188,7 +211,7 @@ def build_cfg(insns: Sequence[Instruction]) -> Cfg:
     targets = {t for i, (ts, _) in enumerate(succs) if insns[i].is_jump for t in ts if t != i + 1}
     leaders: Set[int] = {0} if insns else set()
     for i, (ts, ends) in enumerate(succs):
-        if ends and ts == [i + 1] and i + 1 in targets and _cs(insns[i].raw, insns[i].address).id in _TRAPS:
+        if ends and ts == [i + 1] and i + 1 in targets and _is_trap(insns[i]):
             succs[i] = [], True
         if ends:
             leaders.add(i + 1)
@@ -252,7 +275,8 @@ def reaching_defs(cfg: Cfg, reg: str, index: int) -> List[int]:
 
     ``reg`` is a 64-bit name (``rax``, ``r12``). Any write counts, also a partial one
     (``mov %al``, ``setcc``) and a 32-bit one (which zeroes the upper half); a call
-    writes every register in :data:`CALLER_SAVED`. ``cmov`` and ``cmpxchg`` may
+    writes every register its architecture's calls may change (:data:`CALLER_SAVED` on x86-64).
+    ``cmov`` and ``cmpxchg`` may
     keep the old value: they are listed, and so are the definitions before them.
     Raises ValueError for an index out of range.
     """
@@ -260,11 +284,11 @@ def reaching_defs(cfg: Cfg, reg: str, index: int) -> List[int]:
 
     def effect(j: int) -> int:
         insn = cfg.insns[j]
-        if insn.is_call and reg in CALLER_SAVED:
+        if insn.is_call and reg in _arch(insn).caller_saved:
             return _KILL
         if reg not in insn.regs_written:
             return _NONE
-        return _MAY if _cs(insn.raw, insn.address).id in _MAYBE_WRITES else _KILL
+        return _MAY if _x86_id(insn) in _MAYBE_WRITES else _KILL
 
     return _search(cfg, index, effect)
 
@@ -285,6 +309,8 @@ def _signed(value: int) -> int:
 
 def _step(insn: Instruction, sp: Optional[int], bp: Optional[int]) -> _Frame:
     """(rsp, rbp) relative to rsp at entry after ``insn``, from the values before it."""
+    if insn.arch != "x86_64":
+        return _step_regs(insn, sp, bp)
     ci = _cs(insn.raw, insn.address)
     wrote = insn.regs_written
     if ci.id in _PUSHES:
@@ -316,6 +342,32 @@ def _step(insn: Instruction, sp: Optional[int], bp: Optional[int]) -> _Frame:
             imm = _signed(ops[1].imm)
             value = old + imm if ci.id == x86.X86_INS_ADD else old - imm
     return (value, bp) if src.dest == "rsp" else (sp, value)
+
+
+def _step_regs(insn: Instruction, sp: Optional[int], fp: Optional[int]) -> _Frame:
+    """:func:`_step` for a load/store architecture (arm64): the stack pointer moves by ``sub``/``add``
+    of a constant and by a pre- or post-indexed access's base update (``stp x29, x30, [sp,
+    #-0x30]!``), the frame pointer is set from it (``mov x29, sp``); a call leaves both as they were."""
+    arch = _arch(insn)
+    wrote = insn.regs_written
+    if insn.is_call or (arch.sp not in wrote and arch.fp not in wrote):
+        return sp, fp
+    frame = {arch.sp: sp, arch.fp: fp}
+    out = dict(frame)
+    for reg in (arch.sp, arch.fp):
+        if reg not in wrote:
+            continue
+        src = source_of(insn, reg)
+        value: Optional[int] = None
+        if src is None or src.width != 8:
+            pass
+        elif src.kind == "copy" and src.reg in frame:
+            value = frame[src.reg or ""]
+        elif src.kind == "lea" and src.mem is not None and src.mem.index is None:
+            base = frame.get(src.mem.base or "")
+            value = None if base is None else base + src.mem.disp
+        out[reg] = value
+    return out[arch.sp], out[arch.fp]
 
 
 def _meet(a: Optional[_Frame], b: _Frame) -> _Frame:
@@ -374,7 +426,8 @@ def stack_slot(cfg: Cfg, index: int, mem: Optional[MemOperand] = None) -> Option
     if mem is None or mem.index is not None or mem.segment is not None:
         return None
     sp, bp = _frames(cfg)[index]
-    base = {"rsp": sp, "rbp": bp}.get(mem.base or "")
+    arch = _arch(cfg.insns[index])
+    base = {arch.sp: sp, arch.fp: bp}.get(mem.base or "")
     return None if base is None else base + mem.disp
 
 
@@ -384,12 +437,13 @@ def _stack_store(cfg: Cfg, j: int) -> Optional[Tuple[Optional[int], int]]:
     writes no stack memory we can see."""
     insn = cfg.insns[j]
     sp, bp = _frames(cfg)[j]
-    if _cs(insn.raw, insn.address).id in _PUSHES:
+    if _x86_id(insn) in _PUSHES:
         return (None if sp is None else sp - 8), 8
     mem = insn.mem
     if mem is None or insn.access not in ("write", "read-write") or mem.segment is not None:
         return None
-    if mem.base == "rsp" or (mem.base == "rbp" and bp is not None):
+    arch = _arch(insn)
+    if mem.base == arch.sp or (mem.base == arch.fp and bp is not None):
         slot = stack_slot(cfg, j)
         return (slot if mem.size else None), mem.size
     return None

@@ -61,6 +61,11 @@ class SkipGroup:
 #: kdumpext's table: name, noun, reason, patterns (whole-name regular expressions).
 SKIP_GROUPS: Tuple[SkipGroup, ...] = (
     SkipGroup(
+        "mmio", "an I/O accessor",
+        "readb()/writel()/ioread32()/inb() and their raw forms read and write the device address their caller passes",
+        (r"_*raw_(read|write)[bwlq]", r"(read|write)[bwlq](_relaxed|_be)?", r"io(read|write)(8|16|32|64)(be)?(_rep)?",
+         r"(logic_)?(in|out)[bwl](_p)?", r"__(read|write)[bwlq]")),
+    SkipGroup(
         "string", "a memory/string routine",
         "mem*/str* and checksums read and write the buffers their caller passes",
         (r"_*(mem(cpy|move|set|cmp|chr|chr_inv|scan)|bcmp)(_(orig|erms|fast|fromio|toio|flushcache))?",

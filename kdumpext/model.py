@@ -152,6 +152,7 @@ class Instruction:
     is_jump: bool = False
     is_ret: bool = False
     reg_target: Optional[str] = None  # register of an indirect call/jump ``call *%rax``
+    arch: str = "x86_64"  # the instruction set it was decoded as (kdumpext.arch.Arch.name)
 
     @property
     def text(self) -> str:

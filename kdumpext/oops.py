@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
+from .esr import decode_esr
 from .model import Access
 
 __all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "REGISTERLESS_SANITIZERS", "parse_oops", "parse_fault",
@@ -98,6 +99,14 @@ _TITLES = (
     (re.compile(r"BUG: unable to handle kernel (?:paging request|NULL pointer dereference) at "
                 r"(?:" + _ADDR + r"|\s*\(null\))"), True),
     (re.compile(r"BUG: unable to handle kernel \w"), True),
+    # arm64 (arch/arm64/mm/fault.c die_kernel_fault()): "Unable to handle kernel NULL pointer
+    # dereference at virtual address 0000000000000240" (also "paging request", "access to user
+    # memory outside uaccess routines", "write to read-only memory", "execute from
+    # non-executable memory"); 32-bit arm prints the same words with an 8-digit address
+    (re.compile(r"Unable to handle kernel [^\n]*? at virtual address (?:0x)?" + _ADDR), True),
+    # arm64's die() for a fault with no "Unable to handle" line before it (arch/arm64/mm/fault.c
+    # do_sea() "synchronous external abort", do_alignment_fault(), do_sp_pc_abort(), ...)
+    (re.compile(r"Internal error: (?!Oops)[\w /-]+: [0-9a-f]{1,16} \[#\d+\]"), True),
     (re.compile(_DIE), True),
     (re.compile(r"kernel BUG at " + _FILE_LINE + "!"), True),
     # 3.10-6.x: "WARNING: CPU: 0 PID: 1 at FILE:LINE func+off/size [mod]" ("WARNING: at ..." before 3.12)
@@ -159,8 +168,24 @@ _RIP = re.compile(r"^RIP(?:: (?P<cs>[0-9a-f]{4}):| +(?=\[<)"
 _CODE_TOKEN = r"[<(]?(?:[0-9a-f]{2}){1,4}[>)]?"
 _CODE = re.compile(rf"^Code: (?P<bytes>{_CODE_TOKEN}(?: +{_CODE_TOKEN})*)\s*$")
 _REG = re.compile(r"\b(?P<name>R[A-Z0-9]{2}|R\d{1,2}|EFLAGS|CR2): (?:(?P<seg>[0-9a-f]{4}):)?(?P<val>[0-9a-f]{8,16})")
-#: A line of a register dump ("RSP: ...", "R13: ...", "FS:  ...", "DR7: ..."), user-mode or not.
-_REG_LINE = re.compile(r"^(?:R[A-Z0-9]{2}|R\d|EFLAGS|ORIG_RAX|[CDEFG]S|CR\d|DR\d|PKRU|Code): ")
+#: arm64's register dump (arch/arm64/kernel/process.c __show_regs()): ``x29: ffff... x28: ...``,
+#: ``x9 : ...``, ``sp : ...``.
+_ARM64_REG = re.compile(r"(?:^|\s)(?P<name>x\d{1,2}|sp)\s?: (?P<val>[0-9a-f]{16})\b")
+#: A line of a register dump ("RSP: ...", "R13: ...", "FS:  ...", "DR7: ..."; arm64 "x29: ...",
+#: "pstate: ..."), user-mode or not.
+_REG_LINE = re.compile(r"^(?:R[A-Z0-9]{2}|R\d|EFLAGS|ORIG_RAX|[CDEFG]S|CR\d|DR\d|PKRU|Code): |"
+                       r"^(?:x\d{1,2}\s?|sp |pstate): [0-9a-f]")
+#: arm64's pc and lr (__show_regs(), since 4.16 ``pc : f+0x28/0x58 [mod]`` or ``pc : 0x0``;
+#: before, ``PC is at f+0x28/0x58`` and ``LR is at ...``, then ``pc : [<addr>] lr : [<addr>] pstate: ...``).
+_ARM64_PC = re.compile(r"^(?P<which>pc|lr|PC is at|LR is at) ?:? (?:\[<(?P<pc>[0-9a-f]{16})>\]|"
+                       r"(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?|"
+                       r"(?P<addr>(?:0x)?[0-9a-f]+)\b)")
+_ARM64_OLD_LR = re.compile(r"\blr : \[<(?P<lr>[0-9a-f]{16})>\]")
+#: arm64's fault syndrome (arch/arm64/mm/fault.c mem_abort_decode()): ``  ESR = 0x96000006``.
+_ESR = re.compile(r"^ESR = 0x(?P<esr>[0-9a-f]{1,16})\b")
+#: arm64's die(): ``Internal error: Oops: 96000006 [#1] SMP``, ``Internal error: Oops - BUG:
+#: 00000000f2000800 [#1]`` (the code is the ESR).
+_INTERNAL = re.compile(r"^Internal error: (?P<line>[\w /-]+: (?P<code>[0-9a-f]{1,16}) \[#\d+\].*)")
 # "func+0x1f/0x30 [mod]"; before 4.9 with the address first, " [<ffffffff81234567>] ? func+0x12/0x40"
 _TRACE = re.compile(r"^(?:\[<[0-9a-f]{1,16}>\]\s+)?(?P<unreliable>\? )?(?P<sym>[\w.$]+)\+(?P<off>0x[0-9a-f]+)/"
                     r"(?P<size>0x[0-9a-f]+)(?: \[(?P<mod>\w+)\])?")
@@ -298,6 +323,17 @@ class Oops:
     #: signs that the report as printed is not whole (another report spliced into it, its call
     #: trace cut, another task's lines mixed in), one sentence each; [] for a whole report
     damaged: List[str] = field(default_factory=list)
+    #: the architecture the report is of: "x86_64", or "arm64" once its ``pc :`` line or its
+    #: 64-bit register dump (``x29: ... x28: ...``) was read
+    arch: str = "x86_64"
+    #: arm64: the exception syndrome the fault handler printed (``ESR = 0x96000006``, or the
+    #: ``Internal error: Oops: 96000006`` code); None elsewhere
+    esr: Optional[int] = None
+    #: arm64: the link register's code address (``lr : kdx_xmit+0x24/0x40 [kdx]``), the caller
+    #: after a call through a bad pointer (``pc : 0x0``), which the call trace may leave out
+    lr_function: str = ""
+    lr_offset: int = 0
+    lr_module: str = ""
 
 
 @dataclass
@@ -777,6 +813,10 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             oops.comm, oops.release = m.group("comm"), m.group("release")
             oops.taint = (m.group("taint") or "").strip()
             continue
+        if _arm64_line(oops, bare, rip_seen):
+            if bare.startswith(("pc ", "PC is at")) and not rip_seen:
+                rip_seen = regs_open = True
+            continue
         m = _RIP.match(bare)
         if m:
             cs = m.group("cs")
@@ -885,6 +925,14 @@ def _read_report(text: str, pos: int, oops: Oops) -> Oops:
             continue
         if not rip_seen:
             _read_registers(bare, oops.registers)
+    if oops.arch != "arm64" and "x29" in oops.registers:
+        oops.arch = "arm64"  # a 64-bit register dump after "PC is at": arm64 before 4.16
+    if oops.arch != "arm64":
+        oops.esr = None  # 32-bit arm's die() prints the FSR where arm64 prints the ESR
+    elif oops.esr is not None and not oops.pf_access:
+        esr = decode_esr(oops.esr)  # die()'s code, with no "ESR =" line before it
+        if esr.abort:
+            oops.pf_access = esr.access
     if at_frames:
         oops.trace[:0] = at_frames
     if rip_seen and (oops.interrupted is not None and not interrupted_rip or registerless):
@@ -984,6 +1032,57 @@ def _kind_line(oops: Oops, bare: str, in_trace: bool, at_frames: List[TraceEntry
     return False
 
 
+def _arm64_line(oops: Oops, bare: str, rip_seen: bool) -> bool:
+    """Read line ``bare`` when it is one of an arm64 report's own (:data:`_ARM64_PC`, :data:`_ESR`,
+    :data:`_INTERNAL`): the pc (the first one read is the fault's), the lr, the syndrome; whether
+    it was one."""
+    m = _INTERNAL.match(bare) or _ESR.match(bare)
+    if m:
+        if m.re is _INTERNAL:
+            oops.oops_line = oops.oops_line or m.group("line").strip()
+        if m.re is _ESR or oops.esr is None:
+            # the "ESR =" line is arm64's own; die()'s code is the ESR on arm64 (32-bit arm prints
+            # its FSR there, see _read_report), so only the former says the access
+            oops.esr = _u64(m.group("code") if m.re is _INTERNAL else m.group("esr"))
+            esr = decode_esr(oops.esr) if oops.esr is not None and m.re is _ESR else None
+            if esr is not None and esr.abort and not oops.pf_access:
+                oops.pf_access = esr.access  # WnR: read or write; an instruction abort: exec
+        return True
+    m = _ARM64_PC.match(bare)
+    if m is None:
+        return False
+    old_lr = _ARM64_OLD_LR.search(bare)
+    if old_lr and "x30" not in oops.registers:
+        lr = _u64(old_lr.group("lr"))
+        if lr is not None:
+            oops.registers["x30"] = lr
+    text = m.group("pc") or m.group("addr") or ""
+    value = _u64(text[2:] if text.startswith("0x") else text) if text else None
+    if m.group("which").lower().startswith("pc"):
+        if rip_seen:
+            return True
+        # "pc : f+off/size" and a 16-digit "pc : [<...>]" are arm64's; "PC is at" (arm64 before
+        # 4.16, and 32-bit arm) is taken as arm until a 64-bit register dump says otherwise
+        if m.group("which") == "pc":
+            oops.arch = "arm64"
+        elif oops.arch == "x86_64":
+            oops.arch = "arm"
+        off = _u64(m.group("off")) if m.group("sym") else None
+        if off is not None:
+            oops.rip_function, oops.rip_offset, oops.rip_module = m.group("sym"), off, m.group("mod") or ""
+        elif value is not None:
+            oops.registers.setdefault("pc", value)
+            if not oops.rip_function:
+                oops.rip_address = value
+        return True
+    off = _u64(m.group("off")) if m.group("sym") else None
+    if off is not None and not oops.lr_function:
+        oops.lr_function, oops.lr_offset, oops.lr_module = m.group("sym"), off, m.group("mod") or ""
+    elif value is not None:
+        oops.registers.setdefault("x30", value)
+    return True
+
+
 def _read_registers(line: str, regs: Dict[str, int]) -> None:
     """Add the ``RAX: ...`` values of a register-dump line to ``regs`` (drgn's names; the first
     value of a register wins, ``CR2`` is left out: see :func:`parse_oops`)."""
@@ -992,6 +1091,12 @@ def _read_registers(line: str, regs: Dict[str, int]) -> None:
         if name in ("CR2", "RIP"):
             continue
         reg = _REG_NAMES.get(name) or ("r%d" % int(name[1:]) if name[1:].isdigit() else name.lower())
+        if reg not in regs:
+            value = _u64(m.group("val"))
+            if value is not None:
+                regs[reg] = value
+    for m in _ARM64_REG.finditer(line):
+        reg = m.group("name")
         if reg not in regs:
             value = _u64(m.group("val"))
             if value is not None:

@@ -13,7 +13,7 @@ from .context import CrashContext, CrashSource, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
 from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Frame, Registers, Report, TaskInfo, Verdict
-from .oops import Oops, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
+from .oops import Oops, TraceEntry, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
 from .triage import assemble_report, explain_crash
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -201,8 +201,16 @@ def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Fra
         if oops.rip_function and resolve is not None:
             pc = resolve(oops.rip_function, oops.rip_module, oops.rip_offset) or pc
         frames.append(Frame(0, pc, oops.rip_function, oops.rip_offset, oops.rip_module, exception=True,
-                            sp=oops.registers.get("rsp", 0)))
+                            sp=oops.registers.get("rsp", oops.registers.get("sp", 0))))
     entries = [e for e in oops.trace[oops.interrupted or 0:] if e.reliable]
+    if frames and entries and oops.arch == "arm64" and (entries[0].function, entries[0].offset) == \
+            (oops.rip_function, oops.rip_offset):
+        entries = entries[1:]  # arm64's call trace starts at the pc's own frame
+    if frames and not frames[0].function and oops.lr_function and \
+            not (entries and (entries[0].function, entries[0].offset) == (oops.lr_function, oops.lr_offset)):
+        # a call through a bad pointer on arm64 (``pc : 0x0``): the caller is in lr, which the
+        # unwinder, reading frame records, can leave out (the callee never saved it)
+        entries.insert(0, TraceEntry(oops.lr_function, oops.lr_offset, 0, oops.lr_module))
     if not frames:
         names = [e.function for e in entries]
         for name in ("panic", "vpanic"):
@@ -215,11 +223,14 @@ def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Fra
     return frames
 
 
-def _empty_program() -> "drgn.Program":
+def _empty_program(arch: str = "x86_64") -> "drgn.Program":
+    """A program with no memory and no debug info, of the oops' architecture (``Oops.arch``)."""
     import drgn
 
-    return drgn.Program(drgn.Platform(drgn.Architecture.X86_64,
-                                      drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN))
+    if arch == "arm":
+        return drgn.Program(drgn.Platform(drgn.Architecture.ARM, drgn.PlatformFlags.IS_LITTLE_ENDIAN))
+    which = drgn.Architecture.AARCH64 if arch == "arm64" else drgn.Architecture.X86_64
+    return drgn.Program(drgn.Platform(which, drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN))
 
 
 def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Optional[List[Frame]] = None,
@@ -235,14 +246,15 @@ def explain_oops(oops: Oops, prog: Optional["drgn.Program"] = None, frames: Opti
     if frames is None:
         frames = frames_from_oops(oops)
     ctx = CrashContext(task=None, thread=None, oops=oops, dmesg="", memory=code_from or "oops Code: line")
-    return explain_crash(prog if prog is not None else _empty_program(), ctx, frames, _registers(oops, frames), intel)
+    return explain_crash(prog if prog is not None else _empty_program(oops.arch), ctx, frames,
+                         _registers(oops, frames), intel)
 
 
 def _registers(oops: Oops, frames: List[Frame]) -> Registers:
     """The oops' registers, with ``rip`` the exception frame's pc (0 when unknown)."""
     regs: Registers = dict(oops.registers)
     if frames and frames[0].exception:
-        regs["rip"] = frames[0].pc
+        regs["rip" if oops.arch == "x86_64" else "pc"] = frames[0].pc
     return regs
 
 
@@ -490,7 +502,7 @@ def _debug_program(oops: Oops, search: SearchPath, vmlinux: Optional[str], find:
             return None
     else:
         return None
-    tp = TextProgram()
+    tp = TextProgram(_empty_program(oops.arch).platform)
     try:
         tp.add_vmlinux(path)
     except (OSError, ValueError, ELFError, KdumpextError) as e:
@@ -574,7 +586,7 @@ def log_source(oops: Oops, text: str, path: str, tp: Optional[TextProgram], warn
     task = TaskInfo(oops.pid, oops.comm, oops.cpu if oops.cpu is not None else -1) if oops.pid is not None else None
     ctx = CrashContext(task=task, thread=None, oops=oops, dmesg=text, memory=code_from or "oops Code: line",
                        missing_debug=_missing_debug(tp, frames))
-    prog = tp.prog if tp is not None else _empty_program()
+    prog = tp.prog if tp is not None else _empty_program(oops.arch)
     return CrashSource(prog, info, ctx, frames, _registers(oops, frames), warnings, from_dump=False)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
-from .decode import decode_all
 from .dwarf import CallSite, DebugFile, FunctionInfo, VarLoc, debug_file
+from .arch import Arch, arch_of
 from .model import Instruction, MASK64
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,6 +79,9 @@ class Code:
 class ProgramView(Protocol):
     """What the analysis needs from a program (all lookups answer None/[] when they cannot)."""
 
+    #: the architecture of its code (kdumpext.arch)
+    arch: Arch
+
     def code(self, pc: int) -> Optional[Code]:
         """The function containing ``pc``, decoded as it is in memory (alternatives applied)."""
 
@@ -121,6 +124,7 @@ class DrgnView:
 
     def __init__(self, prog: "drgn.Program") -> None:
         self.prog = prog
+        self.arch = arch_of(prog)  # how its code is decoded
         self._code: Dict[int, Optional[Code]] = {}
         self._dwarf_answers: Dict[Tuple[str, int], Any] = {}
         self._percpu: Optional[List[Tuple[int, int, str]]] = None
@@ -154,7 +158,7 @@ class DrgnView:
             raw = self.prog.read(sym.address, size)
         except drgn.FaultError:
             return []
-        return decode_all(raw, sym.address)
+        return self.arch.decode_all(raw, sym.address, False)
 
     def code(self, pc: int) -> Optional[Code]:
         sym = self.symbol_at(pc)

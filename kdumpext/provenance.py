@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 from .decode import source_of, stored_register
 from .dwarf import CallValue, Const, Deref, EntryValue, RegPlus
 from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, stack_slot
-from .explain import ARG_REGS, Tracer, Value, arrow, named_by_var
+from .explain import Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
 from .model import Evidence, Frame, Hop, HopKind, Instruction, MASK64, Registers
 from .program import Code, ProgramView, branch_register, clone_suffix, with_target_name
@@ -162,8 +162,6 @@ def _branch_target(view: ProgramView, tracer: Tracer, j: int,
     return None if base is None else view.read_word((base + mem.disp) & MASK64)
 
 
-#: Registers a call preserves (System V x86-64 psABI): the unwinder restores them in a caller's frame.
-CALLEE_SAVED = ("rbx", "rbp", "r12", "r13", "r14", "r15")
 _MAX_TAIL_JUMPS = 3
 
 
@@ -179,7 +177,7 @@ def value_at(view: ProgramView, tracer: Tracer, reg: str, j: int, regs: Register
     """
     if depth > 8:
         return None
-    if reg in CALLEE_SAVED and reg in regs:
+    if reg in view.arch.callee_saved and reg in regs:
         return regs[reg]
     defs = reaching_defs(tracer.cfg, reg, j)
     if len(defs) != 1:
@@ -187,7 +185,7 @@ def value_at(view: ProgramView, tracer: Tracer, reg: str, j: int, regs: Register
     d = defs[0]
     if d < 0:
         return entry(reg) if entry is not None and d == ENTRY else None
-    src = source_of(tracer.insns[d])
+    src = source_of(tracer.insns[d], reg)
     if src is None or src.dest != reg or src.width != 8:
         return None
 
@@ -201,7 +199,7 @@ def value_at(view: ProgramView, tracer: Tracer, reg: str, j: int, regs: Register
     if src.kind == "copy" and src.reg is not None:
         return at(src.reg)
     mem = src.mem
-    if src.kind in ("load", "lea") and mem is not None and mem.base not in (None, "rip", "rsp") \
+    if src.kind in ("load", "lea") and mem is not None and mem.base not in (None, "rip", view.arch.sp) \
             and mem.index is None:
         assert mem.base is not None
         base = at(mem.base)
@@ -251,7 +249,8 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
             callee = ""
             continue
         if v.how == "param":
-            n = ARG_REGS.index(v.reg) + 1 if v.reg in ARG_REGS else 0
+            args = tracer.view.arch.arg_regs
+            n = args.index(v.reg) + 1 if v.reg in args else 0
             hops.append(hop("argument", v.text or f"argument {n}",
                             fact=_fact(v) or (f"argument {n}, in %{v.reg} on entry" if n else ""), arg=n))
             return hops, v.reg or None, v
@@ -322,7 +321,7 @@ def _stored_earlier(tracer: Tracer, load: Value) -> Optional[Tuple[Value, str]]:
     """
     insn = load.insn
     if insn is None or insn.mem is None or insn.mem.index is not None or not load.base_reg \
-            or load.base_reg in ("rsp", "rip") or insn.is_call:
+            or load.base_reg in (tracer.view.arch.sp, "rip") or insn.is_call:
         return None
     j = tracer.code.index_of(insn.address)
     if j is None:
@@ -396,12 +395,13 @@ def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, trace
     if len(defs) != 1 or defs[0] < 0:
         return None
     d = ct.insns[defs[0]]
-    src = source_of(d)
+    src = source_of(d, base.reg)
     if src is None:
         return None
-    if src.kind == "lea" and src.mem is not None and src.mem.base == "rsp" and src.mem.index is None:
+    sp = view.arch.sp
+    if src.kind == "lea" and src.mem is not None and src.mem.base == sp and src.mem.index is None:
         slot = stack_slot(ct.cfg, defs[0], src.mem)
-    elif src.kind == "copy" and src.reg == "rsp":
+    elif src.kind == "copy" and src.reg == sp:
         slot = sp_offsets(ct.cfg)[defs[0]]
     else:
         return None
@@ -464,10 +464,11 @@ def _name_from_call_site(view: ProgramView, caller: Caller, reg: str, hops: List
     """An argument hop without a name (the callee has no DWARF: memcpy is assembly) takes the
     parameter's name from the callee's declaration the caller's DWARF records at the call."""
     last = hops[-1] if hops else None
-    if last is None or last.kind != "argument" or not last.expr.startswith("argument ") or reg not in ARG_REGS:
+    args = view.arch.arg_regs
+    if last is None or last.kind != "argument" or not last.expr.startswith("argument ") or reg not in args:
         return
     site = view.call_site(caller.call.address + caller.call.size)
-    n = ARG_REGS.index(reg)
+    n = args.index(reg)
     if site is not None and n < len(site.callee_params) and site.callee_params[n]:
         last.expr = site.callee_params[n]
         last.fact += f"; named by {site.callee or 'the callee'}()'s declaration at the call"

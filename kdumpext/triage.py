@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
 from .context import CrashContext, CrashSource, crash_context
-from .decode import DecodeError, decode
+from .arm64 import Arm64DecodeError
+from .decode import DecodeError
 from .dump import open_dump, read_memory
 from .errors import MemoryNotInDump
 from . import provenance
@@ -16,6 +17,7 @@ from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
 from .guilty import blame_for, report_skips
 from .members import is_function_pointer, member_of, pointee, sizeof, type_str
+from .arch import ARCHES, NotDecoded
 from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, MemOperand,
                     Registers, Report, Verdict)
 from .program import Code, DrgnView, branch_register, with_target_name
@@ -417,7 +419,8 @@ def _route(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], regs: R
 #: is only where the CPU was, and its instruction is not decoded as the cause.
 _FAULT_TITLE = re.compile(r"^(?:BUG: unable to handle|BUG: kernel NULL pointer dereference|(?:Oops: )?"
                           r"(?:(?:segment-related )?general protection fault|divide[ _]error|stack[ _]segment|"
-                          r"invalid opcode)|Oops: [0-9a-f]+ \[#|kernel BUG at |WARNING: )")
+                          r"invalid opcode)|Oops: [0-9a-f]+ \[#|kernel BUG at |WARNING: |"
+                          r"Unable to handle kernel |Internal error: )")
 
 
 def sanitizer_class(bug: str, address: Optional[int]) -> CrashClass:
@@ -572,8 +575,8 @@ def _read_code(prog: "drgn.Program", frame: Frame, ctx: CrashContext) -> Tuple[b
     return b"", missing + ", and the oops has no Code: line"
 
 
-#: The instructions BUG() and WARN() trap with (ud2; ud1 for WARN on recent kernels; ud0 for some).
-_TRAPS = ("ud0", "ud1", "ud2")
+#: The instructions BUG() and WARN() trap with, on any architecture (:attr:`kdumpext.arch.Arch.traps`).
+_TRAPS = frozenset().union(*(a.traps for a in ARCHES.values()))
 #: ``invalid opcode: 0000 [#1]``, since 6.9 ``Oops: invalid opcode: 0000 [#1]``.
 _INVALID_OPCODE = re.compile(r"(?:Oops: )?invalid opcode")
 
@@ -591,8 +594,8 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         v.undecided = where
         return v
     try:
-        insn = decode(code, frame.pc, intel=intel)
-    except DecodeError as e:
+        insn = view.arch.decode(code, frame.pc, intel)
+    except (DecodeError, Arm64DecodeError, NotDecoded) as e:
         v.undecided = str(e)
         return v
     v.instruction = insn
@@ -600,7 +603,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     at = frame.site if not frame.pc and frame.function else f"{insn.address:#x}"
     v.evidence.append(Evidence("insn", f"{at}: {insn.text}  (faulting instruction, from the {where})",
                                insn.address))
-    if insn.mnemonic in _TRAPS or (oops is not None and (oops.bug_file or _INVALID_OPCODE.match(oops.title))):
+    if insn.mnemonic in view.arch.traps or (oops is not None and (oops.bug_file or _INVALID_OPCODE.match(oops.title))):
         return _bug_verdict(v, ctx, frame)
     mem = insn.mem
     if mem is None or not insn.access:
@@ -627,9 +630,10 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         v.address = lo
         v.evidence.append(Evidence(
             "note", f"{insn.text} is KASAN's check of the shadow byte of {lo:#x}..{lo + 7:#x} "
-                    f"(%{off_reg} = KASAN_SHADOW_OFFSET {KASAN_SHADOW_OFFSET:#x}): the faulting address "
+                    f"(%{off_reg} = KASAN_SHADOW_OFFSET {regs[off_reg]:#x}): the faulting address "
                     "comes from the instrumentation; the program's address is the one checked", insn.address))
-        tracer = Tracer(view, fcode, regs, idx) if fcode is not None and idx is not None else None
+        tracer = Tracer(view, fcode, regs, idx) if fcode is not None and idx is not None \
+            and view.arch.provenance else None
         found = _checked_access(tracer, mem, off_reg) if tracer is not None else None
         if found is None:
             v.bad = addresses.classify(lo)
@@ -659,13 +663,17 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     if fcode is None:
         v.undecided = "" if ctx.missing_debug else "no symbol at the faulting pc"
         return v
+    if not view.arch.provenance:
+        v.undecided = f"which variable %{base_reg} held is not traced in {view.arch.name} code yet"
+        v.summary = summarize(v, base_reg)
+        return v
     if idx is None:
         v.undecided = f"the decoded code of {fcode.name} has no instruction at {frame.pc:#x}"
         return v
     tracer = tracer if shadow is not None and tracer is not None else Tracer(view, fcode, regs, idx)
     val = tracer.value(base_reg, idx)
     v.chain = provenance.chain(view, frames, fi, tracer, val, base_val)
-    if val.how == "param" and not val.text and _from_caller(v, fcode, base_reg):
+    if val.how == "param" and not val.text and _from_caller(v, fcode, base_reg, view.arch.arg_regs):
         return v
     disp = mem.disp if mem.index is None else offset
     val, disp = tracer.rebase(val, base_reg, disp, idx)
@@ -689,19 +697,25 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
 #: address ``a`` is at ``(a >> 3) + KASAN_SHADOW_OFFSET``; the kernel's kasan_non_canonical_hook()
 #: undoes it the same way.
 KASAN_SHADOW_OFFSET = 0xdffffc0000000000
+#: Every generic-KASAN shadow offset a kernel is built with: x86-64's, and arm64's by VA size and
+#: page size (arch/arm64/Kconfig KASAN_SHADOW_OFFSET: 48/52-bit VAs 0xdfff800000000000 since 5.11,
+#: 0xdfffa00000000000 before; 47/52-bit with 16K pages, 42, 39 and 36-bit VAs).
+KASAN_SHADOW_OFFSETS = frozenset({KASAN_SHADOW_OFFSET, 0xdfff800000000000, 0xdfffa00000000000, 0xdfffc00000000000,
+                                  0xdffffe0000000000, 0xdfffffc000000000, 0xdffffff800000000})
 _KASAN_SCALE = 3
 
 
 def kasan_shadow_check(mem: MemOperand, regs: Registers) -> Optional[Tuple[int, str]]:
     """``(first checked address, register holding the offset)`` when ``mem`` is KASAN's shadow
-    check, ``disp(%a,%b,1)`` with one register equal to :data:`KASAN_SHADOW_OFFSET`: the 8
+    check, ``disp(%a,%b,1)`` (arm64 ``ldrsb w1, [x2, x1]``) with one register one of
+    :data:`KASAN_SHADOW_OFFSETS`: the 8
     program bytes from the first checked address are what the instrumented code was about to
     access.  None for any other operand.
     """
     if mem.base in (None, "rip") or mem.index is None or mem.scale != 1:
         return None
     for off_reg, other in ((mem.index, mem.base), (mem.base, mem.index)):
-        if regs.get(off_reg) == KASAN_SHADOW_OFFSET and other in regs:
+        if regs.get(off_reg) in KASAN_SHADOW_OFFSETS and other in regs:
             assert other is not None
             return ((regs[other] + mem.disp) << _KASAN_SCALE) & MASK64, off_reg
     return None
@@ -746,7 +760,7 @@ def _checked_access(tracer: Tracer, mem: MemOperand, off_reg: str) -> Optional[T
     return None
 
 
-def _from_caller(v: Verdict, fcode: Code, reg: str) -> bool:
+def _from_caller(v: Verdict, fcode: Code, reg: str, args: Tuple[str, ...] = ARG_REGS) -> bool:
     """A routine without debug info (memcpy and its kin are assembly) faulted on an argument
     register it never changed: name the argument where the caller made the call.
 
@@ -757,7 +771,7 @@ def _from_caller(v: Verdict, fcode: Code, reg: str) -> bool:
     hops = v.chain
     if len(hops) < 2 or hops[0].kind != "argument" or hops[1].kind in ("unknown", "argument") or not hops[1].expr:
         return False
-    n = ARG_REGS.index(reg) + 1 if reg in ARG_REGS else 0
+    n = args.index(reg) + 1 if reg in args else 0
     if not n:
         return False
     passed = hops[1]
@@ -917,19 +931,26 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         if caller is not None:
             v.function, v.module, v.site = caller.function, caller.module, caller.site
         ret = None  # [%rsp] holds the target in the thunk: the caller's frame has the return address
+    elif view.arch.link is not None:
+        # a call leaves its return address in the link register (arm64's x30), not on the stack
+        v.evidence.append(Evidence("reg", f"%{view.arch.pc} = {pc:#x}"))
+        ret = regs.get(view.arch.link) or None
+        if ret is not None:
+            v.evidence.append(Evidence("reg", f"return address %{view.arch.link} = {ret:#x}"))
     else:
         v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))
         ret = view.read_word(rsp) if rsp is not None else None
-    if ret is not None:
-        v.evidence.append(Evidence("reg", f"return address [%rsp] = {ret:#x}"))
-    elif caller is not None and caller.pc:
-        # no stack memory (a log): the unwinder read the return address at [%rsp] (x86's ORC
-        # takes a bad pc for a call, unwind_orc.c), and the trace's next frame is where it points
+        if ret is not None:
+            v.evidence.append(Evidence("reg", f"return address [%rsp] = {ret:#x}"))
+    if ret is None and caller is not None and caller.pc:
+        # no registers or stack memory to read it from (a log): the unwinder read the return
+        # address (x86's ORC at [%rsp] for a bad pc, unwind_orc.c; arm64's in lr), and the trace's
+        # next frame is where it points
         ret = caller.pc
         v.evidence.append(Evidence("note", f"return address {ret:#x} ({caller.site}): the call trace's frame "
-                                           f"after the {'thunk' if thunk else 'bad pc'}, which the unwinder read "
-                                           "on the stack"))
-    else:
+                                           f"after the {'thunk' if thunk else 'bad pc'}, where the unwinder "
+                                           "found it"))
+    elif ret is None:
         v.undecided = "" if ctx.missing_debug else "no stack pointer at the fault" if rsp is None else \
             f"the stack at {rsp:#x} is not in the dump"
         return v
@@ -974,6 +995,12 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.source = _line_at(prog, jmp.address, outermost=True) or v.source
         reg = branch_register(view, jmp)
         call = jmp
+    if not view.arch.provenance:
+        what = f"%{reg}" if reg else "the pointer"
+        v.undecided = f"what {what} held is not traced in {view.arch.name} code yet"
+        v.confidence = "low"
+        v.summary = summarize(v)
+        return v
     tracer = Tracer(view, site)
     # the frame the chain continues from: the caller of the function that made the call
     caller_fi = _frame_of(frames, ret)

@@ -12,8 +12,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "sample-dumps")
 #: vmlinux.xz and the modules' .ko.xz: kdumpext unpacks them into its cache by itself.
 BUILD = os.path.join(SAMPLES, "build")
+#: the arm64 corpus: its scenarios under sample-dumps/arm64/<scenario>/<stamp>/, its build beside them
+ARM64 = os.path.join(SAMPLES, "arm64")
+ARM64_BUILD = os.path.join(ARM64, "build")
 
-__all__ = ["ROOT", "SAMPLES", "BUILD", "Case", "cases", "case", "unpacked_debug_dir", "chain_as_expected"]
+__all__ = ["ROOT", "SAMPLES", "BUILD", "ARM64", "ARM64_BUILD", "Case", "cases", "arm64_cases", "case",
+           "unpacked_debug_dir", "chain_as_expected"]
 
 
 @dataclass
@@ -29,10 +33,10 @@ class Case:
         return self.scenario
 
 
-def cases() -> List[Case]:
-    """Every dump under sample-dumps/, in name order."""
+def cases(root: str = SAMPLES) -> List[Case]:
+    """Every dump under ``root`` (sample-dumps/: the x86-64 corpus), in name order."""
     out = []
-    for exp in sorted(glob.glob(os.path.join(SAMPLES, "*", "*", "expected.json"))):
+    for exp in sorted(glob.glob(os.path.join(root, "*", "*", "expected.json"))):
         d = os.path.dirname(exp)
         dumps = glob.glob(os.path.join(d, "dump.*"))
         dmesgs = glob.glob(os.path.join(d, "dmesg.*"))
@@ -42,6 +46,11 @@ def cases() -> List[Case]:
             expected = json.load(f)
         out.append(Case(os.path.basename(os.path.dirname(d)), dumps[0], dmesgs[0], expected))
     return out
+
+
+def arm64_cases() -> List[Case]:
+    """Every dump of the arm64 corpus (sample-dumps/arm64/), in name order."""
+    return cases(ARM64)
 
 
 def case(scenario: str) -> Case:

@@ -304,6 +304,16 @@ SYZ_UNREGISTER = """
 """
 
 
+#: syzkaller report 524 (arm64): a synchronous external abort reading an absent I/O port
+SYZ_MMIO = """\
+[  211.616071][    T1]  __raw_readb+0x18/0x2c
+[  211.616694][    T1]  logic_inb+0x50/0x13c
+[  211.617265][    T1]  ns558_init+0x17c/0x63c
+[  211.617822][    T1]  do_one_initcall+0x294/0x61c
+[  211.618467][    T1]  kernel_init_freeable+0x790/0x798
+"""
+
+
 @pytest.mark.parametrize("trace,start,want", [
     (API_SPINLOCK, 0, "kdxapi_link_quiesce.isra.0"),
     (API_SPINLOCK, 5, "kdxapi_link_quiesce.isra.0"),
@@ -333,11 +343,12 @@ SYZ_UNREGISTER = """
     (SYZ_STACK_CHK, 0, "ip6_xmit"),
     (SYZ_WARN_BOGUS, 0, "kvm_wait"),
     (SYZ_UNREGISTER, 0, "pvr2_i2c_core_done"),
+    (SYZ_MMIO, 0, "ns558_init"),
 ], ids=["api-spinlock", "api-spinlock-from-5", "api-complete", "api-mutex", "api-queue-work", "api-mod-timer",
         "api-xa-load", "api-kobject", "strlen", "trace-lock", "refcount-kasan",
         "rb-erase", "kfree", "skb-panic",
         "ubsan", "thunk", "copy-to-user", "refcount-warn", "list-del", "printk", "lockdep",
-        "usb-kill-urb", "xas-truncate", "stack-walk", "dput", "stack-chk", "warn-bogus", "unregister"])
+        "usb-kill-urb", "xas-truncate", "stack-walk", "dput", "stack-chk", "warn-bogus", "unregister", "mmio"])
 def test_guilty_frame_on_real_traces(trace: str, start: int, want: str) -> None:
     """The first frame past the library and infrastructure routines, as a kernel engineer reads the trace."""
     assert guilty(trace, start) == want
@@ -350,7 +361,7 @@ def test_every_group_is_exercised() -> None:
                   SYZ_STRLEN, SYZ_COPY_TO_USER, SYZ_TRACE_LOCK, SYZ_REFCOUNT_KASAN, SYZ_REFCOUNT_WARN, SYZ_LIST_DEL,
                   SYZ_RB_ERASE, SYZ_KFREE, SYZ_SKB_PANIC, SYZ_PRINTK, SYZ_UBSAN, SYZ_THUNK, SYZ_LOCKDEP,
                   SYZ_USB_KILL, SYZ_XAS_TRUNCATE, SYZ_STACK_WALK, SYZ_DPUT, SYZ_STACK_CHK, SYZ_WARN_BOGUS,
-                  SYZ_UNREGISTER):
+                  SYZ_UNREGISTER, SYZ_MMIO):
         fs = frames(trace)
         g = guilty_frame(fs, 0)
         for f in fs[:g]:

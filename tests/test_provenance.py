@@ -17,6 +17,7 @@ from kdumpext.dwarf import CallSite, FunctionInfo, RegPlus, VarLoc
 from kdumpext.explain import Tracer
 from kdumpext.model import Frame
 from kdumpext.program import Code, Symbol
+from kdumpext.arch import X86_64
 from kdumpext.provenance import chain
 
 
@@ -25,6 +26,7 @@ class FakeView:
 
     def __init__(self) -> None:
         self.prog = drgn.Program(drgn.host_platform)
+        self.arch = X86_64  # the hand-made functions are x86-64 code
         self.codes: List[Code] = []
         self.vars: Dict[int, List[VarLoc]] = {}
         self.types: Dict[str, drgn.Type] = {}

@@ -1,0 +1,226 @@
+"""arm64: decoding (capstone's structured operands), the ESR, oops text, and verdicts from arm64 logs."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+
+from kdumpext import arm64
+from kdumpext.arch import ARM, ARM64, X86_64, arch_named
+from kdumpext.esr import decode_esr
+from kdumpext.oops import parse_oops
+from kdumpext.oopstriage import report_from_text
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "syzkaller")
+
+
+def _log(name: str) -> str:
+    with open(os.path.join(FIXTURES, name), encoding="utf-8", errors="replace") as f:
+        return f.read().split("\n\n", 1)[1]
+
+
+def _insn(word: int, address: int = 0xffff800008010000):
+    return arm64.decode(struct.pack("<I", word), address)
+
+
+# --- decoding ----------------------------------------------------------------------------------
+# every word checked with `aarch64-linux-gnu-objdump -D -b binary -m aarch64` (Debian binutils 2.40,
+# which prints immediates in decimal: "ldr x0, [x0, #576]"); the (..) word of a Code: line is the
+# faulting one: syzkaller report 536 "(38e16841)", report 524 "(08dffe60)"
+
+
+@pytest.mark.parametrize("word, text, base, index, scale, disp, size, access", [
+    (0xf9412000, "ldr x0, [x0, #0x240]", "x0", None, 1, 0x240, 8, "read"),
+    (0xb9400000, "ldr w0, [x0]", "x0", None, 1, 0, 4, "read"),
+    (0x38e16841, "ldrsb w1, [x2, x1]", "x2", "x1", 1, 0, 1, "read"),
+    (0x08dffe60, "ldarb w0, [x19]", "x19", None, 1, 0, 1, "read"),
+    (0xf8627820, "ldr x0, [x1, x2, lsl #3]", "x1", "x2", 8, 0, 8, "read"),
+    (0xa9400262, "ldp x2, x0, [x19]", "x19", None, 1, 0, 16, "read"),
+    (0xa9bf7bfd, "stp x29, x30, [sp, #-0x10]!", "sp", None, 1, -0x10, 16, "write"),
+    (0xf8408661, "ldr x1, [x19], #8", "x19", None, 1, 0, 8, "read"),  # post-index: the access is at x19
+    (0x38401c20, "ldrb w0, [x1, #1]!", "x1", None, 1, 1, 1, "read"),  # pre-index: at x1 + 1
+    (0x79400020, "ldrh w0, [x1]", "x1", None, 1, 0, 2, "read"),
+    (0xb9800020, "ldrsw x0, [x1]", "x1", None, 1, 0, 4, "read"),
+    (0xf90003e0, "str x0, [sp]", "sp", None, 1, 0, 8, "write"),
+    (0xc8027c20, "stxr w2, x0, [x1]", "x1", None, 1, 0, 8, "write"),  # the status register is not data
+    (0xc8a07c41, "cas x0, x1, [x2]", "x2", None, 1, 0, 8, "read-write"),
+    (0xb8e00020, "ldaddal w0, w0, [x1]", "x1", None, 1, 0, 4, "read-write"),
+])
+def test_loads_and_stores(word, text, base, index, scale, disp, size, access):
+    i = _insn(word)
+    assert i.text == text
+    assert i.mem is not None
+    assert (i.mem.base, i.mem.index, i.mem.scale, i.mem.disp, i.mem.size, i.access) == \
+        (base, index, scale, disp, size, access)
+
+
+def test_branches_and_registers():
+    blr = _insn(0xd63f0020)
+    assert (blr.text, blr.is_call, blr.reg_target, blr.regs_written) == ("blr x1", True, "x1", ["x30"])
+    br = _insn(0xd61f0200)
+    assert (br.is_jump, br.is_call, br.reg_target) == (True, False, "x16")
+    bl = _insn(0x97ffffff, 0x1000)
+    assert (bl.is_call, bl.target) == (True, 0xffc)
+    assert _insn(0xd65f03c0).is_ret
+    assert _insn(0xd4210000).text == "brk #0x800"  # BUG()/WARN(): BUG_BRK_IMM
+    # an LSE atomic writes its result register even where capstone 5 does not say so
+    assert _insn(0xb8e00020).regs_written == ["x0"]
+    assert arm64.reg64("w3") == "x3" and arm64.reg64("fp") == "x29" and arm64.reg64("lr") == "x30"
+    assert arm64.reg64("wzr") is None and arm64.reg64("wsp") == "sp"
+    with pytest.raises(arm64.Arm64DecodeError):
+        arm64.decode(b"\x00\x00", 0)
+
+
+def test_arch_records():
+    assert arch_named("AARCH64") is ARM64 and arch_named("arm64") is ARM64
+    assert arch_named("X86_64") is X86_64 and arch_named("") is X86_64 and arch_named("arm") is ARM
+    assert (ARM64.link, ARM64.return_reg, ARM64.arg_regs[:2]) == ("x30", "x0", ("x0", "x1"))
+    assert "brk" in ARM64.traps and "ud2" in X86_64.traps
+
+
+# --- the exception syndrome ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, ec, access, fsc_name, level", [
+    (0x96000006, "DABT (current EL)", "read", "translation fault", 2),   # NULL read, level 2
+    (0x96000046, "DABT (current EL)", "write", "translation fault", 2),  # WnR = 1
+    (0x96000004, "DABT (current EL)", "read", "translation fault", 0),   # report 536
+    (0x96000010, "DABT (current EL)", "read", "synchronous external abort", None),  # report 524
+    (0x96000146, "DABT (current EL)", "read", "translation fault", 2),   # CM = 1: a cache op, a read
+    (0x8600000f, "IABT (current EL)", "exec", "permission fault", 3),    # a fetch from NX memory
+    (0xf2000800, "BRK (AArch64)", "", "", None),                         # BUG()
+])
+def test_decode_esr(value, ec, access, fsc_name, level):
+    e = decode_esr(value)
+    assert (e.ec_name, e.access, e.fsc_name, e.level) == (ec, access, fsc_name, level)
+    assert e.abort == bool(access)
+
+
+# --- arm64 oops text --------------------------------------------------------------------------------
+
+
+def test_arm64_paging_request_is_parsed():
+    """syzkaller report 536 (5.9, arm64): title, ESR, pc, lr, sp, the x-register pairs, the call
+    trace (without its first line, the pc's own frame) and the Code: words."""
+    oops = parse_oops(_log("report-536"))
+    assert oops is not None and oops.arch == "arm64"
+    assert oops.title.startswith("Unable to handle kernel paging request at virtual address dfffa00000000003")
+    assert (oops.fault_address, oops.esr, oops.pf_access) == (0xdfffa00000000003, 0x96000004, "read")
+    assert (oops.rip_function, oops.rip_offset, oops.lr_function, oops.lr_offset) == \
+        ("selinux_socket_sendmsg", 0x28, "selinux_socket_sendmsg", 0x18)
+    assert oops.registers["x1"] == 0xdfffa00000000000 and oops.registers["x2"] == 3
+    assert oops.registers["sp"] == 0xffff000049b6fa10 and oops.registers["x29"] == 0xffff000049b6fa10
+    assert oops.code_fault_index == 16 and oops.code[16:20] == bytes.fromhex("4168e138")
+    assert oops.oops_line == "Oops: 96000004 [#1] PREEMPT SMP"
+
+
+def test_arm64_kasan_shadow_check_gives_the_checked_address():
+    """536: ``ldrsb w1, [x2, x1]`` with x1 = 0xdfffa00000000000 (arm64's generic KASAN shadow
+    offset for 48-bit VAs before 5.11) is KASAN's check of the shadow of (3 << 3) = 0x18: a read
+    near NULL in selinux_socket_sendmsg, not an access to 0xdfffa00000000003."""
+    r = report_from_text(_log("report-536"), "report-536", find_debug_info=False)
+    v = r.verdict
+    assert (v.crash_class, v.function, v.address) == ("null-deref", "selinux_socket_sendmsg", 0x18)
+    assert v.instruction is not None and v.instruction.text == "ldrsb w1, [x2, x1]"
+    assert [f.function for f in r.frames[:2]] == ["selinux_socket_sendmsg", "security_socket_sendmsg"]
+    assert r.registers["pc"] == 0  # no vmlinux: the pc's address is unknown
+    assert any("KASAN's check of the shadow byte of 0x18" in e.text for e in v.evidence)
+
+
+def test_arm64_external_abort_blames_the_driver():
+    """syzkaller report 524 (arm64): ``Internal error: synchronous external abort: 96000010``
+    in __raw_readb (``ldarb w0, [x19]``), reached through logic_inb() from ns558_init: the I/O
+    accessors act on the port their caller passes, the driver is blamed."""
+    r = report_from_text(_log("report-524"), "report-524", find_debug_info=False)
+    v = r.verdict
+    assert r.frames[0].function == "__raw_readb"
+    assert v.instruction is not None and v.instruction.text == "ldarb w0, [x19]"
+    assert (v.crash_class, v.access, v.size) == ("bad-access", "read", 1)
+    assert (v.blame, v.bucket) == ("ns558_init", "bad-access:ns558_init:__raw_readb()")
+
+
+def test_arm32_code_is_not_decoded_as_another_architecture():
+    """syzkaller report 676 (32-bit arm): ``PC is at 0x0``, ``LR is at gsmld_receive_buf+0xc0/0x15c``:
+    a call through NULL from gsmld_receive_buf; its Code: words are never decoded as x86 or arm64."""
+    oops = parse_oops(_log("report-676"))
+    assert oops is not None and oops.arch == "arm" and oops.esr is None
+    assert (oops.rip_address, oops.lr_function) == (0, "gsmld_receive_buf")
+    v = report_from_text(_log("report-676"), "report-676", find_debug_info=False).verdict
+    assert (v.crash_class, v.function) == ("null-fn-call", "gsmld_receive_buf")
+    assert v.instruction is None
+
+
+# --- register provenance over arm64 code ------------------------------------------------------------
+# scst_update_lat_stats as the arm64 corpus kernel's scst.ko has it (aarch64-linux-gnu-objdump -d,
+# GCC 12 -O2, pointer authentication on): the seed bug, ``cmd->dev->vdev_update_lat_stats``
+
+SCST_UPDATE_LAT_STATS = [
+    0xd503233f,  # 0x00 paciasp
+    0xa9be7bfd,  # 0x04 stp x29, x30, [sp, #-32]!
+    0x910003fd,  # 0x08 mov x29, sp
+    0xf9000bf3,  # 0x0c str x19, [sp, #16]
+    0xaa0003f3,  # 0x10 mov x19, x0
+    0x94000000,  # 0x14 bl ktime_get (unrelocated)
+    0xf9402261,  # 0x18 ldr x1, [x19, #64]
+    0xf9001660,  # 0x1c str x0, [x19, #40]
+    0xf9412021,  # 0x20 ldr x1, [x1, #576]      <- faults: cmd->dev is NULL
+    0xb4000061,  # 0x24 cbz x1, 0x30
+    0xaa1303e0,  # 0x28 mov x0, x19
+    0xd63f0020,  # 0x2c blr x1
+    0xb9001e7f,  # 0x30 str wzr, [x19, #28]
+    0xf9400bf3,  # 0x34 ldr x19, [sp, #16]
+    0xa8c27bfd,  # 0x38 ldp x29, x30, [sp], #32
+    0xd50323bf,  # 0x3c autiasp
+    0xd65f03c0,  # 0x40 ret
+]
+
+
+def _function(words, start=0x1000):
+    return arm64.decode_all(b"".join(struct.pack("<I", w) for w in words), start)
+
+
+def test_arm64_sources():
+    from kdumpext.decode import source_of, stored_register
+
+    insns = _function(SCST_UPDATE_LAT_STATS)
+    by = {i.address - 0x1000: i for i in insns}
+    mov = source_of(by[0x10])
+    assert (mov.kind, mov.dest, mov.reg, mov.width) == ("copy", "x19", "x0", 8)
+    load = source_of(by[0x18])
+    assert (load.kind, load.dest, load.mem.base, load.mem.disp, load.mem.size) == ("load", "x1", "x19", 0x40, 8)
+    call = source_of(by[0x14])
+    assert (call.kind, call.dest) == ("call", "x0")
+    assert source_of(by[0x1c]) is None and stored_register(by[0x1c]) == "x0"
+    # stp's base update; ldp's second register and post-index update
+    push = source_of(by[0x04], "sp")
+    assert (push.kind, push.mem.base, push.mem.disp) == ("lea", "sp", -32)
+    pop30 = source_of(by[0x38], "x30")
+    assert (pop30.kind, pop30.mem.base, pop30.mem.disp, pop30.mem.size) == ("load", "sp", 8, 8)
+    popsp = source_of(by[0x38], "sp")
+    assert (popsp.kind, popsp.mem.disp) == ("lea", 32)
+    zero = source_of(_function([0x2a1f03e0])[0])  # mov w0, wzr
+    assert (zero.kind, zero.value, zero.width) == ("imm", 0, 4)
+    add = source_of(_function([0x91010000])[0])  # add x0, x0, #0x40
+    assert (add.kind, add.mem.base, add.mem.disp) == ("lea", "x0", 0x40)
+
+
+def test_arm64_flow_follows_the_stack_and_the_copy():
+    from kdumpext.flow import ENTRY, build_cfg, reaching_defs, sp_offsets, stack_slot
+
+    insns = _function(SCST_UPDATE_LAT_STATS)
+    cfg = build_cfg(insns)
+    # cbz falls through or branches: two successors; blr returns to the next instruction
+    cbz = cfg.index_of(0x1024)
+    assert len(cfg.block_of(cbz).succs) == 2
+    sp = sp_offsets(cfg)
+    assert sp[cfg.index_of(0x1008)] == -32 and sp[cfg.index_of(0x1040)] == 0
+    assert stack_slot(cfg, cfg.index_of(0x100c)) == -16  # str x19, [sp, #16]: the caller's x19
+    # x1 at the fault: loaded at 0x18 from x19, which is x0 as it arrived (the bl clobbers x0 only after)
+    fault = cfg.index_of(0x1020)
+    assert reaching_defs(cfg, "x1", fault) == [cfg.index_of(0x1018)]
+    assert reaching_defs(cfg, "x19", fault) == [cfg.index_of(0x1010)]
+    assert reaching_defs(cfg, "x0", cfg.index_of(0x1010)) == [ENTRY]
+    # a call clobbers x0-x18 and x30, not x19
+    assert reaching_defs(cfg, "x0", cfg.index_of(0x1018)) == [cfg.index_of(0x1014)]
