@@ -653,6 +653,48 @@ def relocate_x86_64(buf: Any, offset: int, rtype: int, value: int, place: int) -
     return True
 
 
+#: AArch64 ELF relocation types (ELF for the Arm 64-bit Architecture, 5.7) that module code uses.
+R_AARCH64_ABS64, R_AARCH64_ADR_PREL_PG_HI21, R_AARCH64_ADD_ABS_LO12_NC = 257, 275, 277
+R_AARCH64_JUMP26, R_AARCH64_CALL26 = 282, 283
+#: LDST{8,16,32,64,128}_ABS_LO12_NC -> the access size's log2 (the 12-bit offset is scaled by it)
+_AARCH64_LDST_SHIFT = {278: 0, 284: 1, 285: 2, 286: 3, 299: 4}
+
+
+def relocate_aarch64(buf: Any, offset: int, rtype: int, value: int, place: int) -> bool:
+    """Apply one AArch64 RELA relocation to writable ``buf`` (``value`` is S + A, ``place`` P):
+    ``bl``/``b`` (CALL26, JUMP26), ``adrp`` (ADR_PREL_PG_HI21), the ``add``/``ldr``/``str`` of a
+    symbol's low 12 bits (ADD_ABS_LO12_NC, LDST*_ABS_LO12_NC) and 64-bit data (ABS64).  False for
+    a type not handled here or a value that does not fit its field (the bytes are left as they are)."""
+    import struct
+
+    try:
+        if rtype == R_AARCH64_ABS64:
+            struct.pack_into("<Q", buf, offset, value & MASK64)
+            return True
+        insn = struct.unpack_from("<I", buf, offset)[0]
+        if rtype in (R_AARCH64_CALL26, R_AARCH64_JUMP26):
+            delta = value - place
+            if delta % 4 or not -(1 << 27) <= delta < 1 << 27:
+                return False
+            insn = (insn & ~0x3FFFFFF) | ((delta >> 2) & 0x3FFFFFF)
+        elif rtype == R_AARCH64_ADR_PREL_PG_HI21:
+            pages = ((value & ~0xFFF) - (place & ~0xFFF)) >> 12
+            if not -(1 << 20) <= pages < 1 << 20:
+                return False
+            pages &= 0x1FFFFF
+            insn = (insn & ~((0x3 << 29) | (0x7FFFF << 5))) | ((pages & 0x3) << 29) | ((pages >> 2) << 5)
+        elif rtype == R_AARCH64_ADD_ABS_LO12_NC:
+            insn = (insn & ~(0xFFF << 10)) | ((value & 0xFFF) << 10)
+        elif rtype in _AARCH64_LDST_SHIFT:
+            insn = (insn & ~(0xFFF << 10)) | (((value & 0xFFF) >> _AARCH64_LDST_SHIFT[rtype]) << 10)
+        else:
+            return False
+        struct.pack_into("<I", buf, offset, insn & 0xFFFFFFFF)
+    except struct.error:
+        return False
+    return True
+
+
 def _elf_class() -> Any:
     """An ELFFile whose DWARF relocations for x86-64 are applied in bulk, not one by one.
 

@@ -420,13 +420,14 @@ _SHF_EXECINSTR = 0x4
 
 def _relocated_code(elf: Any, placed: Dict[int, int],
                     external: Callable[[str], Optional[int]]) -> Dict[int, bytearray]:
-    """A module's code sections with their relocations applied as the module loader would, at
+    """A module's code sections (x86-64 or arm64) with their relocations applied as the module loader would, at
     the addresses ``placed`` gives (section index -> address): a call to ``kfree`` or to a
     retpoline thunk then names its target, as in a dump.  Undefined symbols are looked up
     with ``external``; a relocation that cannot be resolved is left as it is in the file."""
-    from .dwarf import relocate_x86_64
+    from .dwarf import relocate_aarch64, relocate_x86_64
 
-    if elf.header["e_machine"] != "EM_X86_64":
+    relocate = {"EM_X86_64": relocate_x86_64, "EM_AARCH64": relocate_aarch64}.get(elf.header["e_machine"])
+    if relocate is None:
         return {}
     out: Dict[int, bytearray] = {}
     for rel in elf.iter_sections():
@@ -451,7 +452,7 @@ def _relocated_code(elf: Any, placed: Dict[int, int],
             if s is None:
                 continue
             # a type not handled or a value that does not fit: left as the file has it
-            relocate_x86_64(data, off, kind, s + r["r_addend"], base + off)
+            relocate(data, off, kind, s + r["r_addend"], base + off)
     return out
 
 

@@ -224,3 +224,23 @@ def test_arm64_flow_follows_the_stack_and_the_copy():
     assert reaching_defs(cfg, "x0", cfg.index_of(0x1010)) == [ENTRY]
     # a call clobbers x0-x18 and x30, not x19
     assert reaching_defs(cfg, "x0", cfg.index_of(0x1018)) == [cfg.index_of(0x1014)]
+
+
+def test_aarch64_module_relocations():
+    """The relocations an arm64 module's code needs to name its calls (checked by decoding the result)."""
+    from kdumpext.dwarf import R_AARCH64_ADD_ABS_LO12_NC, R_AARCH64_ADR_PREL_PG_HI21, R_AARCH64_CALL26, \
+        relocate_aarch64
+
+    buf = bytearray(struct.pack("<III", 0x94000000, 0x90000000, 0x91000000))  # bl 0; adrp x0, 0; add x0, x0, #0
+    place = 0xffffffffc0000170
+    assert relocate_aarch64(buf, 0, R_AARCH64_CALL26, 0xffffffffc0000020, place)
+    assert arm64.decode(bytes(buf[0:4]), place).target == 0xffffffffc0000020
+    sym = 0xffffffffc1a1b2c8  # within adrp's +-4 GiB
+    assert relocate_aarch64(buf, 4, R_AARCH64_ADR_PREL_PG_HI21, sym, place + 4)
+    assert relocate_aarch64(buf, 8, R_AARCH64_ADD_ABS_LO12_NC, sym, place + 8)
+    page = struct.unpack_from("<I", buf, 4)[0]
+    adrp = list(arm64._handle().disasm(bytes(buf[4:8]), place + 4, 1))[0]
+    assert adrp.operands[1].imm & ((1 << 64) - 1) == sym & ~0xFFF, hex(page)
+    assert arm64.decode(bytes(buf[8:12]), place + 8).text == "add x0, x0, #0x2c8"
+    # out of range for a 26-bit branch: left as it was
+    assert not relocate_aarch64(bytearray(4), 0, R_AARCH64_CALL26, place + (1 << 28), place)
