@@ -630,8 +630,12 @@ class ExceptionFrameUnwinder(Unwinder):
     context's registers for exactly those frames and leaves every other frame to gdb.
     """
 
-    _REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
-             "r14", "r15", "rip")
+    #: the registers handed over, by architecture (gdb's names, which are drgn's)
+    _REGS = {
+        "x86_64": ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+                   "r14", "r15", "rip"),
+        "arm64": tuple(f"x{n}" for n in range(31)) + ("sp", "pc"),
+    }
 
     def __init__(self) -> None:
         super().__init__("kdumpext-exception-frames")
@@ -639,14 +643,17 @@ class ExceptionFrameUnwinder(Unwinder):
     def __call__(self, pending_frame: "gdb.PendingFrame") -> Optional["gdb.UnwindInfo"]:
         if _session is None or not _session.steps:
             return None
-        pc = int(pending_frame.read_register("rip"))
-        sp = int(pending_frame.read_register("rsp"))
+        from .arch import arch_of
+
+        arch = arch_of(_session.opened.prog)
+        pc = int(pending_frame.read_register(arch.pc))
+        sp = int(pending_frame.read_register(arch.sp))
         regs = _session.steps.get((pc, sp))
         if regs is None:
             return None
         u64 = gdb.lookup_type("unsigned long")
         info = pending_frame.create_unwind_info(_FrameId(gdb.Value(sp).cast(u64), gdb.Value(pc).cast(u64)))
-        for name in self._REGS:
+        for name in self._REGS.get(arch.name, ()):
             if name in regs:
                 info.add_saved_register(name, gdb.Value(regs[name]).cast(u64))
         return info

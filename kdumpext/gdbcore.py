@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type
 
 from .errors import KdumpextError, UsageError
+from .arch import arch_of
 from .model import Registers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +62,11 @@ PRSTATUS_REGS = (
     "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
     "rdi", "orig_rax", "rip", "cs", "rflags", "rsp", "ss", "fs.base", "gs.base", "ds", "es", "fs", "gs",
 )
-#: ``sizeof(struct elf_prpsinfo)`` on x86-64.
+#: arm64's ``struct elf_prstatus`` (392 bytes, ``pr_reg`` at 112): ``struct user_pt_regs`` is
+#: x0-x30, sp, pc, pstate (arch/arm64/include/uapi/asm/ptrace.h).
+PRSTATUS_SIZE_ARM64 = 392
+PRSTATUS_REGS_ARM64 = tuple(f"x{n}" for n in range(31)) + ("sp", "pc", "pstate")
+#: ``sizeof(struct elf_prpsinfo)`` on x86-64 (and arm64: the same generic 64-bit layout).
 _PRPSINFO_SIZE = 136
 #: gdb names a thread by its LWP (pr_pid) and needs them distinct: CPU N's idle task
 #: (pid 0 on every CPU) becomes LWP ``IDLE_LWP_BASE + N`` (PID_MAX_LIMIT, above any real pid).
@@ -82,25 +87,30 @@ _PN_XNUM = 0xFFFF
 _PT_LOAD, _PT_NOTE = 1, 4
 _PF_X, _PF_W, _PF_R = 1, 2, 4
 _NT_PRSTATUS, _NT_PRPSINFO = 1, 3
-_ET_CORE, _EM_X86_64 = 4, 62
+_ET_CORE, _EM_X86_64, _EM_AARCH64 = 4, 62, 183
+#: ELF e_machine of a core, by kdumpext.arch.Arch.name
+MACHINES = {"x86_64": _EM_X86_64, "arm64": _EM_AARCH64}
 _THREAD_SIZE_DEFAULT = 4 * PAGE  # x86-64 without KASAN
 
 
 # -- the ELF side: pure, testable without a dump ---------------------------------------
 
 
-def prstatus(pid: int, regs: Registers, signal: int = 0) -> bytes:
-    """An x86-64 ``struct elf_prstatus`` for thread ``pid`` with registers ``regs``.
+def prstatus(pid: int, regs: Registers, signal: int = 0, arch: str = "x86_64") -> bytes:
+    """A ``struct elf_prstatus`` of ``arch`` (x86-64 or arm64) for thread ``pid`` with registers ``regs``.
 
-    ``regs`` uses drgn's register names (``rflags``, ``fs.base``); missing registers are 0,
-    except ``orig_rax`` which is -1 (no system call), as the kernel's pt_regs has it.
+    ``regs`` uses drgn's register names (``rflags``, ``fs.base``; arm64 ``x0``..``x30``, ``sp``,
+    ``pc``, ``pstate``); missing registers are 0, except x86-64's ``orig_rax`` which is -1 (no
+    system call), as the kernel's pt_regs has it.
     """
-    buf = bytearray(PRSTATUS_SIZE)
+    arm = arch == "arm64"
+    names = PRSTATUS_REGS_ARM64 if arm else PRSTATUS_REGS
+    buf = bytearray(PRSTATUS_SIZE_ARM64 if arm else PRSTATUS_SIZE)
     struct.pack_into("<i", buf, 0, signal)  # si_signo
     struct.pack_into("<h", buf, 12, signal)  # pr_cursig
     struct.pack_into("<i", buf, _PR_PID, pid)
-    values = [regs.get(name, -1 if name == "orig_rax" else 0) & 0xFFFF_FFFF_FFFF_FFFF for name in PRSTATUS_REGS]
-    struct.pack_into("<27Q", buf, _PR_REG, *values)
+    values = [regs.get(name, -1 if name == "orig_rax" else 0) & 0xFFFF_FFFF_FFFF_FFFF for name in names]
+    struct.pack_into(f"<{len(names)}Q", buf, _PR_REG, *values)
     return bytes(buf)
 
 
@@ -132,8 +142,9 @@ class CoreWriter:
     knowing in advance; more than 65534 segments use ``PN_XNUM``.
     """
 
-    def __init__(self, f: BinaryIO) -> None:
+    def __init__(self, f: BinaryIO, machine: int = _EM_X86_64) -> None:
         self._f = f
+        self._machine = machine
         self._pos = _EHDR_SIZE
         self._segs: List[Tuple[int, int, int]] = []  # (vaddr, file offset, size)
         self._notes: List[bytes] = []
@@ -215,7 +226,7 @@ class CoreWriter:
             f.write(struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, 0, 0, phnum, 0, 0))
         f.truncate(f.tell())
         ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # 64-bit, little-endian, EV_CURRENT, SYSV
-        hdr = ident + struct.pack("<HHIQQQIHHHHHH", _ET_CORE, _EM_X86_64, 1, 0, phoff, shoff, 0,
+        hdr = ident + struct.pack("<HHIQQQIHHHHHH", _ET_CORE, self._machine, 1, 0, phoff, shoff, 0,
                                   _EHDR_SIZE, _PHDR_SIZE, e_phnum, _SHDR_SIZE if shnum else 0, shnum, 0)
         f.seek(0)
         f.write(hdr)
@@ -478,6 +489,7 @@ def _thread_of(prog: "drgn.Program", task: "drgn.Object", why: str, cpu: Optiona
         if trace is None:
             trace = prog.stack_trace(task)
         regs = {k: int(v) for k, v in trace[0].registers().items()}
+        regs.setdefault("pc", int(trace[0].pc))  # drgn's arm64 frame registers have no pc of their own
     except (drgn.FaultError, ValueError, LookupError, IndexError):
         return None
     pid = int(task.pid)
@@ -488,8 +500,8 @@ def _thread_of(prog: "drgn.Program", task: "drgn.Object", why: str, cpu: Optiona
                 sps.append(int(frame.sp))
             except (LookupError, ValueError):
                 pass
-    elif "rsp" in regs:
-        sps.append(regs["rsp"])
+    elif "rsp" in regs or "sp" in regs:
+        sps.append(regs.get("rsp", regs.get("sp", 0)))
     try:
         stack = int(task.stack.value_())
     except (AttributeError, LookupError):
@@ -594,7 +606,9 @@ def exception_steps(prog: "drgn.Program") -> Dict[Tuple[int, int], Dict[str, int
         try:
             if not outer.interrupted or (inner.pc, inner.sp) == (outer.pc, outer.sp):
                 continue
-            steps[(inner.pc, inner.sp)] = {k: int(v) for k, v in outer.registers().items()}
+            regs = {k: int(v) for k, v in outer.registers().items()}
+            regs.setdefault("pc", int(outer.pc))  # arm64's frame registers have no pc of their own
+            steps[(inner.pc, inner.sp)] = regs
         except (LookupError, ValueError):
             continue
     return steps
@@ -648,7 +662,8 @@ def write_core_to(prog: "drgn.Program", f: BinaryIO, path: str, all_tasks: bool 
         release = prog["UTS_RELEASE"].string_().decode()
     except (LookupError, drgn.FaultError):
         release = ""
-    w = CoreWriter(f)
+    arch = arch_of(prog).name
+    w = CoreWriter(f, MACHINES.get(arch, _EM_X86_64))
     for r in regions:
         if r.phys is not None:
             base = r.phys
@@ -663,7 +678,7 @@ def write_core_to(prog: "drgn.Program", f: BinaryIO, path: str, all_tasks: bool 
     w.add_note(b"CORE", _NT_PRPSINFO, prpsinfo(first.lwp if first else 0, first.comm if first else "",
                                                f"Linux {release} {label}".strip()))
     for t in threads:
-        w.add_note(b"CORE", _NT_PRSTATUS, prstatus(t.lwp, t.regs))
+        w.add_note(b"CORE", _NT_PRSTATUS, prstatus(t.lwp, t.regs, arch=arch))
     w.close()
     disk = os.fstat(f.fileno()).st_blocks * 512
     return CoreSummary(path, len(w.segments), w.memory_bytes, disk, threads, time.monotonic() - t0)

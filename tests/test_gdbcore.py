@@ -354,3 +354,20 @@ def test_exception_steps_cross_the_exception_entry() -> None:
     warn = prog.symbol("lkdtm_WARNING")
     want = case("lkdtm-warning").expected["exception_rip"]  # the ud2: "lkdtm_WARNING+0x12"
     assert f"lkdtm_WARNING+{regs['rip'] - warn.address:#x}" == want
+
+
+def test_prstatus_arm64_layout():
+    """arm64's ``struct elf_prstatus``: 392 bytes, pr_pid at 32, ``user_pt_regs`` (x0-x30, sp, pc,
+    pstate) from 112 (arch/arm64/include/uapi/asm/ptrace.h), as gdb-multiarch reads it."""
+    import struct as _struct
+
+    from kdumpext.gdbcore import PRSTATUS_REGS_ARM64, prstatus
+
+    regs = {"x0": 0x18, "x19": 0xffff1352c1162b80, "x30": 0xffffd9d7215bd05c, "sp": 0xffff80000a1bbd60,
+            "pc": 0xffffd9d7215bd020, "pstate": 0x60000005}
+    buf = prstatus(40, regs, arch="arm64")
+    assert len(buf) == 392 and len(PRSTATUS_REGS_ARM64) == 34
+    assert _struct.unpack_from("<i", buf, 32)[0] == 40
+    values = _struct.unpack_from("<34Q", buf, 112)
+    assert values[0] == 0x18 and values[19] == regs["x19"] and values[30] == regs["x30"]
+    assert values[31:] == (regs["sp"], regs["pc"], regs["pstate"])
