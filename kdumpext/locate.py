@@ -257,7 +257,7 @@ class SearchPath:
 
     dirs: List[str] = field(default_factory=list)
     searched: List[str] = field(default_factory=list)  # what was looked at, for messages
-    _module_index: Dict[str, Dict[str, str]] = field(default_factory=dict, repr=False)
+    _module_index: Dict[str, Dict[str, List[str]]] = field(default_factory=dict, repr=False)
     _vmlinux_index: Dict[str, List[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -294,21 +294,22 @@ class SearchPath:
 
     def _walk(self, top: str) -> None:
         """Index ``top`` once: module files by name, and every vmlinux file."""
-        modules: Dict[str, str] = {}
+        modules: Dict[str, List[str]] = {}
         vmlinuxes: List[str] = []
         for root, dirs, files in os.walk(top):
             dirs.sort()
             for name in sorted(files):
                 mod = _module_name_of(name)
                 if mod:
-                    modules.setdefault(mod, os.path.join(root, name))
+                    modules.setdefault(mod, []).append(os.path.join(root, name))
                 elif _is_vmlinux_name(name):
                     vmlinuxes.append(os.path.join(root, name))
         self._module_index[top] = modules
         self._vmlinux_index[top] = vmlinuxes
 
-    def _index(self, top: str) -> Dict[str, str]:
-        """Module file name (dashes as underscores, suffix stripped) -> path, under ``top``."""
+    def _index(self, top: str) -> Dict[str, List[str]]:
+        """Module file name (dashes as underscores, suffix stripped) -> its paths under ``top``, in
+        walk order (a tree of two builds, e.g. two architectures' corpora, has one of each)."""
         if top not in self._module_index:
             self._walk(top)
         return self._module_index[top]
@@ -375,8 +376,25 @@ def _vmlinux_candidates(search: SearchPath, release: str, build_id: str) -> List
     return out
 
 
-def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optional[str] = None) -> str:
+def elf_machine(path: str) -> int:
+    """The ELF header's ``e_machine`` of ``path`` (62 x86-64, 183 arm64); 0 for a file that is no
+    little-endian ELF file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return 0
+    if len(head) < 20 or head[:4] != b"\x7fELF" or head[5] != 1:
+        return 0
+    return int.from_bytes(head[18:20], "little")
+
+
+def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optional[str] = None,
+                 machine: int = 0) -> str:
     """Path of an (uncompressed) vmlinux whose build-id is ``build_id``.
+
+    Without a build-id (an oops log names none), ``machine`` (an ELF ``e_machine``) passes over
+    a vmlinux of another architecture of the same release.
 
     :raises DebugInfoMismatch: ``given`` (or the only candidates found) has another build-id.
     :raises MissingDebugInfo: nothing was found.
@@ -394,6 +412,8 @@ def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optiona
             continue
         search.searched.append(cand)
         path = unpacked(cand)
+        if machine and not build_id and elf_machine(path) not in (machine, 0):
+            continue
         got = file_build_id(path)
         if not build_id or got == build_id:
             return path
@@ -406,25 +426,28 @@ def find_vmlinux(search: SearchPath, release: str, build_id: str, given: Optiona
 
 
 def find_module_file(search: SearchPath, release: str, name: str, build_id: str = "",
-                     exclude: Iterable[str] = ()) -> Optional[str]:
+                     exclude: Iterable[str] = (), machine: int = 0) -> Optional[str]:
     """Path of the debug info for module ``name`` (``NAME.ko``, ``NAME.ko.debug``, ...).
 
     Dashes and underscores are alike.  When ``build_id`` is given, a file with another
     build-id is passed over, and so is any in ``exclude`` (files found before that could not
-    be used: the next directory may hold a whole copy).  None when nothing fits.
+    be used: the next directory may hold a whole copy); ``machine`` (an ELF ``e_machine``)
+    passes over another architecture's build of it.  None when nothing fits.
     """
     want = name.replace("-", "_")
     passed = set(exclude)
     for top in search.module_dirs(release):
         if not os.path.isdir(top):
             continue
-        cand = search._index(top).get(want)
-        if cand is None or not os.path.isfile(cand) or cand in passed:  # a FIFO named like a module is never opened
-            continue
-        path = unpacked(cand)
-        if path in passed:
-            continue
-        if build_id and file_build_id(path) not in (build_id, ""):
-            continue
-        return path
+        for cand in search._index(top).get(want, []):
+            if not os.path.isfile(cand) or cand in passed:  # a FIFO named like a module is never opened
+                continue
+            path = unpacked(cand)
+            if path in passed:
+                continue
+            if build_id and file_build_id(path) not in (build_id, ""):
+                continue
+            if machine and elf_machine(path) not in (machine, 0):
+                continue
+            return path
     return None

@@ -41,6 +41,10 @@ _PAGE = 4096
 _MODULE_AREA = 0xFFFF_FFFF_C000_0000  # where the synthetic module layout starts (MODULES_VADDR)
 _MODULE_STRIDE = 0x100_0000
 _SHF_ALLOC = 0x2
+#: ELF e_machine of each drgn architecture kdumpext reads oopses of
+_ELF_MACHINES = {"X86_64": "EM_X86_64", "AARCH64": "EM_AARCH64"}
+#: ELF e_machine numbers by Oops.arch (62 EM_X86_64, 183 EM_AARCH64, 40 EM_ARM)
+_E_MACHINE = {"x86_64": 62, "arm64": 183, "arm": 40}
 
 
 # --- reading and cutting the log (pure) ---------------------------------------------
@@ -358,6 +362,9 @@ class TextProgram:
         addr = base
         with open(path, "rb") as f:
             elf = ELFFile(f)
+            want = _ELF_MACHINES.get(self.prog.platform.arch.name) if self.prog.platform is not None else None
+            if want is not None and elf.header["e_machine"] != want:
+                raise ValueError(f"an {elf.header['e_machine']} file, the oops is of {self.prog.platform.arch.name}")
             placed: Dict[int, int] = {}  # section index -> address
             for i, s in enumerate(elf.iter_sections()):
                 if not s["sh_flags"] & _SHF_ALLOC or not s["sh_size"]:
@@ -497,7 +504,7 @@ def _debug_program(oops: Oops, search: SearchPath, vmlinux: Optional[str], find:
         return None
     elif find:
         try:
-            path = find_vmlinux(search, release, "")
+            path = find_vmlinux(search, release, "", machine=_E_MACHINE.get(oops.arch, 0))
         except KdumpextError as e:
             warnings.append(f"no vmlinux: {e}")
             return None
@@ -524,15 +531,20 @@ def _debug_program(oops: Oops, search: SearchPath, vmlinux: Optional[str], find:
         if name and name not in names:
             names.append(name)
     for name in names:
-        file = find_module_file(search, release, name)
-        if file is None:
-            missing.append(name)
-            continue
-        try:
-            tp.add_module(name, file)
-        except (OSError, ValueError, ELFError) as e:
-            warnings.append(f"{file}: cannot use for module {name} ({e})")
-            missing.append(name)
+        tried: List[str] = []
+        while True:
+            # the next file of that name when one cannot be used (another architecture's build
+            # in the same tree, a damaged copy)
+            file = find_module_file(search, release, name, exclude=tried, machine=_E_MACHINE.get(oops.arch, 0))
+            if file is None:
+                missing.append(name)
+                break
+            try:
+                tp.add_module(name, file)
+                break
+            except (OSError, ValueError, ELFError) as e:
+                warnings.append(f"{file}: cannot use for module {name} ({e})")
+                tried.append(file)
     if tp.modules:
         warnings.append("module debug info matched by name and release only (an oops has no build-id): "
                         + ", ".join(sorted(tp.modules)))

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from conftest import need
-from corpus import BUILD, SAMPLES, cases, unpacked_debug_dir
+from corpus import ARM64, BUILD, SAMPLES, arm64_cases, cases, unpacked_debug_dir
 
 from kdumpext import batch
 from kdumpext.batch import BatchResult, Cache, Item, Options, Skipped, discover, render, run_batch, summarise
@@ -512,17 +512,23 @@ def test_ctrl_c_keeps_finished_results(tree, tmp_path):
 
 
 def test_sample_dumps_one_bucket_per_bug(tmp_path):
-    """``kdumpext batch sample-dumps/``: every dump explained, the seed's three formats in one bucket."""
+    """``kdumpext batch sample-dumps/``: every dump explained, the seed's three formats in one bucket,
+    and each arm64 dump in the bucket of its x86-64 twin (the same bug on another architecture)."""
     _need_corpus()
-    dumps = sorted(glob.glob(os.path.join(SAMPLES, "*", "*", "dump.*")))
-    need(len(dumps) >= 3, "sample-dumps/ has no dumps (run sample-dumps/generate)")
+    x86 = sorted(glob.glob(os.path.join(SAMPLES, "*", "*", "dump.*")))
+    arm = sorted(glob.glob(os.path.join(ARM64, "*", "*", "dump.*")))
+    need(len(x86) >= 3, "sample-dumps/ has no dumps (run sample-dumps/generate)")
     before = _snapshot(SAMPLES)
     doc, _ = _batch([SAMPLES, "--debug-dir", BUILD, "--no-cache"], _env(str(tmp_path)))
     assert _snapshot(SAMPLES) == before
     assert doc["not_dumps"] == []
-    assert sorted(r["dump"] for r in doc["rows"]) == dumps
+    assert sorted(r["dump"] for r in doc["rows"]) == sorted(x86 + arm)
     assert all(r["status"] == "ok" for r in doc["rows"]), [r["error"] for r in doc["rows"]]
-    by_scenario = {os.path.basename(os.path.dirname(os.path.dirname(r["dump"]))): r for r in doc["rows"]}
+
+    def scenario(r):
+        return os.path.basename(os.path.dirname(os.path.dirname(r["dump"])))
+
+    by_scenario = {scenario(r): r for r in doc["rows"] if r["dump"] in x86}
     seed = {by_scenario[s]["bucket"] for s in ("scst-null-dev", "scst-null-dev-elf", "scst-null-dev-flat")
             if s in by_scenario}
     assert seed == {SEED_BUCKET}
@@ -531,6 +537,9 @@ def test_sample_dumps_one_bucket_per_bug(tmp_path):
     others = [(r["bucket"], r["origin_site"]) for s, r in by_scenario.items() if not s.startswith("scst-null-dev")]
     assert len(set(others)) == len(others)
     assert len(doc["buckets"]) == len(others) + 1
+    arm_rows = {scenario(r): r for r in doc["rows"] if r["dump"] in arm}
+    for c in arm64_cases():
+        assert arm_rows[c.scenario]["bucket"] == c.expected["bucket"] == by_scenario[c.scenario]["bucket"]
     for c in cases():
         row = by_scenario[c.scenario]
         if "bucket" in c.expected:

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""The arm64 corpus' expected answers, and the checks they were written with.
+
+The answers below (class, function, instruction, pointer, struct.member, offset, machine_code,
+chain) were written by hand from `aarch64-linux-gnu-objdump -d` of the .ko / vmlinux and their
+DWARF (line table, location lists). The rest of each expected.json is read from the dump and its
+dmesg: panic (drgn's panic_message), task, backtrace (drgn, inline frames included, pc 0 left
+out), and the "arm64" object (ESR, EC, WnR, FAR, FSC, pc/lr lines and Call trace of the oops,
+VMCOREINFO KERNELPACMASK, the QEMU -cpu of scenarios.txt).
+
+Checks, per dump: frame 0's pc is function+offset as written (or 0 with the function in x30),
+the instruction there, read from the dump and decoded by capstone, is the one written; every
+named frame of the oops' Call trace is in drgn's backtrace, in order.
+
+Usage (with drgn and capstone, e.g. the repo's .venv):
+  KDX_ARM64_WORK=... python3 sample-dumps/arm64/expected.py [CORPUS_DIR] [--write]
+CORPUS_DIR defaults to $KDX_ARM64_OUT or $KDX_ARM64_WORK/corpus (see generate); vmlinux and the
+modules are read from $KDX_ARM64_WORK (the build the dumps were made with). Without --write it
+compares with the expected.json files there and exits 1 on a difference.
+"""
+import json, os, re, sys, glob, lzma, shutil, subprocess
+import warnings
+import drgn
+from drgn.helpers.linux.panic import panic_message
+from drgn.helpers.linux.sched import task_cpu
+
+args = [a for a in sys.argv[1:] if not a.startswith('--')]
+WRITE = '--write' in sys.argv
+W = os.environ.get('KDX_ARM64_WORK', os.path.expanduser('~/.cache/kdumpext-samples-arm64'))
+CORPUS = args[0] if args else os.environ.get('KDX_ARM64_OUT', W + '/corpus')
+HERE = os.path.dirname(os.path.abspath(__file__))
+TMP = os.environ.get('TMPDIR', '/tmp')
+failed = 0
+EC = {0x21: 'IABT (current EL)', 0x25: 'DABT (current EL)', 0x3c: 'BRK64', 0x20: 'IABT (lower EL)', 0x24: 'DABT (lower EL)'}
+
+def chain(fn, kind, expr, **kw):
+    h = {"function": fn, "clone": "", "kind": kind, "expr": expr}
+    h.update(kw)
+    return [h]
+
+S = {}
+S['scst-null-dev'] = dict(
+    description="the seed bug: scst_update_lat_stats() reads cmd->dev->vdev_update_lat_stats with cmd->dev NULL",
+    cls="null-deref", function="scst_update_lat_stats", module="scst", source="scst/scst.c:63",
+    exception_rip="scst_update_lat_stats+0x20", instruction="ldr x1, [x1, #0x240]", access="read", size=8,
+    pointer="cmd->dev", access_path="cmd->dev->vdev_update_lat_stats", struct="scst_device",
+    member="vdev_update_lat_stats", offset="0x240",
+    bucket="null-deref:scst_update_lat_stats:scst_device.vdev_update_lat_stats",
+    machine_code=[
+        "scst_update_lat_stats (scst.ko; paciasp/autiasp are NOPs on cortex-a57):",
+        "  10: mov x19, x0               # x19 = cmd (DWARF: cmd is x0 over [0x0,0x17), x19 over [0x17,0x38))",
+        "  14: bl ktime_get              # lr at the fault still holds its return address, scst_update_lat_stats+0x18",
+        "  18: ldr x1, [x19, #0x40]      # x1 = cmd->dev (struct scst_cmd +0x40) = NULL",
+        "  1c: str x0, [x19, #0x28]      # cmd->lat_start = ktime_get()",
+        "  20: ldr x1, [x1, #0x240]      # faults, FAR 0x240: ->vdev_update_lat_stats (struct scst_device +0x240, 8 bytes)",
+    ],
+    chain=chain("scst_update_lat_stats", "load", "cmd->dev"))
+S['null-fn-call'] = dict(
+    description="a NULL function pointer called through an ops table: n->ops->xmit(n, skb); blr x2 with x2 = 0: pc = 0, the caller in lr (x30), not on the stack",
+    cls="null-fn-call", function="kdx_dev_queue_xmit", module="kdx", source="kdx/kdx.c:61",
+    exception_rip="0x0", instruction="blr x2", access="exec", size=None,
+    pointer="n->ops->xmit", access_path="n->ops->xmit", struct="kdx_net_ops", member="xmit", offset="0x10",
+    bucket="null-fn-call:kdx_dev_queue_xmit:kdx_net_ops.xmit",
+    machine_code=[
+        "kdx_dev_queue_xmit (kdx.ko):",
+        "  30: mov x19, x0               # n (DWARF: n is x0 over [0x20,0x43), x19 over [0x43,0x64))",
+        "  38: ldr x2, [x0, #0x18]       # x2 = n->ops (struct kdx_netdev +0x18; n = x0)",
+        "  3c: ldr x2, [x2, #0x10]       # x2 = n->ops->xmit (struct kdx_net_ops +0x10) = NULL",
+        "  40: blr x2                    # instruction abort at pc 0 (ESR EC 0x21, FAR 0); x30 = kdx_dev_queue_xmit+0x24 (the 'lr :' line)",
+        "# the oops' Call trace starts from the frame record (x29), so it skips kdx_dev_queue_xmit; drgn unwinds through x30",
+    ],
+    chain=chain("kdx_dev_queue_xmit", "load", "n->ops->xmit"))
+S['err-ptr'] = dict(
+    description="an ERR_PTR() used as a pointer: d = kdx_probe() returns ERR_PTR(-ENODEV); d->irq",
+    cls="err-ptr", function="kdx_attach", module="kdx", source="kdx/kdx.c:202",
+    exception_rip="kdx_attach+0x10", instruction="ldr w0, [x0, #0x34]", access="read", size=4,
+    pointer="d", access_path="d->irq", struct="kdx_device", member="irq", offset="0x34",
+    bucket="err-ptr:kdx_attach:kdx_device.irq",
+    machine_code=[
+        "kdx_attach (kdx.ko):",
+        " 16c: mov x29, sp",
+        " 170: bl kdx_probe              # x0 = kdx_probe() = 0xffffffffffffffed = ERR_PTR(-ENODEV) (kdx_probe+0x1c: mov x20, #-19)",
+        " 174: ldr w0, [x0, #0x34]       # faults at 0xffffffffffffffed + 0x34 = 0x21 (FAR): d->irq (struct kdx_device +0x34, 4 bytes)",
+        "# DWARF: d (struct kdx_device *) is in x0 at the faulting instruction: the return value of kdx_probe() is named by the variable that holds it",
+        "# DWARF line table: two rows at 0x174, line 202 (is_stmt) then line 203 (view 1, not is_stmt); source is the statement's line, 202 (drgn's frame.source() says 203)",
+    ],
+    chain=chain("kdx_attach", "return", "d", callee="kdx_probe", type="struct kdx_device *"))
+S['null-write'] = dict(
+    description="a write through a NULL pointer: f->owner->last_error = err",
+    cls="null-deref", function="kdx_flow_set_error", module="kdx", source="kdx/kdx.c:171",
+    exception_rip="kdx_flow_set_error+0xc", instruction="str w1, [x0, #0xc]", access="write", size=4,
+    pointer="f->owner", access_path="f->owner->last_error", struct="kdx_owner", member="last_error", offset="0xc",
+    bucket="null-deref:kdx_flow_set_error:kdx_owner.last_error",
+    machine_code=[
+        "kdx_flow_set_error (kdx.ko; a leaf: no frame record, the caller only in x30):",
+        "  d0: ldr x0, [x0, #0x8]        # x0 = f->owner (struct kdx_flow +0x8; f = x0 on entry, then DWARF has only DW_OP_entry_value(x0) for f)",
+        "  d4: paciasp",
+        "  d8: autiasp",
+        "  dc: str w1, [x0, #0xc]        # faults, a store (ESR WnR = 1), FAR 0xc: ->last_error (struct kdx_owner +0xc, 4 bytes); err = w1",
+        "# the oops' Call trace skips kdx_crash_write (the leaf saved no frame record); drgn unwinds through x30",
+    ],
+    chain=chain("kdx_flow_set_error", "load", "f->owner"))
+S['null-two-levels'] = dict(
+    description="a NULL pointer two levels down: h->port->rxq->qlen with h->port->rxq NULL",
+    cls="null-deref", function="kdx_host_rx_backlog", module="kdx", source="kdx/kdx.c:97",
+    exception_rip="kdx_host_rx_backlog+0x10", instruction="ldr w0, [x0, #0x18]", access="read", size=4,
+    pointer="h->port->rxq", access_path="h->port->rxq->qlen", struct="kdx_queue", member="qlen", offset="0x18",
+    bucket="null-deref:kdx_host_rx_backlog:kdx_queue.qlen",
+    machine_code=[
+        "kdx_host_rx_backlog (kdx.ko; a leaf):",
+        "  70: ldr x0, [x0, #0x28]       # x0 = h->port (struct kdx_host +0x28; h = x0 on entry, then DW_OP_entry_value(x0))",
+        "  74: paciasp",
+        "  78: autiasp",
+        "  7c: ldr x0, [x0, #0x10]       # x0 = h->port->rxq (struct kdx_port +0x10) = NULL",
+        "  80: ldr w0, [x0, #0x18]       # faults, FAR 0x18: ->qlen (struct kdx_queue +0x18, 4 bytes)",
+        "# DWARF line table: 0x80 is line 97 (the closing brace: GCC put the return value's load there), 0x7c line 96",
+    ],
+    chain=chain("kdx_host_rx_backlog", "load", "h->port->rxq"))
+S['lkdtm-bug'] = dict(
+    description="lkdtm BUG: BUG() is brk #0x800 (ESR EC 0x3c BRK64), reported as 'Internal error: Oops - BUG'",
+    cls="bug", function="lkdtm_BUG", module="", source="drivers/misc/lkdtm/bugs.c:78",
+    exception_rip="lkdtm_BUG+0x0", instruction="brk #0x800", access=None, size=None,
+    pointer=None, access_path=None, struct=None, member=None, offset=None,
+    bucket="bug:lkdtm_BUG",
+    machine_code=[
+        "lkdtm_BUG (vmlinux, 4 bytes: a noreturn leaf, no paciasp):",
+        "  +0x0: brk #0x800     # bugs.c:78; BUG_BRK_IMM 0x800, ESR 0xf2000800",
+        "lkdtm_do_action (vmlinux): +0x20: blr x0   # crashtype->func(); x30 = lkdtm_do_action+0x24 (the 'lr :' line)",
+        "# the oops' Call trace skips lkdtm_do_action (lkdtm_BUG saved no frame record); drgn unwinds through x30",
+    ],
+    chain=None)
+S['list-poison'] = dict(
+    description="a list entry used after list_del(): list_next_entry(req, node)->tag through LIST_POISON1",
+    cls="list-poison", function="kdx_req_next_tag", module="kdx", source="kdx/kdx.c:219",
+    exception_rip="kdx_req_next_tag+0xc", instruction="ldr x0, [x0, #0x10]", access="read", size=8,
+    pointer="req->node.next", access_path="container_of(req->node.next, struct kdx_req, node)->tag",
+    struct="kdx_req", member="tag", offset="0x10",
+    bucket="list-poison:kdx_req_next_tag:kdx_req.tag",
+    machine_code=[
+        "kdx_req_next_tag (kdx.ko; a leaf):",
+        " 184: ldr x0, [x0]              # x0 = req->node.next (struct kdx_req +0x0 -> struct list_head +0x0) = LIST_POISON1 0xdead000000000100",
+        " 188: paciasp",
+        " 18c: autiasp",
+        " 190: ldr x0, [x0, #0x10]       # faults, FAR 0xdead000000000110 ('paging request', level 0 translation fault): next->tag (DWARF: next = 0xdead000000000100, struct kdx_req *; +0x10, 8 bytes)",
+        "# DWARF line table: 0x190 is line 219 (the closing brace), 0x184 line 218",
+    ],
+    chain=chain("kdx_req_next_tag", "load", "req->node.next"))
+S['tail-call-null-op'] = dict(
+    description="return d->ops->start(d) with ->start NULL, on a CPU with pointer authentication (QEMU max, pauth-impdef): NOT a tail call on arm64 -- the kernel builds with frame pointers and so -fno-optimize-sibling-calls, and GCC emits blr + ret; pc = 0, kdxapi_dev_start in lr; the return addresses in the frame records on the stack are PAC-signed (VMCOREINFO KERNELPACMASK 0xffff000000000000)",
+    cls="null-fn-call", function="kdxapi_dev_start", module="kdxapi", source="kdxapi/kdxapi.c:367",
+    exception_rip="0x0", instruction="blr x1", access="exec", size=None,
+    pointer="d->ops->start", access_path="d->ops->start", struct="kdxapi_dev_ops", member="start", offset="0x8",
+    bucket="null-fn-call:kdxapi_dev_start:kdxapi_dev_ops.start",
+    machine_code=[
+        "kdxapi_dev_start (kdxapi.ko):",
+        " 474: paciasp                   # signs x30 (executed: the CPU has FEAT_PAuth)",
+        " 478: stp x29, x30, [sp, #-0x10]!   # the frame record: saved lr = kdxapi_dev_open+0x18, signed: PAC in bits 63..48 (0x8db7dde0d64464b8 in dump 202612062328; the key changes at every boot)",
+        " 480: ldr x1, [x0, #0x18]       # x1 = d->ops (struct kdxapi_dev +0x18; d = x0, DWARF: x0 over [0x474,0x48b))",
+        " 484: ldr x1, [x1, #0x8]        # x1 = d->ops->start (struct kdxapi_dev_ops +0x8) = NULL",
+        " 488: blr x1                    # not a tail call (no 'br'): instruction abort at pc 0, x30 = kdxapi_dev_start+0x18 (unsigned)",
+        "kdxapi_dev_open (kdxapi.ko):",
+        " 4b4: bl kdxapi_dev_start",
+        "# the oops' Call trace starts from the frame record: 0x0, kdxapi_dev_open, ...; kdxapi_dev_start only in 'lr :'",
+    ],
+    chain=chain("kdxapi_dev_start", "load", "d->ops->start"))
+
+def raw_dump(path):
+    if not path.endswith('.xz'):
+        return path
+    raw = os.path.join(TMP, 'kdx-arm64-' + path.split('/')[-3] + '-' + os.path.basename(path)[:-3])
+    if not os.path.exists(raw):
+        with lzma.open(path) as f, open(raw, 'wb') as o:
+            shutil.copyfileobj(f, o)
+    return raw
+
+def vmcoreinfo(raw):
+    out = subprocess.run(['strings', '-n', '6', raw], capture_output=True, text=True).stdout
+    vi = {}
+    for line in out.splitlines():
+        m = re.match(r'^(NUMBER\(KERNELPACMASK\)|KERNELOFFSET|NUMBER\(VA_BITS\))=(\S+)$', line)
+        if m and m.group(1) not in vi:
+            vi[m.group(1)] = m.group(2)
+    return vi
+
+for name, s in S.items():
+    dirs = glob.glob(f'{CORPUS}/{name}/[0-9]*')
+    if not dirs:
+        print('no dump for', name); continue
+    d = dirs[0]; stamp = os.path.basename(d)
+    dump = [f for f in glob.glob(f'{d}/dump.*')][0]
+    dmesg = open(f'{d}/dmesg.{stamp}', errors='replace').read()
+    text = re.sub(r'^\[ *[0-9.]+\] ', '', dmesg, flags=re.M)
+    esr = re.search(r'^Internal error: Oops(?: - BUG)?: ([0-9a-f]+) ', text, re.M).group(1)
+    esr_i = int(esr, 16)
+    ec = (esr_i >> 26) & 0x3f
+    far = re.search(r'at virtual address ([0-9a-f]{16})', text)
+    pc = re.search(r'^pc : (.*)$', text, re.M).group(1).strip()
+    lr = re.search(r'^lr : (.*)$', text, re.M).group(1).strip()
+    ct = text.split('Call trace:\n', 1)[1]
+    calltrace = []
+    for line in ct.splitlines():
+        if not line.startswith(' '):
+            break
+        calltrace.append(line.strip().split('+')[0].split(' ')[0])
+    code = re.search(r'^Code: (.*)$', text, re.M).group(1).strip()
+    title = text.split('\n')
+    raw = raw_dump(dump)
+    vi = vmcoreinfo(raw)
+    p = drgn.Program(); p.set_core_dump(raw)
+    p.load_debug_info([f'{W}/linux/vmlinux'] + [f'{W}/modules/{m}/{m}.ko' for m in ('scst', 'kdx', 'kdxapi')])
+    t = p.crashed_thread()
+    trace = t.stack_trace()
+    bt = [fr.name for fr in trace if fr.name and not fr.name.startswith('0x')]
+    fmt = 'kdump-compressed'
+    scen = {
+        "scenario": name, "format": fmt, "description": s['description'],
+        "panic": panic_message(p).decode() if panic_message(p) else None,
+        "crash_panic": None,
+        "task": {"comm": t.object.comm.string_().decode(), "cpu": task_cpu(t.object)},
+        "class": s['cls'], "function": s['function'], "module": s['module'], "source": s['source'],
+        "exception_rip": s['exception_rip'], "instruction": s['instruction'], "access": s['access'],
+        "size": s['size'], "pointer": s['pointer'], "access_path": s['access_path'], "struct": s['struct'],
+        "member": s['member'], "offset": s['offset'], "callee": None, "blame": None, "bucket": s['bucket'],
+        "backtrace": bt, "machine_code": s['machine_code'], "chain": s['chain'],
+        "origin": s['chain'][-1] if s['chain'] else None,
+        "arm64": {
+            "esr": f"0x{esr_i:08x}", "ec": EC.get(ec, f"0x{ec:02x}"),
+            "wnr": ((esr_i >> 6) & 1) if ec in (0x24, 0x25) else None,
+            "far": ("0x" + far.group(1)) if far else None,
+            "fsc": (lambda m: m.group(1) if m else None)(re.search(r'^  FSC = (.*)$', text, re.M)),
+            "pc": pc, "lr": lr,
+            "call_trace": calltrace,
+            "code": code,
+            "kernelpacmask": vi.get('NUMBER(KERNELPACMASK)'),
+            "qemu_cpu": None,
+        },
+    }
+    scen_cpu = None
+    for line in open(os.path.join(HERE, 'scenarios.txt')):
+        f = line.split()
+        if f and f[0] == name:
+            scen_cpu = f[2]
+    scen['arm64']['qemu_cpu'] = scen_cpu
+    # checks: the dump agrees with the hand-written answer
+    f0 = trace[0]
+    if s['exception_rip'] == '0x0':
+        assert f0.pc == 0, (name, hex(f0.pc))
+        lr_sym = p.symbol(f0.registers()['x30'])
+        assert lr_sym.name == s['function'], (name, lr_sym.name)
+    else:
+        sym = p.symbol(f0.pc)
+        assert f"{sym.name}+{f0.pc - sym.address:#x}" == s['exception_rip'], (name, sym.name, hex(f0.pc - sym.address))
+        import capstone
+        cs = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+        ins = next(cs.disasm(p.read(f0.pc, 4), f0.pc))
+        assert f"{ins.mnemonic} {ins.op_str}" == s['instruction'], (name, ins.mnemonic, ins.op_str)
+    assert scen['function'] in bt, (name, bt)
+    # every named frame of the oops' Call trace is in drgn's backtrace, in the same order
+    it = iter(bt)
+    assert all(n in it for n in calltrace if not n.startswith('0x')), (name, calltrace, bt)
+    out = json.dumps(scen, indent=2) + '\n'
+    if WRITE:
+        open(f'{d}/expected.json', 'w').write(out)
+    else:
+        try:
+            old = open(f'{d}/expected.json').read()
+        except FileNotFoundError:
+            old = None
+        if old != out:
+            failed += 1
+            print(f'{name}: expected.json differs from what this dump gives (run with --write to rewrite)')
+    print(f"{name}: {scen['class']} {scen['function']} {scen['pointer']}->{scen['member']} {scen['offset']}  esr {scen['arm64']['esr']} far {scen['arm64']['far']} pac {scen['arm64']['kernelpacmask']}")
+
+sys.exit(1 if failed else 0)

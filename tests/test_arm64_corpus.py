@@ -1,0 +1,114 @@
+"""The arm64 corpus: real kdump vmcores of an arm64 kernel, explained as their x86-64 twins are."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from conftest import need
+from kdumpext.program import clone_suffix
+
+from corpus import ARM64_BUILD, ROOT, Case, arm64_cases, cases, chain_as_expected
+
+CASES: List[Optional[Case]] = list(arm64_cases()) or [None]
+IDS = [c.scenario if c is not None else "none" for c in CASES]
+KDUMPEXT = [sys.executable, "-m", "kdumpext.cli"]
+
+
+def _need(c: Optional[Case]) -> Case:
+    need(c is not None, "sample-dumps/arm64 has no dumps (run sample-dumps/arm64/generate)")
+    assert c is not None
+    return c
+
+
+def _run(*args: str) -> Dict[str, Any]:
+    out = subprocess.run(KDUMPEXT + list(args), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _as_expected(v: Dict[str, Any], e: Dict[str, Any]) -> Dict[str, Any]:
+    got = {k: v[k] for k in ("class", "function", "instruction", "access", "pointer", "access_path", "struct",
+                             "member", "offset", "callee")}
+    want = {k: e[k] for k in got}
+    return {k: (None if val in ("", 0) and want[k] is None else val) for k, val in got.items()}
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_arm64_verdict_equals_expected(c: Optional[Case]) -> None:
+    """``kdumpext triage`` on an arm64 dump: class, function, instruction, pointer, member, offset,
+    bucket and the provenance chain exactly as expected.json (written from aarch64 objdump)."""
+    c = _need(c)
+    j = _run("triage", "--json", c.dump, "--debug-dir", ARM64_BUILD)
+    v, e = j["verdict"], c.expected
+    assert _as_expected(v, e) == {k: e[k] for k in _as_expected(v, e)}
+    assert j["bucket"] == e["bucket"]
+    assert chain_as_expected(v["chain"], e.get("chain")) == (e.get("chain") or [])
+    names = [clone_suffix(f["function"])[0] for f in j["backtrace"] if f["function"]]
+    assert names[:len(e["backtrace"])] == e["backtrace"]
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_arm64_log_gives_the_dump_bucket(c: Optional[Case]) -> None:
+    """``kdumpext oops`` on the arm64 dump's dmesg, with the same debug files: the same bucket."""
+    c = _need(c)
+    j = _run("oops", "--json", c.dmesg, "--debug-dir", ARM64_BUILD)
+    assert j["bucket"] == c.expected["bucket"]
+
+
+def test_arm64_buckets_are_the_x86_twins():
+    """A scenario made on both architectures is one bug: the same bucket on both."""
+    arm = {c.scenario: c.expected["bucket"] for c in arm64_cases()}
+    need(bool(arm), "sample-dumps/arm64 has no dumps")
+    x86 = {c.scenario: c.expected["bucket"] for c in cases()}
+    both = sorted(set(arm) & set(x86))
+    assert len(both) >= 5
+    assert {s: arm[s] for s in both} == {s: x86[s] for s in both}
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_arm64_drgn_front_end(c: Optional[Case]) -> None:
+    """The drgn front-end (``triage_program`` on a program drgn opened) on an arm64 dump."""
+    c = _need(c)
+    import drgn
+
+    from kdumpext.dump import open_dump
+    from kdumpext.triage import triage_program
+
+    opened = open_dump(c.dump, None, [ARM64_BUILD])
+    assert opened.prog.platform is not None and opened.prog.platform.arch == drgn.Architecture.AARCH64
+    r = triage_program(opened.prog, opened.info, debug_dirs=[ARM64_BUILD])
+    assert r.verdict.bucket == c.expected["bucket"]
+
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_arm64_gdb_multiarch_front_end(c: Optional[Case]) -> None:
+    """gdb-multiarch with gdb-init.py on an arm64 dump: the verdict, and plain gdb on the dump
+    (``bt`` from the faulting function, ``x/i $pc``), with no Python error."""
+    c = _need(c)
+    from conftest import need_program
+
+    gdb = need_program("gdb-multiarch")
+    init = os.path.join(ROOT, "gdb-init.py")
+    args = [gdb, "-batch", "-nx", "-x", init, "-ex", f"kdump open {c.dump} --debug-dir {ARM64_BUILD}",
+            "-ex", "bt", "-ex", "x/i $pc", "-ex", "kdump fault"]
+    env = {k: v for k, v in os.environ.items() if k != "KDUMPEXT_DEBUG_PATH"}
+    out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=300,
+                         stdin=subprocess.DEVNULL).stdout
+    assert "Traceback" not in out and "Python Exception" not in out, out
+    assert f"BUCKET   {c.expected['bucket']}" in out, out
+    frames = [m.group(1) for m in re.finditer(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(", out, re.M)]
+    bt = c.expected["backtrace"]
+    # gdb unwinds from the fault (a call through NULL: from pc 0, "??", then its caller)
+    assert any(f in bt for f in frames[:3]), (frames, bt)
+    if c.expected["class"] == "null-fn-call":
+        assert "Cannot access memory at address 0x0" in out, out  # x/i at pc 0: nothing is there
+    else:
+        assert re.search(r"^=> 0x[0-9a-f]+ <", out, re.M), out
