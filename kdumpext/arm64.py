@@ -317,3 +317,12 @@ def conditional(insn: Instruction) -> bool:
 #: and the link register; x19-x28, x29 and sp survive.
 CALLER_SAVED = tuple(f"x{n}" for n in range(19)) + ("x30",)
 CALLEE_SAVED = tuple(f"x{n}" for n in range(19, 30))
+
+
+def strip_pac(value: int, pac_mask: int) -> int:
+    """A code address without its pointer-authentication code: the bits of ``pac_mask``
+    (VMCOREINFO ``NUMBER(KERNELPACMASK)``) set again in a kernel address (bit 55 set), as
+    ``ptrauth_strip_insn_pac()`` does; a user address and a mask of 0 leave it as it is."""
+    if value & (1 << 55):
+        return (value | pac_mask) & MASK64
+    return value & ~pac_mask & MASK64

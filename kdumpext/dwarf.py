@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .model import MASK64
 
@@ -695,8 +695,33 @@ def relocate_aarch64(buf: Any, offset: int, rtype: int, value: int, place: int) 
     return True
 
 
+#: AArch64 data relocations DWARF sections use: ABS64, ABS32 (R_AARCH64_ABS32 = 258), PREL32 (261)
+R_AARCH64_ABS32, R_AARCH64_PREL32 = 258, 261
+
+
+def _relocate_aarch64_data(buf: Any, offset: int, rtype: int, value: int, place: int) -> bool:
+    """:func:`relocate_aarch64` for the data relocations of DWARF sections (ABS32, PREL32, ABS64)."""
+    import struct
+
+    try:
+        if rtype == R_AARCH64_ABS32:
+            struct.pack_into("<I", buf, offset, value & 0xFFFF_FFFF)
+        elif rtype == R_AARCH64_PREL32:
+            struct.pack_into("<i", buf, offset, value - place)
+        else:
+            return relocate_aarch64(buf, offset, rtype, value, place)
+    except struct.error:
+        return False
+    return True
+
+
+def _fast_dwarf_relocations() -> Dict[str, Tuple[Any, Callable[..., bool]]]:
+    return {"EM_X86_64": (_R_X86_64_DWARF, relocate_x86_64),
+            "EM_AARCH64": (frozenset({R_AARCH64_ABS64, R_AARCH64_ABS32, R_AARCH64_PREL32}), _relocate_aarch64_data)}
+
+
 def _elf_class() -> Any:
-    """An ELFFile whose DWARF relocations for x86-64 are applied in bulk, not one by one.
+    """An ELFFile whose DWARF relocations (x86-64, arm64) are applied in bulk, not one by one.
 
     pyelftools applies each relocation through its generic handler (construct parsing of
     the entry and the symbol): 1.3 s for a 270 KB module of the Debian kernel.  Here the
@@ -706,6 +731,8 @@ def _elf_class() -> Any:
     import struct
 
     from elftools.elf.elffile import ELFFile
+
+    _FAST = _fast_dwarf_relocations()
 
     class _FastRelocELFFile(ELFFile):
         _symvals: Optional[Dict[int, List[int]]] = None
@@ -725,8 +752,11 @@ def _elf_class() -> Any:
             return self._symvals[index]
 
         def _relocate_fast(self, section: Any, stream: Any) -> bool:
-            if self.header["e_machine"] != "EM_X86_64" or self.elfclass != 64:
+            machine = self.header["e_machine"]
+            handled = _FAST.get(machine)
+            if handled is None or self.elfclass != 64:
                 return False
+            types, relocate = handled
             rela = self.get_section_by_name(".rela" + section.name)
             if rela is None:
                 return True
@@ -739,8 +769,8 @@ def _elf_class() -> Any:
                     rtype = r_info & 0xFFFFFFFF
                     if rtype == 0:
                         continue
-                    if rtype not in _R_X86_64_DWARF or \
-                            not relocate_x86_64(buf, r_offset, rtype, values[r_info >> 32] + r_addend, r_offset):
+                    if rtype not in types or \
+                            not relocate(buf, r_offset, rtype, values[r_info >> 32] + r_addend, r_offset):
                         return False
             finally:
                 buf.release()

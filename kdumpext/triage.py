@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
 from .context import CrashContext, CrashSource, crash_context
-from .arm64 import Arm64DecodeError
+from .arm64 import Arm64DecodeError, strip_pac
 from .decode import DecodeError
-from .dump import open_dump, read_memory
+from .dump import open_dump, read_memory, vmcoreinfo_value
 from .errors import MemoryNotInDump
 from . import provenance
 from .explain import ARG_REGS, Tracer, Value, arrow
@@ -910,6 +910,21 @@ def thunk_target(frame: Frame, regs: Registers) -> Optional[Tuple[str, int]]:
     return reg, value
 
 
+def _pac_mask(prog: "drgn.Program") -> int:
+    """VMCOREINFO's ``NUMBER(KERNELPACMASK)`` (arm64 pointer authentication), 0 without one."""
+    import drgn
+
+    try:
+        text = prog["VMCOREINFO"].string_().decode(errors="replace")
+    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
+        return 0
+    value = vmcoreinfo_value(text, "NUMBER(KERNELPACMASK)")
+    try:
+        return int(value, 0) & MASK64 if value else 0
+    except ValueError:
+        return 0
+
+
 def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
                       intel: bool, thunk: Optional[Tuple[str, int]] = None) -> Verdict:
     """An instruction fetch from a bad address: find the call (or tail jump) that went there.
@@ -936,6 +951,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.evidence.append(Evidence("reg", f"%{view.arch.pc} = {pc:#x}"))
         ret = regs.get(view.arch.link) or None
         if ret is not None:
+            ret = strip_pac(ret, _pac_mask(prog))  # a signed link register (pointer authentication)
             v.evidence.append(Evidence("reg", f"return address %{view.arch.link} = {ret:#x}"))
     else:
         v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))

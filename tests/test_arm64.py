@@ -244,3 +244,12 @@ def test_aarch64_module_relocations():
     assert arm64.decode(bytes(buf[8:12]), place + 8).text == "add x0, x0, #0x2c8"
     # out of range for a 26-bit branch: left as it was
     assert not relocate_aarch64(bytearray(4), 0, R_AARCH64_CALL26, place + (1 << 28), place)
+
+
+def test_strip_pac():
+    """A signed return address (tail-call-null-op's frame records: 0x8db7dde0d64464b8 is
+    kdxapi_dev_open+0x18 = 0xffffdde0d64464b8 under KERNELPACMASK 0xffff000000000000)."""
+    mask = 0xffff000000000000
+    assert arm64.strip_pac(0x8db7dde0d64464b8, mask) == 0xffffdde0d64464b8
+    assert arm64.strip_pac(0xffffdde0d64464b8, mask) == 0xffffdde0d64464b8
+    assert arm64.strip_pac(0xffffdde0d64464b8, 0) == 0xffffdde0d64464b8
