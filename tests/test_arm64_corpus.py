@@ -112,3 +112,31 @@ def test_arm64_gdb_multiarch_front_end(c: Optional[Case]) -> None:
         assert "Cannot access memory at address 0x0" in out, out  # x/i at pc 0: nothing is there
     else:
         assert re.search(r"^=> 0x[0-9a-f]+ <", out, re.M), out
+
+
+@pytest.mark.parametrize("c", CASES, ids=IDS)
+def test_arm64_drgn_cli_plugin(c: Optional[Case]) -> None:
+    """The real drgn CLI with kdumpext's plugin on an arm64 dump (``drgn -c DUMP -s vmlinux -s
+    *.ko -e "run_command(prog, 'triage --json')"``): the expected bucket and member."""
+    c = _need(c)
+    import glob
+    import importlib.metadata
+
+    from kdumpext.locate import unpacked
+
+    drgn_cli = os.path.join(os.path.dirname(sys.executable), "drgn")
+    need(os.path.exists(drgn_cli), f"drgn's CLI is not installed next to {sys.executable}")
+    need("kdumpext" in {ep.name for ep in importlib.metadata.entry_points(group="drgn.plugins")},
+         "kdumpext is not installed (pip install -e .): no drgn.plugins entry point")
+    symbols = [unpacked(f) for f in sorted(glob.glob(os.path.join(ARM64_BUILD, "*.xz")))]
+    cmd = [drgn_cli, "-c", unpacked(c.dump)]
+    for s in symbols:
+        cmd += ["-s", s]
+    cmd += ["-e", "from drgn.commands import run_command; run_command(prog, 'triage --json')"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DRGN_PLUGINS", "DRGN_DISABLE_PLUGINS",
+                                                            "KDUMPEXT_DEBUG_PATH", "PYTHONSTARTUP")}
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout[p.stdout.index("{"):])
+    assert report["bucket"] == c.expected["bucket"]
+    assert (report["verdict"]["member"], report["verdict"]["offset"]) == (c.expected["member"], c.expected["offset"])
