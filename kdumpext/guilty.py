@@ -102,7 +102,9 @@ SKIP_GROUPS: Tuple[SkipGroup, ...] = (
         "atomics", "an atomic/bit operation",
         "atomics and bitops (inlined into lock and refcount code) touch the word their caller points to",
         (r"(raw_|arch_|_+)?atomic(64|_long)?_\w+", r"(arch_|__|_)*(test_and_)?(set|clear|change)_bit\w*",
-         r"(arch_|_|generic_)*test_bit\w*", r"(arch_)?(try_)?cmpxchg\w*", r"(arch_)?xchg\w*")),
+         r"(arch_|_|generic_)*test_bit\w*", r"(arch_|_+)?(try_)?cmpxchg\w*", r"(arch_|_+)?xchg\w*",
+         # arm64's LL/SC and LSE implementations (arch/arm64/include/asm/atomic_ll_sc.h, atomic_lse.h)
+         r"__(ll_sc|lse)_\w+")),
     SkipGroup(
         "refcount", "a reference-count routine",
         "refcount_t, kref, percpu_ref, ref_tracker, inode link counts and dentry/inode get/put change the counter "

@@ -15,9 +15,9 @@ from .errors import MemoryNotInDump
 from . import provenance
 from .explain import ARG_REGS, Tracer, Value, arrow
 from .flow import ENTRY, UNKNOWN, reaching_defs
-from .guilty import blame_for, report_skips
-from .members import is_function_pointer, member_of, pointee, sizeof, type_str
-from .arch import ARCHES, NotDecoded
+from .guilty import blame_for, report_skips, skip_group
+from .members import is_aggregate, is_function_pointer, member_of, pointee, sizeof, type_str
+from .arch import ARCHES, NotDecoded, arch_of
 from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, MemOperand,
                     Registers, Report, Verdict)
 from .program import Code, DrgnView, branch_register, with_target_name
@@ -60,6 +60,12 @@ def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
     out: List[Frame] = []
     for i, f in enumerate(trace):
         pc = f.pc
+        try:
+            sp = f.sp
+        except (LookupError, ValueError):
+            sp = 0
+        if out and not f.is_inline and not out[-1].inlined and pc == out[-1].pc and sp in (out[-1].sp, 0):
+            break  # an unwinder that makes no progress (a frame record pointing at itself) ends here
         name, offset, module = "", 0, ""
         try:
             sym = f.symbol()
@@ -79,10 +85,6 @@ def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
             file, line, _col = f.source()
         except LookupError:
             pass
-        try:
-            sp = f.sp
-        except (LookupError, ValueError):
-            sp = 0
         # drgn marks as interrupted both the CPU's exception frames and the registers
         # crash_setup_regs() saved on the way into kdump; only the former are faults
         exception = bool(getattr(f, "interrupted", False)) and name not in PANIC_PATH
@@ -91,7 +93,64 @@ def frames_of(prog: "drgn.Program", trace: "drgn.StackTrace") -> List[Frame]:
         except (LookupError, ValueError):
             regs = {}
         out.append(Frame(i, pc, name, offset, module, file, line, bool(f.is_inline), exception, sp, regs))
+    arch = arch_of(prog)
+    if arch.link is not None:
+        _after_exception_vector(out)
+        out = _caller_in_link_register(prog, out, arch.link)
     return _after_bad_call(prog, out)
+
+
+#: arm64's exception vectors (arch/arm64/kernel/entry.S ``el1h_64_sync`` and its kin since 5.13,
+#: ``el1_sync``/``el1_irq``/``el1_error`` before): the frame after one is the code it interrupted.
+_VECTOR = re.compile(r"el1[th]?_64_(?:sync|irq|fiq|error)|el1_(?:sync|irq|fiq|error)")
+
+
+def _after_exception_vector(frames: List[Frame]) -> None:
+    """Mark the frame after an exception vector as the exception frame (and its inline chain):
+    drgn marks no arm64 frame interrupted when it unwinds through a vector by frame records (a
+    WARN() or BUG() that panicked, a fault taken inside a panic path)."""
+    if any(f.exception for f in frames):
+        return
+    for i, f in enumerate(frames[:-1]):
+        if not f.inlined and _VECTOR.fullmatch(f.function.split(".")[0]):
+            j = i + 1
+            pc = frames[j].pc
+            while j < len(frames) and frames[j].pc == pc:
+                frames[j].exception = frames[j].exception or not frames[j].inlined
+                j += 1
+            return
+
+
+def _caller_in_link_register(prog: "drgn.Program", frames: List[Frame], link: str) -> List[Frame]:
+    """A leaf routine (memcpy, strlen) saves no frame record: unwinding by frame records goes
+    from it to its caller's caller.  Its caller is in the link register: put that frame back
+    when the link register holds a return address (the instruction before it is a call) into
+    another function than the faulting one and its next frame."""
+    fi = next((i for i, f in enumerate(frames) if f.exception), None)
+    if fi is None:
+        return frames
+    j = _physical_index(frames, fi)
+    lr = frames[j].registers.get(link) if j < len(frames) else None
+    if not lr:
+        return frames
+    lr = strip_pac(lr, _pac_mask(prog))
+    view = DrgnView(prog)
+    code = view.code(lr)
+    if code is None or code.name == frames[j].function:
+        return frames
+    nxt = next((f for f in frames[j + 1:] if not f.inlined), None)
+    if nxt is not None and (nxt.pc == lr or nxt.function == code.name):
+        return frames
+    k = code.index_of(lr)
+    if k is None or k == 0 or not code.insns[k - 1].is_call:
+        return frames
+    where = _location(prog, lr - 4, outermost=True)  # the call's line
+    caller = Frame(j + 1, lr, code.name, lr - code.start, code.module, where[0] if where else "",
+                   where[1] if where else 0)
+    out = frames[:j + 1] + [caller] + frames[j + 1:]
+    for n, f in enumerate(out):
+        f.index = n
+    return out
 
 
 def _after_bad_call(prog: "drgn.Program", frames: List[Frame]) -> List[Frame]:
@@ -220,7 +279,7 @@ def assemble_report(src: CrashSource, intel: bool = False, debug_dirs: Iterable[
         warnings.append("no debug info for module(s): " + ", ".join(src.info.modules_missing_debuginfo))
     report = Report(src.info, src.ctx.task, src.frames, verdict, src.registers, warnings)
     if src.from_dump:
-        damage = damage_signs(src.ctx, src.frames, verdict)
+        damage = damage_signs(src.ctx, src.frames, verdict, src.prog)
         if damage:
             _damaged(report, src.ctx, damage, debug_dirs, intel)
     return report
@@ -249,7 +308,18 @@ def _blame(v: Verdict, frames: List[Frame], ctx: CrashContext) -> None:
     v.blame, v.blame_module, v.blame_reason = blame_for(v, frames, _fault_frame_index(frames), extra)
 
 
-def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> List[str]:
+def _aliases(prog: Optional["drgn.Program"], a: str, b: str) -> bool:
+    """Whether symbols ``a`` and ``b`` are one address (arm64's ``strlen`` and ``__pi_strlen``)."""
+    if prog is None:
+        return False
+    try:
+        return bool(prog.symbol(a).address == prog.symbol(b).address)
+    except (LookupError, ValueError):
+        return False
+
+
+def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict,
+                 prog: Optional["drgn.Program"] = None) -> List[str]:
     """What a whole dump of a crashed kernel gives and this one did not, or where the verdict
     contradicts the kernel's own oops report saved in the dump ([] for a sound dump).
 
@@ -275,7 +345,7 @@ def damage_signs(ctx: CrashContext, frames: List[Frame], verdict: Verdict) -> Li
     if fi is None or not frames[fi].exception:
         return signs
     name = _symbol_name(frames, fi)
-    if oops.rip_function and name and name != oops.rip_function:
+    if oops.rip_function and name and name != oops.rip_function and not _aliases(prog, name, oops.rip_function):
         signs.append(f"the kernel log's RIP is in {oops.rip_function}+{oops.rip_offset:#x}, the dump's "
                      f"exception frame in {name}")
     differ = [f"%{r} is {frames[fi].registers[r]:#x} in the dump, {oops.registers[r]:#x} in the oops report"
@@ -682,6 +752,16 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     target = pointee(val.type)
     fits = target is not None and sizeof(target) > 0 and member_of(target, disp, mem.size) is not None
     typed = val if fits else tracer.retype(val, base_reg, idx)
+    shared = _inlined_shared_routine(frames, fi)
+    if shared is not None:
+        # the access is an inlined shared routine's (spin_lock_irqsave inlined into its caller):
+        # it is the routine's, as where it is not inlined (the function that faulted, unless that
+        # is a shared routine itself), its caller the one to blame, its own parameter the pointer
+        if skip_group(phys.function) is None:
+            v.function = shared
+        own = _routine_pointer(view, tracer, shared, base_reg, regs, idx, disp, mem.size)
+        if own is not None and type_str(pointee(own.type)) != type_str(pointee(typed.type)):
+            typed = own  # the routine's type (raw_spinlock), not the wrapper the caller had (spinlock)
     _fill_pointer(v, val, disp, base_reg, mem.size, typed)
     if not val.known:
         # no names (no debug info for this code?): still say where the value came from
@@ -691,6 +771,49 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
             v.evidence.append(Evidence("insn", f"{w.address:#x}: {w.text}  (last write of %{base_reg})", w.address))
             v.undecided += f"; %{base_reg} was last set by {w.text} at {fcode.where(w.address, module=False)}"
     return v
+
+
+def _inlined_shared_routine(frames: List[Frame], fi: int) -> Optional[str]:
+    """The outermost of the inlined shared routines the faulting instruction belongs to: the inline
+    frames at the exception frame's pc, innermost first, as long as each is a shared routine
+    (:func:`kdumpext.guilty.skip_group`: locking, atomics, lists, ...); None when the innermost is
+    not one (or nothing is inlined there)."""
+    phys = _physical_index(frames, fi)
+    pc = frames[phys].pc
+    first = phys
+    while first > 0 and frames[first - 1].inlined and frames[first - 1].pc == pc:
+        first -= 1
+    name = None
+    for f in frames[first:phys]:
+        if skip_group(f.function) is None:
+            break
+        name = f.function
+    return name
+
+
+def _routine_pointer(view: DrgnView, tracer: Tracer, routine: str, base_reg: str, regs: Registers, idx: int,
+                     disp: int, size: int) -> Optional[Value]:
+    """The inlined ``routine``'s own pointer parameter that holds the accessed address, typed as the
+    routine declares it: one whose DWARF value at the fault (a register, or a register plus a
+    constant: ``lock`` is ``DW_OP_breg19 0x230; DW_OP_stack_value`` while the access goes through
+    x0) equals the base register's, and whose pointee has a member at the access.  None when no
+    parameter of it does."""
+    base = regs.get(base_reg)
+    if base is None:
+        return None
+    for var in tracer.vars_at(idx):
+        held = regs.get(var.reg) if var.reg else None
+        if var.scope != routine or not var.is_param or held is None or (held + var.addend) & MASK64 != base:
+            continue
+        t = view.type_named(var.type_name, var.type_file)
+        target = pointee(t)
+        if target is None or not is_aggregate(target) or member_of(target, disp, size) is None:
+            continue  # a bit operation's unsigned long * names no member: the caller's type does
+        pc = tracer.insns[idx].address
+        return Value(var.name, t, "param",
+                     [Evidence("dwarf", f"{var.name} ({var.type_name}), {routine}()'s parameter, is in %{var.reg} "
+                                        f"= %{base_reg} at {pc:#x} ({var.location})", pc)], reg=var.reg or "")
+    return None
 
 
 #: KASAN_SHADOW_OFFSET of x86-64's generic KASAN (4- and 5-level paging): the shadow byte of

@@ -253,3 +253,75 @@ def test_strip_pac():
     assert arm64.strip_pac(0x8db7dde0d64464b8, mask) == 0xffffdde0d64464b8
     assert arm64.strip_pac(0xffffdde0d64464b8, mask) == 0xffffdde0d64464b8
     assert arm64.strip_pac(0xffffdde0d64464b8, 0) == 0xffffdde0d64464b8
+
+
+class _PltView:
+    """A ProgramView with only what module_plt_target reads: memory and symbols."""
+
+    def __init__(self, memory, symbols):
+        from kdumpext.arch import ARM64
+
+        self.arch, self.memory, self.symbols = ARM64, memory, symbols
+
+    def read_word(self, address):
+        raw = self.memory.get(address)
+        return int.from_bytes(raw, "little") if raw is not None else None
+
+    def symbol_at(self, address):
+        return self.symbols.get(address)
+
+
+def test_module_plt_veneer_is_followed():
+    """An arm64 module calls a kernel function out of bl's range through its PLT: the 12 bytes at
+    the bl target of kdxapi_fw_desc_namelen in an arm64 dump of the corpus kernel
+    (``f0d520f0 10c22e91 00021fd6``: adrp x16; add x16, x16, #0xbb0; br x16) lead to strlen."""
+    from kdumpext.provenance import module_plt_target
+
+    plt = 0xffffaef22c7769cc
+    raw = bytes.fromhex("f0d520f010c22e9100021fd6") + bytes(4)
+    view = _PltView({plt: raw[:8], plt + 8: raw[8:16]}, {})
+    assert module_plt_target(view, plt) == 0xffffaef26e235bb0
+    # a function's own entry is no veneer
+    from kdumpext.program import Symbol
+
+    assert module_plt_target(_PltView({plt: raw[:8], plt + 8: raw[8:16]}, {plt: Symbol("f", plt, 12)}), plt) is None
+
+
+def test_inlined_shared_routine():
+    """The inline chain at a fault in arm64's inlined spin_lock_irqsave (an arm64 dump of the
+    corpus' api-spinlock, drgn's backtrace): the access is __raw_spin_lock_irqsave's, its caller
+    kdxapi_link_quiesce the one to blame, as where the lock routine is out of line (x86-64)."""
+    from kdumpext.model import Frame
+    from kdumpext.triage import _inlined_shared_routine
+
+    pc = 0xffffa0e4de12c0a0
+    names = ["__ll_sc__cmpxchg_case_acq_32", "__cmpxchg_case_acq_32", "__cmpxchg_acq",
+             "arch_atomic_try_cmpxchg_acquire", "atomic_try_cmpxchg_acquire", "queued_spin_lock",
+             "do_raw_spin_lock", "__raw_spin_lock_irqsave"]
+    frames = [Frame(i, pc, n, 0, "", inlined=True, exception=True) for i, n in enumerate(names)]
+    frames.append(Frame(8, pc, "kdxapi_link_quiesce.isra.0", 0x30, "kdxapi", exception=True))
+    assert _inlined_shared_routine(frames, 0) == "__raw_spin_lock_irqsave"
+    # a driver's own inline function at the fault: no shared routine
+    mine = [Frame(0, pc, "kdx_conn_timeout", 0, "kdx", inlined=True, exception=True),
+            Frame(1, pc, "kdx_conn_arm_timer", 0x10, "kdx", exception=True)]
+    assert _inlined_shared_routine(mine, 0) is None
+
+
+def test_exception_vector_marks_the_interrupted_frame():
+    """An arm64 WARN() with panic_on_warn (an arm64 dump of the corpus' lkdtm-warning, drgn's
+    backtrace): drgn unwinds through the el1h_64_sync vector by frame records and marks no frame
+    interrupted; the frame after the vector is the code that trapped (lkdtm_WARNING's brk)."""
+    from kdumpext.model import Frame
+    from kdumpext.triage import _after_exception_vector
+
+    names = ["__crash_kexec", "panic", "check_panic_on_warn", "__warn", "report_bug", "bug_handler",
+             "brk_handler", "do_debug_exception", "el1_dbg", "el1h_64_sync_handler", "el1h_64_sync",
+             "lkdtm_WARNING", "direct_entry"]
+    frames = [Frame(i, 0xffff800008000000 + 0x100 * i, n, 0x24) for i, n in enumerate(names)]
+    _after_exception_vector(frames)
+    assert [f.function for f in frames if f.exception] == ["lkdtm_WARNING"]
+    # a frame drgn already marked is left alone
+    again = [Frame(0, 1, "scst_update_lat_stats", 0x20, exception=True), Frame(1, 2, "el1h_64_sync", 0),
+             Frame(2, 3, "f", 0)]
+    _after_exception_vector(again)
+    assert [f.function for f in again if f.exception] == ["scst_update_lat_stats"]
