@@ -672,6 +672,8 @@ def parse_panic(text: str) -> Optional[Oops]:
             oops = _read_report(text, pos + len(raw) + 1, oops)
             if oops.panic.startswith("Fatal exception") and not oops.rip_function and oops.rip_address is None:
                 _read_cut_tail(text, pos, oops)
+            elif not oops.rip_function and oops.rip_address is None:
+                _read_regs_before(text, pos, oops)
             return oops
     return None
 
@@ -717,6 +719,38 @@ def _read_cut_tail(text: str, end: int, oops: Oops) -> None:
     if m:
         oops.code, oops.code_fault_index = _parse_code(m.group("bytes"))
     _sign(oops, "the report is cut: its title was lost (only its last lines are left before the panic)")
+
+
+def _read_regs_before(text: str, end: int, oops: Oops) -> None:
+    """The exception registers a handler printed right before calling panic() itself (arm64's
+    bad_mode(): ``Bad mode in Synchronous Abort handler detected``, the ``pc :``/``lr :``/x-register
+    block, then ``Kernel panic - not syncing: bad mode``): the pc, lr and registers of the
+    contiguous register block that ends at offset ``end``; nothing when another line comes between."""
+    lines = text[max(0, end - 200 * _CUT_TAIL_LINES):end].split("\n")[-_CUT_TAIL_LINES:]
+    block: List[str] = []
+    for raw in reversed(lines):
+        who, line = split_prefix(raw)
+        if oops.caller and who and who != oops.caller:
+            break
+        bare = line.strip()
+        if not bare and not block:
+            continue
+        if _REG_LINE.match(bare) or _ARM64_PC.match(bare) or _RIP.match(bare):
+            block.append(bare)
+            continue
+        break
+    if not any(_ARM64_PC.match(b) or _RIP.match(b) for b in block):
+        return
+    for bare in reversed(block):
+        if _arm64_line(oops, bare, bool(oops.rip_function or oops.rip_address is not None)):
+            continue
+        m = _RIP.match(bare)
+        if m and not (m.group("cs") is not None and int(m.group("cs"), 16) & 3) and not oops.rip_function:
+            _set_rip(oops, m)
+            continue
+        _read_registers(bare, oops.registers)
+    if oops.arch != "arm64" and "x29" in oops.registers:
+        oops.arch = "arm64"
 
 
 def _read_report(text: str, pos: int, oops: Oops) -> Oops:

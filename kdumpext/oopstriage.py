@@ -215,7 +215,7 @@ def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Fra
         # a call through a bad pointer on arm64 (``pc : 0x0``): the caller is in lr, which the
         # unwinder, reading frame records, can leave out (the callee never saved it)
         entries.insert(0, TraceEntry(oops.lr_function, oops.lr_offset, 0, oops.lr_module))
-    if not frames:
+    if not frames or not oops.title:  # a plain panic: its trace from panic() on (not dump_stack)
         names = [e.function for e in entries]
         for name in ("panic", "vpanic"):
             if name in names:

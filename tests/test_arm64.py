@@ -325,3 +325,16 @@ def test_exception_vector_marks_the_interrupted_frame():
              Frame(2, 3, "f", 0)]
     _after_exception_vector(again)
     assert [f.function for f in again if f.exception] == ["scst_update_lat_stats"]
+
+
+def test_registers_printed_before_a_panic():
+    """syzkaller report 542 (arm64 5.10): ``Bad mode in Synchronous Abort handler detected ...
+    -- BTI``, the pc/lr/x-register block, then ``Kernel panic - not syncing: bad mode``: the
+    exception frame is the pc printed before the panic (update_cpu_capabilities+0x0), and the
+    verdict is still the panic, called from bad_mode."""
+    log = _log("report-542")
+    r = report_from_text(log, "report-542", find_debug_info=False)
+    assert r.frames[0].exception and (r.frames[0].function, r.frames[0].offset) == ("update_cpu_capabilities", 0)
+    assert r.registers["x0"] == 5 and r.registers["sp"] == 0xffffa00019957eb0
+    v = r.verdict
+    assert (v.crash_class, v.function, v.message) == ("panic", "bad_mode", "bad mode")
