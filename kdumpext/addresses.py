@@ -1,4 +1,4 @@
-"""Classify a bad x86-64 Linux address: NULL+off, ERR_PTR, LIST_POISON, slab poison, user, non-canonical."""
+"""Classify a bad Linux address (x86-64, arm64): NULL+off, ERR_PTR, LIST_POISON, slab poison, user, non-canonical."""
 
 from __future__ import annotations
 
@@ -198,9 +198,18 @@ def _kernel_detail(
     return "outside the direct map"
 
 
+def _canonical_arm64(address: int) -> bool:
+    """An arm64 address either half of a 48-bit address space maps (bits 63:48 all 0, a user
+    address, or all 1, a kernel one).  Between the halves the kernel says "address between user
+    and kernel address ranges" (arch/arm64/mm/fault.c show_pte()).  A kernel that ignores the top
+    byte (TBI, only with KASAN's software or hardware tags) would accept a tagged pointer; such a
+    kernel's KASAN reports the access itself, so a tag is not assumed here."""
+    return address >> 48 in (0, 0xFFFF)
+
+
 def _classify(
     pointer: int, offset: int, page_offset: Optional[int], kernel_mode: bool,
-    direct_map_size: Optional[int] = None,
+    direct_map_size: Optional[int] = None, arch: str = "x86_64",
 ) -> BadAddress:
     """The engine of classify() and classify_pointer()."""
     pointer &= MASK64
@@ -229,7 +238,8 @@ def _classify(
             )
 
     la57 = _la57(page_offset)
-    if not _canonical(address, la57):
+    arm64 = arch == "arm64"
+    if not (_canonical_arm64(address) if arm64 else _canonical(address, la57)):
         detail = ""
         near = _delta_poison(address)
         if near is not None:
@@ -238,11 +248,12 @@ def _classify(
             detail = "POISON_POINTER_DELTA" + _offset_text(address - POISON_POINTER_DELTA)
         return BadAddress(address, "non-canonical", base=pointer, offset=offset, detail=detail)
 
-    if address < (_USER_END_5LEVEL if la57 else _USER_END_4LEVEL):
+    if address < (1 << 48 if arm64 else _USER_END_5LEVEL if la57 else _USER_END_4LEVEL):
         detail = "user address accessed from kernel mode" if kernel_mode else ""
         return BadAddress(address, "user", base=pointer, offset=offset, detail=detail)
 
-    detail = _kernel_detail(address, page_offset, kernel_mode, direct_map_size)
+    # the x86-64 layout (kernel image, direct map) says nothing of where an arm64 address lies
+    detail = "" if arm64 and kernel_mode else _kernel_detail(address, page_offset, kernel_mode, direct_map_size)
     return BadAddress(address, "kernel", base=pointer, offset=offset, detail=detail)
 
 
@@ -253,6 +264,7 @@ def classify_pointer(
     page_offset: Optional[int] = None,
     kernel_mode: bool = True,
     direct_map_size: Optional[int] = None,
+    arch: str = "x86_64",
 ) -> BadAddress:
     """Classify the access ``base_value + offset``, knowing the pointer it went through.
 
@@ -263,10 +275,10 @@ def classify_pointer(
     below :data:`NULL_LIMIT` counts as NULL plus that much, a pointer less than
     :data:`POISON_WINDOW` above a list or slab poison value as that poison plus the
     difference; the kinds are then decided as in :func:`classify`, user and kernel
-    on the address reached. ``page_offset`` (``page_offset_base``), ``kernel_mode`` and
-    ``direct_map_size`` are as for :func:`classify`.
+    on the address reached. ``page_offset`` (``page_offset_base``), ``kernel_mode``,
+    ``direct_map_size`` and ``arch`` are as for :func:`classify`.
     """
-    return _classify(base_value, offset, page_offset, kernel_mode, direct_map_size)
+    return _classify(base_value, offset, page_offset, kernel_mode, direct_map_size, arch)
 
 
 def classify(
@@ -275,6 +287,7 @@ def classify(
     page_offset: Optional[int] = None,
     kernel_mode: bool = True,
     direct_map_size: Optional[int] = None,
+    arch: str = "x86_64",
 ) -> BadAddress:
     """Classify a faulting address on its own, e.g. CR2 of a page fault.
 
@@ -301,9 +314,10 @@ def classify(
     without it, only addresses beyond the largest possible direct map are told apart.
     ``kernel_mode`` says whether the access was made by kernel code (the oops's
     ``CS`` was the kernel's); it only changes ``detail``. Use :func:`describe` for
-    the phrase.
+    the phrase.  ``arch`` (``x86_64``, ``arm64``) picks the address space: arm64's halves are
+    48 bits wide (:func:`_canonical_arm64`).
     """
-    return _classify(address, 0, page_offset, kernel_mode, direct_map_size)
+    return _classify(address, 0, page_offset, kernel_mode, direct_map_size, arch)
 
 
 def describe(bad: BadAddress) -> str:

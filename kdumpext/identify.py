@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from . import addresses
+from .arch import arch_of
 from .errors import KdumpextError
 from .members import member_of, pointee
 from .model import BadAddress, MASK64, Member
@@ -243,10 +244,11 @@ def identify(prog: "drgn.Program", address: int, pointer: Optional[int] = None, 
     target: Optional[drgn.Type] = lookup_type(prog, type) if type is not None else None
     start = page_offset(prog)
     size = direct_map_size(prog)
+    arch = arch_of(prog).name
     if pointer is not None:
-        bad = addresses.classify_pointer(pointer, offset, page_offset=start, direct_map_size=size)
+        bad = addresses.classify_pointer(pointer, offset, page_offset=start, direct_map_size=size, arch=arch)
     else:
-        bad = addresses.classify(address, page_offset=start, direct_map_size=size)
+        bad = addresses.classify(address, page_offset=start, direct_map_size=size, arch=arch)
     info = AddressInfo(address=address, bad=bad, pointer=pointer, offset=offset)
     if bad.kind == "kernel" and start is not None and size is not None and 0 <= address - start < size:
         info.physical = address - start
@@ -258,7 +260,8 @@ def identify(prog: "drgn.Program", address: int, pointer: Optional[int] = None, 
     holder = _holder(prog, info) if bad.kind == "kernel" else None
     if pointer is not None:
         # PTR+OFF: the object is the one PTR points into, wherever OFF lands
-        base = AddressInfo(address=pointer, bad=addresses.classify(pointer, page_offset=start, direct_map_size=size))
+        base = AddressInfo(address=pointer, bad=addresses.classify(pointer, page_offset=start, direct_map_size=size,
+                                                                   arch=arch))
         holder = _holder(prog, base) if base.bad.kind == "kernel" else None
     member_offset = 0
     if target is not None:

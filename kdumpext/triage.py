@@ -493,7 +493,7 @@ _FAULT_TITLE = re.compile(r"^(?:BUG: unable to handle|BUG: kernel NULL pointer d
                           r"Unable to handle kernel |Internal error: )")
 
 
-def sanitizer_class(bug: str, address: Optional[int]) -> CrashClass:
+def sanitizer_class(bug: str, address: Optional[int], arch: str = "x86_64") -> CrashClass:
     """The verdict class of a memory sanitizer's bug type, as KASAN (mm/kasan/report.c
     ``get_bug_type()``) and KFENCE (mm/kfence/report.c) print it: ``use-after-free``
     (``slab-use-after-free``, ``vmalloc-use-after-free``), ``*-out-of-bounds``,
@@ -513,7 +513,7 @@ def sanitizer_class(bug: str, address: Optional[int]) -> CrashClass:
     if "user-memory-access" in b:
         return "user-access"
     if "wild-memory-access" in b:
-        return verdict_class(addresses.classify(address), "read") if address is not None else "bad-access"
+        return verdict_class(addresses.classify(address, arch=arch), "read") if address is not None else "bad-access"
     return "unknown"
 
 
@@ -523,7 +523,7 @@ def _title_verdict(oops: "Oops", first: Optional[Frame]) -> Verdict:
     fn, off, mod = ((first.function, first.offset, first.module) if first is not None and first.function
                     else (oops.title_function, oops.title_offset, oops.title_module))
     v = Verdict("unknown", function=fn, module=mod, site=Frame(0, 0, fn, off, mod).site if fn else "")
-    cls = sanitizer_class(oops.sanitizer_bug, oops.sanitizer_address) if oops.sanitizer_bug else "unknown"
+    cls = sanitizer_class(oops.sanitizer_bug, oops.sanitizer_address, oops.arch) if oops.sanitizer_bug else "unknown"
     if cls != "unknown" and oops.title.startswith("BUG: K"):
         # the sanitizer's own report: it caught the access before it was made, and says what it was
         fn, off, mod = oops.title_function or fn, oops.title_offset if oops.title_function else off, \
@@ -532,7 +532,7 @@ def _title_verdict(oops: "Oops", first: Optional[Frame]) -> Verdict:
                     access=oops.sanitizer_access, size=oops.sanitizer_size or 0, address=oops.sanitizer_address,
                     confidence="medium")
         if oops.sanitizer_address is not None:
-            v.bad = addresses.classify(oops.sanitizer_address)
+            v.bad = addresses.classify(oops.sanitizer_address, arch=oops.arch)
         v.evidence.append(Evidence("note", f"{oops.sanitizer} caught the access: {oops.title}"))
         v.undecided = f"{oops.sanitizer} names the access and the object's state, not the pointer it went through"
         v.summary = summarize(v)
@@ -571,7 +571,7 @@ def _stated_facts(v: Verdict, oops: "Oops", frames: List[Frame]) -> None:
                                                   and not frames[0].function)
     if v.bad is None and (oops.fault_address is not None or exec_fault):
         where = oops.fault_address if oops.fault_address is not None else frames[0].pc
-        bad = addresses.classify(where)
+        bad = addresses.classify(where, arch=oops.arch)
         v.bad, v.address = bad, where
         v.access = v.access or ("exec" if exec_fault else oops.pf_access)
         v.crash_class = verdict_class(bad, v.access)
@@ -706,7 +706,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
             and view.arch.provenance else None
         found = _checked_access(tracer, mem, off_reg) if tracer is not None else None
         if found is None:
-            v.bad = addresses.classify(lo)
+            v.bad = addresses.classify(lo, arch=view.arch.name)
             v.crash_class = verdict_class(v.bad, access)
             v.undecided = "the access KASAN checked was not found in the code after the check"
             v.summary = f"an access to {addresses.describe(v.bad)}, caught by KASAN's shadow check before it was made"
@@ -726,7 +726,7 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
     offset = mem.disp
     if mem.index is not None and mem.base not in (None, "rip") and mem.index in regs:
         offset += regs[mem.index] * mem.scale
-    bad = addresses.classify_pointer(base_val, offset)
+    bad = addresses.classify_pointer(base_val, offset, arch=view.arch.name)
     v.bad = bad
     v.crash_class = verdict_class(bad, access)
     v.evidence.append(Evidence("reg", f"%{base_reg} = {base_val:#x}"))
@@ -925,7 +925,7 @@ def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, siz
     the address falls inside what it points to.
     """
     address &= MASK64
-    bad = addresses.classify(address)
+    bad = addresses.classify(address, arch=view.arch.name)
     v.bad = bad
     v.crash_class = verdict_class(bad, v.access)
     for var in view.variables_at(frame.pc):
@@ -937,7 +937,7 @@ def _absolute_access(view: DrgnView, v: Verdict, frame: Frame, address: int, siz
             continue
         off = address - (var.const & MASK64)
         if 0 <= off < max(1, sizeof(target)):
-            v.bad = addresses.classify_pointer(var.const & MASK64, off)
+            v.bad = addresses.classify_pointer(var.const & MASK64, off, arch=view.arch.name)
             v.crash_class = verdict_class(v.bad, v.access)
             v.evidence.append(Evidence("dwarf", f"{var.name} ({var.type_name}) is the constant {var.const:#x} "
                                                 f"(DW_AT_const_value), folded into the instruction", frame.pc))
@@ -1058,7 +1058,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
     """
     view = DrgnView(prog)
     pc = frames[fi].pc if thunk is None else thunk[1]
-    bad = addresses.classify(pc)
+    bad = addresses.classify(pc, arch=view.arch.name)
     v = Verdict(verdict_class(bad, "exec"), access="exec", address=pc, bad=bad)
     rsp = regs.get("rsp")
     caller = frames[fi + 1] if fi + 1 < len(frames) else None

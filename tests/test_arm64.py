@@ -338,3 +338,21 @@ def test_registers_printed_before_a_panic():
     assert r.registers["x0"] == 5 and r.registers["sp"] == 0xffffa00019957eb0
     v = r.verdict
     assert (v.crash_class, v.function, v.message) == ("panic", "bad_mode", "bad mode")
+
+
+@pytest.mark.parametrize("address, kind", [
+    (0xffff07570083be48, "kernel"),         # a linear-map pointer (x20 in the corpus' err-ptr oops)
+    (0xffffd9d7215bd020, "kernel"),         # module text (the seed's pc)
+    (0xf2ff000012345678, "non-canonical"),  # a tag in the top byte: only a KASAN-tags kernel ignores it
+    (0xdfffa00000000003, "non-canonical"),  # report 536: "address between user and kernel address ranges"
+    (0x00616161616161a1, "non-canonical"),  # report 680: the same message
+    (0x0000ffff9c2a1000, "user"),
+    (0x240, "null"),
+])
+def test_arm64_address_space(address, kind):
+    """arm64's 48-bit halves: x86-64's canonical rule would call the kernel's own 0xffff0... linear
+    map non-canonical (bit 47 is 0 there)."""
+    from kdumpext import addresses
+
+    assert addresses.classify(address, arch="arm64").kind == kind
+    assert addresses.classify(0xffff07570083be48).kind == "non-canonical"  # as x86-64 reads it
