@@ -40,6 +40,7 @@ class Arch:
     fp: str = ""  # the frame pointer's register
     caller_saved: Tuple[str, ...] = ()  # what a call may change
     callee_saved: Tuple[str, ...] = ()  # what survives a call
+    elf_machine: int = 0  # its ELF ``e_machine`` (62 EM_X86_64, 183 EM_AARCH64, 40 EM_ARM)
 
 
 class NotDecoded(KdumpextError):
@@ -61,12 +62,14 @@ def _arm_decode_all(code: bytes, address: int, intel: bool = False) -> List[Inst
 #: System V x86-64 psABI 3.2.1: rbx, rbp, r12-r15 (and rsp) survive a call
 X86_64 = Arch("x86_64", "rip", "rsp", None, "rax", ("rdi", "rsi", "rdx", "rcx", "r8", "r9"),
               decode.decode, decode.decode_all, frozenset({"ud0", "ud1", "ud2"}), True, "rbp",
-              ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"), ("rbx", "rbp", "r12", "r13", "r14", "r15"))
+              ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"), ("rbx", "rbp", "r12", "r13", "r14", "r15"),
+              elf_machine=62)
 ARM64 = Arch("arm64", "pc", "sp", arm64.LINK_REG, arm64.RETURN_REG, arm64.ARG_REGS,
-             arm64.decode, arm64.decode_all, frozenset({"brk"}), True, "x29", arm64.CALLER_SAVED, arm64.CALLEE_SAVED)
+             arm64.decode, arm64.decode_all, frozenset({"brk"}), True, "x29", arm64.CALLER_SAVED, arm64.CALLEE_SAVED,
+             elf_machine=183)
 #: 32-bit arm: its reports are read (pc, lr, call trace), its code is not decoded
 ARM = Arch("arm", "pc", "sp", "r14", "r0", ("r0", "r1", "r2", "r3"), _arm_decode, _arm_decode_all,
-           frozenset({"udf"}), False)
+           frozenset({"udf"}), False, elf_machine=40)
 ARCHES = {a.name: a for a in (X86_64, ARM64, ARM)}
 
 

@@ -12,7 +12,7 @@ from .oops import Oops, parse_fault
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["CrashContext", "CrashSource", "crash_context", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
+__all__ = ["CrashContext", "CrashSource", "crash_context", "read_vmcoreinfo", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
 
 #: Meaning of each taint letter (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_MEANINGS = {
@@ -93,7 +93,7 @@ class CrashSource:
     from_dump: bool = True
 
 
-def _read_vmcoreinfo(prog: "drgn.Program") -> str:
+def read_vmcoreinfo(prog: "drgn.Program") -> str:
     """The VMCOREINFO note as the dump carries it (drgn's ``VMCOREINFO`` object).
 
     Not ``vmcoreinfo_data`` in memory: that page is vmalloc'ed and makedumpfile may
@@ -147,7 +147,7 @@ def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:
         info.uptime = float(uptime(prog))
     except (drgn.FaultError, LookupError, ValueError, TypeError):
         pass
-    crashtime = vmcoreinfo_value(_read_vmcoreinfo(prog), "CRASHTIME")
+    crashtime = vmcoreinfo_value(read_vmcoreinfo(prog), "CRASHTIME")
     if crashtime.isdigit():
         info.crash_time = float(crashtime)
 

@@ -87,9 +87,7 @@ _PN_XNUM = 0xFFFF
 _PT_LOAD, _PT_NOTE = 1, 4
 _PF_X, _PF_W, _PF_R = 1, 2, 4
 _NT_PRSTATUS, _NT_PRPSINFO = 1, 3
-_ET_CORE, _EM_X86_64, _EM_AARCH64 = 4, 62, 183
-#: ELF e_machine of a core, by kdumpext.arch.Arch.name
-MACHINES = {"x86_64": _EM_X86_64, "arm64": _EM_AARCH64}
+_ET_CORE, _EM_X86_64 = 4, 62
 _THREAD_SIZE_DEFAULT = 4 * PAGE  # x86-64 without KASAN
 
 
@@ -662,8 +660,8 @@ def write_core_to(prog: "drgn.Program", f: BinaryIO, path: str, all_tasks: bool 
         release = prog["UTS_RELEASE"].string_().decode()
     except (LookupError, drgn.FaultError):
         release = ""
-    arch = arch_of(prog).name
-    w = CoreWriter(f, MACHINES.get(arch, _EM_X86_64))
+    arch = arch_of(prog)
+    w = CoreWriter(f, arch.elf_machine)
     for r in regions:
         if r.phys is not None:
             base = r.phys
@@ -678,7 +676,7 @@ def write_core_to(prog: "drgn.Program", f: BinaryIO, path: str, all_tasks: bool 
     w.add_note(b"CORE", _NT_PRPSINFO, prpsinfo(first.lwp if first else 0, first.comm if first else "",
                                                f"Linux {release} {label}".strip()))
     for t in threads:
-        w.add_note(b"CORE", _NT_PRSTATUS, prstatus(t.lwp, t.regs, arch=arch))
+        w.add_note(b"CORE", _NT_PRSTATUS, prstatus(t.lwp, t.regs, arch=arch.name))
     w.close()
     disk = os.fstat(f.fileno()).st_blocks * 512
     return CoreSummary(path, len(w.segments), w.memory_bytes, disk, threads, time.monotonic() - t0)

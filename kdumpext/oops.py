@@ -682,6 +682,11 @@ def parse_panic(text: str) -> Optional[Oops]:
 _CUT_TAIL_LINES = 40
 
 
+def _lines_before(text: str, end: int) -> List[str]:
+    """The last :data:`_CUT_TAIL_LINES` lines of ``text`` before offset ``end`` (a panic line)."""
+    return text[max(0, end - 200 * _CUT_TAIL_LINES):end].split("\n")[-_CUT_TAIL_LINES:]
+
+
 def _read_cut_tail(text: str, end: int, oops: Oops) -> None:
     """Read the RIP and ``Code:`` of an oops whose title was lost from the lines before offset ``end``
     (a ``Kernel panic - not syncing: Fatal exception`` line, which oops_end() prints after die()).
@@ -693,7 +698,7 @@ def _read_cut_tail(text: str, end: int, oops: Oops) -> None:
     registers are not read: those left may be the user-mode block's.  ``oops.damaged`` says the
     report is cut.
     """
-    lines = text[max(0, end - 200 * _CUT_TAIL_LINES):end].split("\n")[-_CUT_TAIL_LINES:]
+    lines = _lines_before(text, end)
     rip: Optional["re.Match[str]"] = None
     code = ""
     user = False  # the line before was a user-mode RIP: line
@@ -726,7 +731,7 @@ def _read_regs_before(text: str, end: int, oops: Oops) -> None:
     bad_mode(): ``Bad mode in Synchronous Abort handler detected``, the ``pc :``/``lr :``/x-register
     block, then ``Kernel panic - not syncing: bad mode``): the pc, lr and registers of the
     contiguous register block that ends at offset ``end``; nothing when another line comes between."""
-    lines = text[max(0, end - 200 * _CUT_TAIL_LINES):end].split("\n")[-_CUT_TAIL_LINES:]
+    lines = _lines_before(text, end)
     block: List[str] = []
     for raw in reversed(lines):
         who, line = split_prefix(raw)

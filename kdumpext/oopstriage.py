@@ -9,9 +9,10 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from .arch import arch_named, arch_of
 from .context import CrashContext, CrashSource, decode_taint
 from .errors import KdumpextError, NoOopsError, ReleaseMismatch, UsageError
-from .locate import SearchPath, find_module_file, find_vmlinux, regular_file
+from .locate import SearchPath, elf_machine, find_module_file, find_vmlinux, regular_file
 from .model import DumpInfo, Frame, Registers, Report, TaskInfo, Verdict
 from .oops import Oops, TraceEntry, iter_lines, panic_line, parse_oops, parse_panic, strip_timestamps
 from .triage import assemble_report, explain_crash
@@ -41,10 +42,6 @@ _PAGE = 4096
 _MODULE_AREA = 0xFFFF_FFFF_C000_0000  # where the synthetic module layout starts (MODULES_VADDR)
 _MODULE_STRIDE = 0x100_0000
 _SHF_ALLOC = 0x2
-#: ELF e_machine of each drgn architecture kdumpext reads oopses of
-_ELF_MACHINES = {"X86_64": "EM_X86_64", "AARCH64": "EM_AARCH64"}
-#: ELF e_machine numbers by Oops.arch (62 EM_X86_64, 183 EM_AARCH64, 40 EM_ARM)
-_E_MACHINE = {"x86_64": 62, "arm64": 183, "arm": 40}
 
 
 # --- reading and cutting the log (pure) ---------------------------------------------
@@ -205,7 +202,7 @@ def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Fra
         if oops.rip_function and resolve is not None:
             pc = resolve(oops.rip_function, oops.rip_module, oops.rip_offset) or pc
         frames.append(Frame(0, pc, oops.rip_function, oops.rip_offset, oops.rip_module, exception=True,
-                            sp=oops.registers.get("rsp", oops.registers.get("sp", 0))))
+                            sp=oops.registers.get(arch_named(oops.arch).sp, 0)))
     entries = [e for e in oops.trace[oops.interrupted or 0:] if e.reliable]
     if frames and entries and oops.arch == "arm64" and (entries[0].function, entries[0].offset) == \
             (oops.rip_function, oops.rip_offset):
@@ -258,7 +255,7 @@ def _registers(oops: Oops, frames: List[Frame]) -> Registers:
     """The oops' registers, with ``rip`` the exception frame's pc (0 when unknown)."""
     regs: Registers = dict(oops.registers)
     if frames and frames[0].exception:
-        regs["rip" if oops.arch == "x86_64" else "pc"] = frames[0].pc
+        regs[arch_named(oops.arch).pc] = frames[0].pc
     return regs
 
 
@@ -355,6 +352,9 @@ class TextProgram:
         """Lay out module file ``path`` (a ``.ko``) as module ``name`` and load its debug info."""
         from elftools.elf.elffile import ELFFile
 
+        arch, machine = arch_of(self.prog), elf_machine(path)
+        if machine not in (arch.elf_machine, 0):
+            raise ValueError(f"ELF machine {machine}, the oops is {arch.name}'s ({arch.elf_machine})")
         fd = self._open(path)
         base = self._next_base
         self._next_base += _MODULE_STRIDE
@@ -362,9 +362,6 @@ class TextProgram:
         addr = base
         with open(path, "rb") as f:
             elf = ELFFile(f)
-            want = _ELF_MACHINES.get(self.prog.platform.arch.name) if self.prog.platform is not None else None
-            if want is not None and elf.header["e_machine"] != want:
-                raise ValueError(f"an {elf.header['e_machine']} file, the oops is of {self.prog.platform.arch.name}")
             placed: Dict[int, int] = {}  # section index -> address
             for i, s in enumerate(elf.iter_sections()):
                 if not s["sh_flags"] & _SHF_ALLOC or not s["sh_size"]:
@@ -504,7 +501,7 @@ def _debug_program(oops: Oops, search: SearchPath, vmlinux: Optional[str], find:
         return None
     elif find:
         try:
-            path = find_vmlinux(search, release, "", machine=_E_MACHINE.get(oops.arch, 0))
+            path = find_vmlinux(search, release, "", machine=arch_named(oops.arch).elf_machine)
         except KdumpextError as e:
             warnings.append(f"no vmlinux: {e}")
             return None
@@ -535,7 +532,7 @@ def _debug_program(oops: Oops, search: SearchPath, vmlinux: Optional[str], find:
         while True:
             # the next file of that name when one cannot be used (another architecture's build
             # in the same tree, a damaged copy)
-            file = find_module_file(search, release, name, exclude=tried, machine=_E_MACHINE.get(oops.arch, 0))
+            file = find_module_file(search, release, name, exclude=tried, machine=arch_named(oops.arch).elf_machine)
             if file is None:
                 missing.append(name)
                 break

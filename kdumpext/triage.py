@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
-from .context import CrashContext, CrashSource, crash_context
+from .context import CrashContext, CrashSource, crash_context, read_vmcoreinfo
 from .arm64 import Arm64DecodeError, strip_pac
 from .decode import DecodeError
 from .dump import open_dump, read_memory, vmcoreinfo_value
@@ -1035,13 +1035,7 @@ def thunk_target(frame: Frame, regs: Registers) -> Optional[Tuple[str, int]]:
 
 def _pac_mask(prog: "drgn.Program") -> int:
     """VMCOREINFO's ``NUMBER(KERNELPACMASK)`` (arm64 pointer authentication), 0 without one."""
-    import drgn
-
-    try:
-        text = prog["VMCOREINFO"].string_().decode(errors="replace")
-    except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
-        return 0
-    value = vmcoreinfo_value(text, "NUMBER(KERNELPACMASK)")
+    value = vmcoreinfo_value(read_vmcoreinfo(prog), "NUMBER(KERNELPACMASK)")
     try:
         return int(value, 0) & MASK64 if value else 0
     except ValueError:
