@@ -49,6 +49,7 @@ def test_arm64_verdict_equals_expected(c: Optional[Case]) -> None:
     v, e = j["verdict"], c.expected
     assert _as_expected(v, e) == {k: e[k] for k in _as_expected(v, e)}
     assert j["bucket"] == e["bucket"]
+    assert j["dump"]["format"].split(" (")[0] == e["format"]
     assert chain_as_expected(v["chain"], e.get("chain")) == (e.get("chain") or [])
     names = [clone_suffix(f["function"])[0] for f in j["backtrace"] if f["function"]]
     assert names[:len(e["backtrace"])] == e["backtrace"]
@@ -60,6 +61,15 @@ def test_arm64_log_gives_the_dump_bucket(c: Optional[Case]) -> None:
     c = _need(c)
     j = _run("oops", "--json", c.dmesg, "--debug-dir", ARM64_BUILD)
     assert j["bucket"] == c.expected["bucket"]
+
+
+def test_arm64_seed_in_every_format():
+    """The arm64 seed capture saved three ways (makedumpfile -c, -E, -F), as the x86-64 one is."""
+    arm = [c for c in arm64_cases() if c.expected["description"] == next(
+        (x.expected["description"] for x in arm64_cases() if x.scenario == "scst-null-dev"), None)]
+    need(bool(arm), "sample-dumps/arm64 has no seed dump")
+    assert sorted(c.expected["format"] for c in arm) == ["elf", "flattened", "kdump-compressed"]
+    assert len({c.expected["bucket"] for c in arm}) == 1
 
 
 def test_arm64_buckets_are_the_x86_twins():

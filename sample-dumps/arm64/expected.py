@@ -182,7 +182,14 @@ def vmcoreinfo(raw):
             vi[m.group(1)] = m.group(2)
     return vi
 
-for name, s in S.items():
+# the seed is also saved as makedumpfile -E (ELF) and -F (flattened), from the same capture:
+# <scenario>-elf/ and <scenario>-flat/ hold the same answers
+FORMATS = {'': 'kdump-compressed', '-elf': 'elf', '-flat': 'flattened'}
+RUNS = [(name + suffix, fmt, name) for name in S for suffix, fmt in FORMATS.items()
+        if suffix == '' or glob.glob(f'{CORPUS}/{name}{suffix}/[0-9]*')]
+
+for name, fmt, answers in RUNS:
+    s = S[answers]
     dirs = glob.glob(f'{CORPUS}/{name}/[0-9]*')
     if not dirs:
         print('no dump for', name); continue
@@ -211,7 +218,6 @@ for name, s in S.items():
     t = p.crashed_thread()
     trace = t.stack_trace()
     bt = [fr.name for fr in trace if fr.name and not fr.name.startswith('0x')]
-    fmt = 'kdump-compressed'
     scen = {
         "scenario": name, "format": fmt, "description": s['description'],
         "panic": panic_message(p).decode() if panic_message(p) else None,
@@ -238,7 +244,7 @@ for name, s in S.items():
     scen_cpu = None
     for line in open(os.path.join(HERE, 'scenarios.txt')):
         f = line.split()
-        if f and f[0] == name:
+        if f and f[0] == answers:
             scen_cpu = f[2]
     scen['arm64']['qemu_cpu'] = scen_cpu
     # checks: the dump agrees with the hand-written answer
