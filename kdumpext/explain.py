@@ -16,7 +16,7 @@ from .dwarf import Deref, FrameBase, VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
 from .model import Evidence, Instruction, MASK64, Member, Registers
-from .program import Code, ProgramView, clone_suffix
+from .program import Code, ProgramView, clone_suffix, module_plt_target
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -258,15 +258,24 @@ class Tracer:
 
     def _return_value(self, call: Instruction, j: int, ev: Evidence) -> Value:
         callee, rtype = "", None
-        if call.target is not None:
-            sym = self.view.symbol_at(call.target)
-            if sym is not None and sym.address == call.target:
+        target = call.target
+        # a .ko's call left unrelocated (its code read from the file, for an oops log) targets
+        # itself (arm64 ``bl``) or the next instruction (x86-64 ``call``): no callee there
+        if target is not None and target not in (call.address, call.address + call.size):
+            target = module_plt_target(self.view, target) or target  # an arm64 module's PLT entry
+            sym = self.view.symbol_at(target)
+            info = self.view.function_info(target) if sym is not None and sym.address == target else None
+            if sym is not None and sym.address == target:
                 callee = sym.name
-            info = self.view.function_info(call.target)
             if info is not None:
                 callee = info.name or callee
                 rtype = self.view.type_named(info.return_type, info.return_type_file) \
                     if info.return_type not in ("", "void") else None
+        if not callee and call.target is not None:
+            # a direct call the code does not resolve: the caller's DWARF names what it called
+            site = self.view.call_site(call.address + call.size)
+            if site is not None and site.callee:
+                callee = site.callee
         text = f"{callee}()" if callee else "(indirect call)()"
         v = Value(text, rtype, "return", [ev], insn=call, callee=callee)
         # the variable DWARF says holds the result just after the call

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol,
 
 from .dwarf import CallSite, DebugFile, FunctionInfo, VarLoc, debug_file
 from .arch import Arch, arch_of
+from .decode import source_of
 from .model import Instruction, MASK64
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name", "branch_register",
+__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name", "branch_register", "module_plt_target",
            "as_it_runs"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
@@ -338,6 +339,29 @@ class DrgnView:
             return int(self.prog.read_u64(address & MASK64))
         except (drgn.FaultError, ValueError, OverflowError):
             return None
+
+
+def module_plt_target(view: ProgramView, address: int) -> Optional[int]:
+    """Where an arm64 module PLT entry at ``address`` branches (arch/arm64/include/asm/module.h
+    ``struct plt_entry``: ``adrp x16, page; add x16, x16, #lo12; br x16``): a module's call to a
+    kernel function out of ``bl`` range goes through one.  None for anything else (x86-64 code)."""
+    if view.arch.name != "arm64":
+        return None
+    sym = view.symbol_at(address)
+    if sym is not None and sym.address == address:
+        return None  # a function, not a veneer
+    words = [view.read_word(address), view.read_word(address + 8)]
+    if None in words:
+        return None
+    raw = b"".join(w.to_bytes(8, "little") for w in words if w is not None)
+    insns = view.arch.decode_all(raw[:12], address, False)
+    if len(insns) != 3 or [i.mnemonic for i in insns] != ["adrp", "add", "br"] or insns[2].reg_target != "x16":
+        return None
+    page, low = source_of(insns[0], "x16"), source_of(insns[1], "x16")
+    if page is None or low is None or page.kind != "imm" or low.kind != "lea" or low.mem is None \
+            or low.mem.base != "x16" or page.value is None:
+        return None
+    return (page.value + low.mem.disp) & MASK64
 
 
 def branch_register(view: ProgramView, insn: Instruction) -> Optional[str]:

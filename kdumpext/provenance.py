@@ -19,9 +19,9 @@ from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, st
 from .explain import Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
 from .model import Evidence, Frame, Hop, HopKind, Instruction, MASK64, Registers
-from .program import Code, ProgramView, branch_register, clone_suffix, with_target_name
+from .program import Code, ProgramView, branch_register, clone_suffix, module_plt_target, with_target_name
 
-__all__ = ["module_plt_target", "Caller", "caller_of", "hops_in_function", "chain", "source_name"]
+__all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -123,29 +123,6 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
             return None
         target = nxt
     return None
-
-
-def module_plt_target(view: ProgramView, address: int) -> Optional[int]:
-    """Where an arm64 module PLT entry at ``address`` branches (arch/arm64/include/asm/module.h
-    ``struct plt_entry``: ``adrp x16, page; add x16, x16, #lo12; br x16``): a module's call to a
-    kernel function out of ``bl`` range goes through one.  None for anything else (x86-64 code)."""
-    if view.arch.name != "arm64":
-        return None
-    sym = view.symbol_at(address)
-    if sym is not None and sym.address == address:
-        return None  # a function, not a veneer
-    words = [view.read_word(address), view.read_word(address + 8)]
-    if None in words:
-        return None
-    raw = b"".join(w.to_bytes(8, "little") for w in words if w is not None)
-    insns = view.arch.decode_all(raw[:12], address, False)
-    if len(insns) != 3 or [i.mnemonic for i in insns] != ["adrp", "add", "br"] or insns[2].reg_target != "x16":
-        return None
-    page, low = source_of(insns[0], "x16"), source_of(insns[1], "x16")
-    if page is None or low is None or page.kind != "imm" or low.kind != "lea" or low.mem is None \
-            or low.mem.base != "x16" or page.value is None:
-        return None
-    return (page.value + low.mem.disp) & MASK64
 
 
 def _registers_at(view: ProgramView, tracer: Tracer, j: int,

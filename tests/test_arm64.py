@@ -275,7 +275,7 @@ def test_module_plt_veneer_is_followed():
     """An arm64 module calls a kernel function out of bl's range through its PLT: the 12 bytes at
     the bl target of kdxapi_fw_desc_namelen in an arm64 dump of the corpus kernel
     (``f0d520f0 10c22e91 00021fd6``: adrp x16; add x16, x16, #0xbb0; br x16) lead to strlen."""
-    from kdumpext.provenance import module_plt_target
+    from kdumpext.program import module_plt_target
 
     plt = 0xffffaef22c7769cc
     raw = bytes.fromhex("f0d520f010c22e9100021fd6") + bytes(4)

@@ -164,6 +164,36 @@ S['tail-call-null-op'] = dict(
     ],
     chain=chain("kdxapi_dev_start", "load", "d->ops->start"))
 
+S['ret-null-lookup'] = dict(
+    description="a lookup's NULL return used unchecked: stats = debugfs_lookup(\"stats\", kdxapi_debugfs) finds nothing and returns NULL; d_inode(stats)->i_mode",
+    cls="null-deref", function="kdxapi_stats_mode", module="kdxapi", source="kdxapi/kdxapi.c:323",
+    exception_rip="kdxapi_stats_mode+0x24", instruction="ldr x1, [x0, #0x30]", access="read", size=8,
+    pointer="stats", access_path="stats->d_inode", struct="dentry", member="d_inode", offset="0x30",
+    bucket="null-deref:kdxapi_stats_mode:dentry.d_inode",
+    machine_code=[
+        "kdxapi_stats_mode (kdxapi.ko):",
+        " 3f4: adrp x1, kdxapi_debugfs; 408: ldr x1, [x1, #lo12]   # x1 = kdxapi_debugfs (relocations .bss+0x58)",
+        " 3fc: adrp x0, \"stats\"; 400: add x0, x0, #lo12        # x0 = \"stats\"",
+        " 410: bl debugfs_lookup         # R_AARCH64_CALL26; through the module's PLT in the dump: x0 = stats = NULL (struct dentry *)",
+        " 414: ldr x1, [x0, #0x30]       # faults, FAR 0x30: d_inode(stats) = stats->d_inode (struct dentry +0x30, 8 bytes)",
+        " 418: ldrh w19, [x1]            # ->i_mode, never reached",
+    ],
+    chain=chain("kdxapi_stats_mode", "return", "stats", callee="debugfs_lookup", type="struct dentry *"))
+S['ret-err-ptr'] = dict(
+    description="filp_open() of a missing file returns ERR_PTR(-ENOENT), used without IS_ERR(): file_inode(filp) reads 0xfffffffffffffffe + 0x20 = 0x1e (arm64 calls any fault below a page a 'NULL pointer dereference')",
+    cls="err-ptr", function="kdxapi_fw_file_size", module="kdxapi", source="include/linux/fs.h:872",
+    exception_rip="kdxapi_fw_file_size+0x1c", instruction="ldr x2, [x0, #0x20]", access="read", size=8,
+    pointer="filp", access_path="filp->f_inode", struct="file", member="f_inode", offset="0x20",
+    bucket="err-ptr:kdxapi_fw_file_size:file.f_inode",
+    machine_code=[
+        "kdxapi_fw_file_size (kdxapi.ko):",
+        " 43c: mov w2, #0x0; 444: mov w1, #0x0   # filp_open(path, O_RDONLY, 0), path = x0 passed through",
+        " 44c: bl filp_open              # R_AARCH64_CALL26; through the module's PLT in the dump: x0 = filp = 0xfffffffffffffffe = ERR_PTR(-ENOENT) (struct file *)",
+        " 450: ldr x2, [x0, #0x20]       # faults, FAR 0x1e: file_inode(filp) = filp->f_inode (struct file +0x20, 8 bytes)",
+        " 458: ldr x19, [x2, #0x38]      # i_size_read(): ->i_size, never reached",
+    ],
+    chain=chain("kdxapi_fw_file_size", "return", "filp", callee="filp_open", type="struct file *"))
+
 def raw_dump(path):
     if not path.endswith('.xz'):
         return path
