@@ -16,7 +16,7 @@ from .dwarf import Deref, FrameBase, VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
 from .model import Evidence, Instruction, MASK64, Member, Registers
-from .program import Code, ProgramView, clone_suffix, module_plt_target
+from .program import Code, ProgramView, clone_suffix, module_plt_target, unrelocated_call
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -261,7 +261,7 @@ class Tracer:
         target = call.target
         # a .ko's call left unrelocated (its code read from the file, for an oops log) targets
         # itself (arm64 ``bl``) or the next instruction (x86-64 ``call``): no callee there
-        if target is not None and target not in (call.address, call.address + call.size):
+        if target is not None and not unrelocated_call(call):
             target = module_plt_target(self.view, target) or target  # an arm64 module's PLT entry
             sym = self.view.symbol_at(target)
             info = self.view.function_info(target) if sym is not None and sym.address == target else None

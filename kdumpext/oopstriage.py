@@ -207,10 +207,11 @@ def frames_from_oops(oops: Oops, resolve: Optional[Resolver] = None) -> List[Fra
     if frames and entries and oops.arch == "arm64" and (entries[0].function, entries[0].offset) == \
             (oops.rip_function, oops.rip_offset):
         entries = entries[1:]  # arm64's call trace starts at the pc's own frame
-    if frames and not frames[0].function and oops.lr_function and \
-            not (entries and (entries[0].function, entries[0].offset) == (oops.lr_function, oops.lr_offset)):
-        # a call through a bad pointer on arm64 (``pc : 0x0``): the caller is in lr, which the
-        # unwinder, reading frame records, can leave out (the callee never saved it)
+    if frames and oops.lr_function and oops.lr_function != frames[0].function and \
+            not (entries and entries[0].function == oops.lr_function):
+        # arm64's trace follows frame records from x29: a function that saved none (a leaf such
+        # as memcpy or strlen, or a call through a bad pointer, ``pc : 0x0``) leaves its caller
+        # out, and that caller is in lr (the same rule as a dump's, triage._caller_in_link_register)
         entries.insert(0, TraceEntry(oops.lr_function, oops.lr_offset, 0, oops.lr_module))
     if not frames or not oops.title:  # a plain panic: its trace from panic() on (not dump_stack)
         names = [e.function for e in entries]
@@ -584,7 +585,7 @@ def log_source(oops: Oops, text: str, path: str, tp: Optional[TextProgram], warn
     code_from = ""
     if tp is not None and frames:
         code_from = _map_code(tp, oops, frames[0], warnings)
-        _fill_sources(tp, frames)
+        frames = _with_sources(tp, frames)
     if tp is not None and tp.modules:
         warnings.append("module addresses are kdumpext's own layout of " + ", ".join(sorted(tp.modules))
                         + " (the oops does not say where a module was loaded)")
@@ -633,17 +634,30 @@ def _map_code(tp: TextProgram, oops: Oops, frame: Frame, warnings: List[str]) ->
     return "oops Code: line"
 
 
-def _fill_sources(tp: TextProgram, frames: List[Frame]) -> None:
-    """file:line of each frame (the call's line for the callers)."""
+def _with_sources(tp: TextProgram, frames: List[Frame]) -> List[Frame]:
+    """The frames with their file:line (the call's line for the callers), each preceded by the
+    functions inlined there, innermost first, as drgn gives a dump's frames: an access inside an
+    inlined ``spin_lock_irqsave()`` is then the lock routine's, from a log as from a dump."""
+    from .program import DrgnView
+
+    view = DrgnView(tp.prog)
+    out: List[Frame] = []
     for f in frames:
-        if not f.pc:
-            continue
+        where = f.pc if f.exception else f.pc - 1
         try:
-            loc = tp.prog.source_location(f.pc if f.exception else f.pc - 1)
+            locs = list(tp.prog.source_location(where)) if f.pc else []
         except (LookupError, ValueError):
-            continue
-        if len(loc):
-            f.file, f.line = loc[0].filename, loc[0].line
+            locs = []
+        inlined = view.inlined_at(where) if len(locs) > 1 else []
+        if len(inlined) == len(locs) - 1:  # DWARF's chain and drgn's lines agree: one per call
+            out += [Frame(0, f.pc, name, f.offset, f.module, loc.filename, loc.line, True, f.exception, f.sp)
+                    for name, loc in zip(inlined, locs)]
+        if locs:
+            f.file, f.line = locs[-1].filename, locs[-1].line
+        out.append(f)
+    for n, f in enumerate(out):
+        f.index = n
+    return out
 
 
 def oops_report(path: str, vmlinux: Optional[str] = None, intel: bool = False, debug_dirs: Iterable[str] = (),

@@ -18,7 +18,7 @@ from .model import Instruction, MASK64
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name", "branch_register", "module_plt_target",
+__all__ = ["Symbol", "Code", "ProgramView", "DrgnView", "clone_suffix", "THUNK_REGS", "with_target_name", "branch_register", "module_plt_target", "unrelocated_call",
            "as_it_runs"]
 
 _MAX_FUNCTION = 1 << 16  # bytes of one function we are willing to decode
@@ -254,6 +254,14 @@ class DrgnView:
         found: Optional[List[VarLoc]] = self._dwarf(pc, "variables", lambda d, a, f: d.variables_at(a, f))
         return found or []
 
+    def inlined_at(self, pc: int) -> List[str]:
+        """The functions inlined at ``pc``, innermost first (DWARF's ``DW_TAG_inlined_subroutine``
+        chain; the function itself is not listed)."""
+        scopes = self._dwarf(pc, "scopes", lambda d, a, f: d.scopes_at(a, f)) or []
+        # a lexical block inside an inlined call repeats its scope: one name per inlined call
+        return [s.name for s in scopes[::-1]
+                if s.inlined and s.die is not None and s.die.tag == "DW_TAG_inlined_subroutine"]
+
     def function_info(self, pc: int) -> Optional[FunctionInfo]:
         def ask(d: DebugFile, a: int, f: str) -> Optional[FunctionInfo]:
             info = d.function_at(a, f)
@@ -339,6 +347,13 @@ class DrgnView:
             return int(self.prog.read_u64(address & MASK64))
         except (drgn.FaultError, ValueError, OverflowError):
             return None
+
+
+def unrelocated_call(insn: Instruction) -> bool:
+    """Whether a direct call still has the placeholder a .ko file holds before the module loader
+    relocates it (code read from the file, for an oops log): arm64's ``bl`` to itself, x86-64's
+    ``call`` to the next instruction.  No compiled C calls either place."""
+    return insn.is_call and insn.target is not None and insn.target in (insn.address, insn.address + insn.size)
 
 
 def module_plt_target(view: ProgramView, address: int) -> Optional[int]:

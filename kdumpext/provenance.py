@@ -19,7 +19,7 @@ from .flow import ENTRY, UNKNOWN, reaching_defs, reaching_stores, sp_offsets, st
 from .explain import Tracer, Value, arrow, named_by_var
 from .members import address_member, is_aggregate, member_of, pointee, same_type, type_str, unqualified
 from .model import Evidence, Frame, Hop, HopKind, Instruction, MASK64, Registers
-from .program import Code, ProgramView, branch_register, clone_suffix, module_plt_target, with_target_name
+from .program import Code, ProgramView, branch_register, clone_suffix, module_plt_target, unrelocated_call, with_target_name
 
 __all__ = ["Caller", "caller_of", "hops_in_function", "chain", "source_name"]
 
@@ -96,7 +96,7 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
     if target is None:
         caller.indirect = True
         return caller
-    if target == call.address + call.size:
+    if unrelocated_call(call):
         return caller  # a module's call not relocated (code from the .ko file, for an oops log): trust the stack
     regs_now: Callable[[str], Optional[int]] = at_call  # registers as the next function starts
     for _ in range(_MAX_TAIL_JUMPS):

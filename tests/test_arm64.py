@@ -356,3 +356,17 @@ def test_arm64_address_space(address, kind):
 
     assert addresses.classify(address, arch="arm64").kind == kind
     assert addresses.classify(0xffff07570083be48).kind == "non-canonical"  # as x86-64 reads it
+
+
+def test_leaf_routine_caller_comes_back_from_lr() -> None:
+    """A real arm64 oops (a NULL string passed to strlen() by a module, QEMU cortex-a57, Linux
+    6.1): strlen saves no frame record, so the Call trace goes from it to its caller's caller;
+    its caller is the ``lr :`` line and becomes frame 1, the rest of the trace following."""
+    from kdumpext.oopstriage import frames_from_oops
+
+    with open(os.path.join(os.path.dirname(__file__), "fixtures", "arm64-leaf-strlen.oops")) as f:
+        oops = parse_oops(f.read())
+    frames = frames_from_oops(oops)
+    assert [(f.function, f.offset, f.module) for f in frames[:3]] == [
+        ("__pi_strlen", 0x14, ""), ("kdxapi_fw_desc_namelen", 0x1c, "kdxapi"), ("kdxapi_crash_write", 0x30c, "kdxapi")]
+    assert frames[0].exception and not frames[1].exception

@@ -57,10 +57,14 @@ def test_arm64_verdict_equals_expected(c: Optional[Case]) -> None:
 
 @pytest.mark.parametrize("c", CASES, ids=IDS)
 def test_arm64_log_gives_the_dump_bucket(c: Optional[Case]) -> None:
-    """``kdumpext oops`` on the arm64 dump's dmesg, with the same debug files: the same bucket."""
+    """``kdumpext oops`` on the arm64 dump's dmesg, with the same debug files: the same bucket,
+    and the backtrace begins as the dump's (drgn's, inline frames included): the caller of a leaf
+    that saved no frame record is put back from ``lr :``, the inlined calls at each pc from DWARF."""
     c = _need(c)
     j = _run("oops", "--json", c.dmesg, "--debug-dir", ARM64_BUILD)
     assert j["bucket"] == c.expected["bucket"]
+    names = [clone_suffix(f["function"])[0] for f in j["backtrace"] if f["function"]]
+    assert names[:4] == c.expected["backtrace"][:4]
 
 
 def test_arm64_seed_in_every_format():
