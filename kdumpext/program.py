@@ -239,16 +239,34 @@ class DrgnView:
         """
         key = (what, pc)
         if key not in self._dwarf_answers:
-            where = self._dwarf_address(pc)
             sym = self.symbol_at(pc)
+            where = self._dwarf_address(pc)
             answer = None
             if where is not None and sym is not None:
                 try:
                     answer = ask(debug_file(where[0]), where[1], clone_suffix(sym.name)[0])
+                    if not answer and pc == sym.address:
+                        past = self._past_entry_pad(pc, sym)
+                        if past != pc:
+                            answer = ask(debug_file(where[0]), where[1] + past - pc, clone_suffix(sym.name)[0])
                 except Exception:  # noqa: BLE001 - damaged DWARF only loses the names
                     answer = None
             self._dwarf_answers[key] = answer
         return self._dwarf_answers[key]
+
+    def _past_entry_pad(self, start: int, sym: Symbol) -> int:
+        """Past the NOPs a function's symbol may start with: ftrace's patchable entry (arm64's
+        ``-fpatchable-function-entry=2``, Debian's kernels) puts DWARF's ``DW_AT_low_pc`` after
+        them, so at the symbol's own address DWARF knows no function."""
+        code = self.code(start)
+        if code is None or code.start != start:
+            return start
+        pc = start
+        for insn in code.insns[:4]:
+            if insn.mnemonic != "nop" or insn.address != pc:
+                break
+            pc = insn.address + insn.size
+        return pc if pc < sym.address + sym.size else start
 
     def variables_at(self, pc: int) -> List[VarLoc]:
         found: Optional[List[VarLoc]] = self._dwarf(pc, "variables", lambda d, a, f: d.variables_at(a, f))

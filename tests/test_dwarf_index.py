@@ -1,0 +1,54 @@
+"""The address → compilation unit index read from the units' top DIEs (dwarf.cu_address_ranges)."""
+
+from __future__ import annotations
+
+import os
+from typing import List, Tuple
+
+import pytest
+
+from corpus import ARM64_BUILD, BUILD
+from kdumpext.dwarf import DebugFile, cu_address_ranges
+
+
+def _functions(path: str, count: int) -> List[Tuple[str, int]]:
+    """``count`` function symbols of the ELF file at ``path``, spread over its text."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        funcs = sorted((s["st_value"], s.name) for s in symtab.iter_symbols()
+                       if s["st_info"]["type"] == "STT_FUNC" and s["st_size"] > 16 and s["st_shndx"] != "SHN_UNDEF"
+                       and ".cold" not in s.name)  # a cold part is no function's start
+    step = max(1, len(funcs) // count)
+    return [(name, addr) for addr, name in funcs[::step]]
+
+
+@pytest.mark.parametrize("build", [BUILD, ARM64_BUILD], ids=["x86_64", "arm64"])
+def test_index_finds_the_unit_of_every_function(build: str) -> None:
+    """Every unit with code is placed (none left for a scan), and for functions spread over the
+    whole vmlinux the unit the index gives holds the function's DIE: the same one a scan of every
+    unit finds, without reading any other unit."""
+    from kdumpext.locate import unpacked
+
+    path = unpacked(os.path.join(build, "vmlinux.xz"))
+    d = DebugFile(path)
+    data = lambda sec: sec.stream.getbuffer() if sec is not None else b""  # noqa: E731
+    ranges, unplaced = cu_address_ranges(data(d.dwarf.debug_info_sec), data(d.dwarf.debug_abbrev_sec),
+                                         data(d.dwarf.debug_rnglists_sec), data(d.dwarf.debug_ranges_sec))
+    assert unplaced == []
+    assert ranges == sorted(ranges) and all(lo < hi for lo, hi, _ in ranges)
+    units = {cu.cu_offset for cu in d.dwarf.iter_CUs()}
+    assert {cu for _, _, cu in ranges} <= units
+    checked = 0
+    for name, addr in _functions(path, 60):
+        cus = [cu.cu_offset for cu in d._cus_for(addr + 8)]
+        if not cus:
+            continue  # assembler code without DWARF
+        assert len(cus) == 1, (name, cus)
+        found = d.function_at(addr + 8)
+        if found is None:
+            continue
+        assert addr <= found.low_pc <= addr + 8, (name, hex(addr), found.name, hex(found.low_pc))
+        checked += 1
+    assert checked >= 30
