@@ -836,26 +836,45 @@ def _attr_value(buf: Any, pos: int, form: int, addr_size: int, off_size: int,
     raise ValueError(f"DWARF form {form:#x}")
 
 
-def _abbrev_attrs(abbrev: Any, offset: int, code: int) -> List[Tuple[int, int, int]]:
-    """The ``(attribute, form, implicit const)`` list of abbreviation ``code`` in the table at ``offset``."""
+def _abbrev_attrs(abbrev: bytes, offset: int, code: int) -> List[Tuple[int, int, int]]:
+    """The ``(attribute, form, implicit const)`` list of abbreviation ``code`` in the table at ``offset``.
+
+    GCC puts a unit's own abbreviation near the end of its table (it sorts them by use), so
+    this walks whole tables: one-byte numbers, nearly all of them, are read inline."""
     pos = offset
     while True:
-        c, pos = _uleb(abbrev, pos)
+        c = abbrev[pos]
+        if c < 0x80:
+            pos += 1
+        else:
+            c, pos = _uleb(abbrev, pos)
         if c == 0:
             raise ValueError(f"abbreviation {code} not in the table at {offset:#x}")
-        _tag, pos = _uleb(abbrev, pos)
-        pos += 1  # has children
+        if abbrev[pos] < 0x80:  # the tag
+            pos += 2  # and the has-children byte
+        else:
+            pos = _uleb(abbrev, pos)[1] + 1
         attrs: List[Tuple[int, int, int]] = []
+        want = c == code
         while True:
-            at, pos = _uleb(abbrev, pos)
-            form, pos = _uleb(abbrev, pos)
+            at = abbrev[pos]
+            if at < 0x80:
+                pos += 1
+            else:
+                at, pos = _uleb(abbrev, pos)
+            form = abbrev[pos]
+            if form < 0x80:
+                pos += 1
+            else:
+                form, pos = _uleb(abbrev, pos)
             if at == 0 and form == 0:
                 break
             implicit = 0
             if form == 0x21:
                 implicit, pos = _sleb(abbrev, pos)
-            attrs.append((at, form, implicit))
-        if c == code:
+            if want:
+                attrs.append((at, form, implicit))
+        if want:
             return attrs
 
 
@@ -903,16 +922,26 @@ def _ranges_v4(buf: Any, pos: int, base: int, addr_size: int) -> List[Tuple[int,
             out.append((base + a, base + b))
 
 
-def cu_address_ranges(info: Any, abbrev: Any, rnglists: Any = b"", ranges: Any = b"",
+def _unit_count(info: Any) -> int:
+    """How many units ``.debug_info`` holds (their headers' lengths, nothing else read)."""
+    pos, n, end = 0, 0, len(info)
+    while pos + 4 <= end:
+        length = int.from_bytes(info[pos:pos + 4], "little")
+        pos += 4 + (8 + int.from_bytes(info[pos + 4:pos + 12], "little") if length == 0xFFFFFFFF else length)
+        n += 1
+    return n
+
+
+def cu_address_ranges(info: Any, abbrev: bytes, rnglists: Any = b"", ranges: Any = b"",
                       ) -> Tuple[List[Tuple[int, int, int]], List[int]]:
     """Where each compilation unit's code is, from its top DIE alone (``DW_AT_low_pc``/``high_pc``
     or ``DW_AT_ranges``): ``([(low, high, CU offset)] sorted, [offsets of the CUs it could not
     place])``.  Pure function of little-endian ``.debug_info``, ``.debug_abbrev``,
     ``.debug_rnglists`` and ``.debug_ranges`` bytes.
 
-    ``.debug_aranges`` would say the same, but Debian's vmlinux has it for a few assembler
-    units only (GCC 12 emits none with DWARF 5): without this, finding a function's DIE meant
-    reading every unit's DIEs (a minute for one lookup in a 273 MB vmlinux)."""
+    For files whose ``.debug_aranges`` is missing (clang writes none by default) or partial:
+    without it, an address no range table places meant reading every unit's DIEs (a minute
+    for one lookup in a 273 MB vmlinux)."""
     out: List[Tuple[int, int, int]] = []
     unplaced: List[int] = []
     pos, end = 0, len(info)
@@ -983,6 +1012,7 @@ class DebugFile:
         # would take minutes (see REAL-DUMPS.md).  A .ko needs its relocations, and they are cheap.
         self.dwarf = self.elf.get_dwarf_info(relocate_dwarf_sections=self.relocatable)
         self._regs = DWARF_REGS_ARM64 if self.dwarf.config.machine_arch == "AArch64" else DWARF_REGS
+        self._aranges: Any = None  # False once found missing or partial
         self._cu_index: Optional[Tuple[List[Tuple[int, int, int]], List[int], List[int]]] = None
         self._locparser: Any = None
         self._exprparsers: Dict[Tuple[Any, ...], Any] = {}
@@ -991,10 +1021,17 @@ class DebugFile:
         self._subprograms: Dict[int, Tuple[List[Tuple[int, int, Any, int, str]], Iterator[Any], int]] = {}
 
     def _cus_for(self, addr: int) -> Iterator[Any]:
-        """The units whose code covers ``addr``: from :func:`cu_address_ranges` in a linked file
-        (then the units it could not place, if none covers it); every unit of a ``.ko``."""
+        """The units whose code covers ``addr``: ``.debug_aranges``' one when it places every unit,
+        else those :func:`cu_address_ranges` places there (then the units it could not place);
+        every unit of a ``.ko``."""
         if self.relocatable:
             yield from self.dwarf.iter_CUs()
+            return
+        aranges = self._whole_aranges()
+        if aranges is not None:
+            off = aranges.cu_offset_at_addr(addr)
+            if off is not None:
+                yield self.dwarf.get_CU_at(off)
             return
         if self._cu_index is None:
             self._cu_index = self._build_cu_index()
@@ -1017,6 +1054,21 @@ class DebugFile:
             for cu in unplaced:
                 yield self.dwarf.get_CU_at(cu)
 
+    def _whole_aranges(self) -> Any:
+        """``.debug_aranges`` when it places (nearly) every unit, as GCC writes it; None when it
+        is missing (clang writes none by default) or covers only some units (the assembler's)."""
+        if self._aranges is None:
+            self._aranges = False
+            try:
+                aranges = self.dwarf.get_aranges()
+            except Exception:  # noqa: BLE001 - damaged aranges: the index from the units is used
+                aranges = None
+            if aranges is not None and aranges.entries:
+                placed = len({e.info_offset for e in aranges.entries})
+                if placed >= 0.9 * _unit_count(self.dwarf.debug_info_sec.stream.getbuffer()):
+                    self._aranges = aranges
+        return self._aranges or None
+
     def _build_cu_index(self) -> Optional[Tuple[List[Tuple[int, int, int]], List[int], List[int]]]:
         d = self.dwarf
         if not d.config.little_endian or d.debug_info_sec is None or d.debug_abbrev_sec is None:
@@ -1026,7 +1078,7 @@ class DebugFile:
             return sec.stream.getbuffer() if sec is not None else b""
 
         try:
-            ranges, unplaced = cu_address_ranges(data(d.debug_info_sec), data(d.debug_abbrev_sec),
+            ranges, unplaced = cu_address_ranges(data(d.debug_info_sec), bytes(data(d.debug_abbrev_sec)),
                                                  data(getattr(d, "debug_rnglists_sec", None)),
                                                  data(getattr(d, "debug_ranges_sec", None)))
         except (ValueError, IndexError):
