@@ -295,17 +295,35 @@ def source_of(insn: Instruction, reg: Optional[str] = None) -> Optional[Source]:
     return Source("other", want, width, mem=insn.mem if insn.access else None)
 
 
-def stored_register(insn: Instruction) -> Optional[str]:
-    """The register a single-register store (``str``, ``stur``, ``stlr`` and their byte/halfword
-    forms) writes to memory; None for a pair, an exclusive or atomic store, or anything else."""
+def stored_register(insn: Instruction, offset: int = 0) -> Optional[str]:
+    """The register a store writes at byte ``offset`` of the memory it writes: a single-register
+    store (``str``, ``stur``, ``stlr`` and their byte/halfword forms) at offset 0, a pair
+    (``stp x0, x1, [sp]``) its first register at 0 and its second at the register size
+    (8, or 4 for ``w`` registers); None for an exclusive or atomic store, a vector register, zero
+    (``xzr``/``wzr`` is no register's value) or anything else."""
     if insn.mem is None or insn.access != "write":
         return None
     ci = _cs_of(insn)
     m = ci.mnemonic
-    if m.startswith(_PAIRS) or m.startswith(("stxr", "stlxr")) or not m.startswith("st"):
+    if m.startswith(("stxr", "stlxr")) or not m.startswith("st"):
         return None
     regs = _reg_ops(ci)
-    return reg64(ci.reg_name(regs[0].reg)) if regs else None
+    if m.startswith(_PAIRS):
+        if len(regs) < 2 or not insn.mem.size:
+            return None
+        half = insn.mem.size // 2
+        pick = 0 if offset == 0 else 1 if offset == half else None
+        if pick is None:
+            return None
+        regs = regs[pick:]
+    elif offset != 0:
+        return None
+    if not regs:
+        return None
+    name = ci.reg_name(regs[0].reg)
+    if name in ("xzr", "wzr") or name[0] in "vqdshb":
+        return None
+    return reg64(name)
 
 
 def conditional(insn: Instruction) -> bool:

@@ -589,13 +589,16 @@ def shift_right(insn: Instruction) -> Optional[Tuple[str, int]]:
     return (reg, int(ops[1].imm)) if reg and ops[0].size == 8 else None
 
 
-def stored_register(insn: Instruction) -> Optional[str]:
-    """The general-purpose register a ``mov %reg,mem`` or ``push %reg`` writes to memory (64-bit name).
+def stored_register(insn: Instruction, offset: int = 0) -> Optional[str]:
+    """The general-purpose register a ``mov %reg,mem`` or ``push %reg`` writes to memory (64-bit name),
+    at byte ``offset`` of what it writes (arm64's ``stp`` writes two: :func:`kdumpext.arm64.stored_register`).
 
     None for anything else (a store of an immediate, a read-modify-write, a string op).
     """
     if insn.arch == "arm64":
-        return arm64.stored_register(insn)
+        return arm64.stored_register(insn, offset)
+    if offset != 0:
+        return None
     ci = _first(insn.raw, insn.address)
     ops = list(ci.operands)
     if ci.id == x86.X86_INS_PUSH and len(ops) == 1 and ops[0].type == x86.X86_OP_REG:

@@ -15,7 +15,7 @@ from .decode import Source, source_of, stored_register
 from .dwarf import Deref, FrameBase, VarLoc
 from .flow import ENTRY, UNKNOWN, build_cfg, reaching_defs, reaching_stores, sp_offsets, stack_slot
 from .members import address_member, is_aggregate, member_of, member_paths, pointee, same_type, sizeof, type_str, unqualified
-from .model import Evidence, Instruction, MASK64, Member, Registers
+from .model import Evidence, Instruction, MASK64, Member, MemOperand, Registers
 from .program import Code, ProgramView, clone_suffix, module_plt_target, unrelocated_call
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +46,7 @@ class Value:
     base: Optional["Value"] = None  #: load / address-of: the pointer it went through
     base_reg: str = ""  #: that pointer's register
     member: Optional[Member] = None  #: load / address-of: the member of the base's pointee
+    mem: Optional[MemOperand] = None  #: load: the memory read (one register's half of a pair)
     callee: str = ""  #: return: the function called
     reg: str = ""  #: param: the register it arrived in
     const: Optional[int] = None  #: constant: the value
@@ -303,7 +304,8 @@ class Tracer:
         if len(stores) != 1:
             return Value(f"%{reg}")
         st = self.insns[stores[0]]
-        src = stored_register(st)
+        at = stack_slot(self.cfg, stores[0], st.mem) if st.mem is not None else None
+        src = stored_register(st, slot - at if at is not None else 0)
         if src is None:
             return Value(f"%{reg}")
         sev = Evidence("insn", f"{st.address:#x}: {st.text}  (stored to the stack slot {slot:#x})", st.address)
@@ -430,7 +432,7 @@ class Tracer:
             return Value(text, ptype, "address-of", evidence, insn=insn, base=base, base_reg=mem.base or "", member=m)
         # base: what the register held (before container_of() re-addressing), as the evidence shows it
         return Value(arrow(base, path), mtype, "load", evidence, insn=insn, base=raw_base, base_reg=mem.base or "",
-                     member=m)
+                     member=m, mem=mem)
 
     def _index_value(self, reg: str, j: int) -> Optional[int]:
         """The value of index register ``reg`` at instruction ``j``, from the fault's registers when no write

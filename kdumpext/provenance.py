@@ -330,16 +330,21 @@ def _stored_earlier(tracer: Tracer, load: Value) -> Optional[Tuple[Value, str]]:
     j = tracer.code.index_of(insn.address)
     if j is None:
         return None
-    mem = insn.mem
-    stores = [k for k, st in enumerate(tracer.insns)
-              if st.mem is not None and st.access in ("write", "read-write") and st.mem.base == mem.base
-              and st.mem.disp == mem.disp and st.mem.index is None and st.mem.size == mem.size]
+    mem = load.mem or insn.mem
+    size = mem.size or 8
+
+    def writes_it(st: Instruction) -> bool:
+        """A store through the same base register covering the bytes loaded (one half of an ``stp``)."""
+        return st.mem is not None and st.access in ("write", "read-write") and st.mem.base == mem.base \
+            and st.mem.index is None and st.mem.disp <= mem.disp and mem.disp + size <= st.mem.disp + (st.mem.size or 8)
+    stores = [k for k, st in enumerate(tracer.insns) if writes_it(st)]
     stores = [k for k in stores if _reaches(tracer, k, j)]
     if len(stores) != 1:
         return None
     k = stores[0]
     st = tracer.insns[k]
-    reg = stored_register(st)
+    assert st.mem is not None
+    reg = stored_register(st, mem.disp - st.mem.disp)
     if reg is None or not _same_value(tracer, mem.base or "", k, j):
         return None
     stored = tracer.value(reg, k)
@@ -388,8 +393,9 @@ def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, trace
     """
     base = load.base
     insn = load.insn
+    # the base register holds the parameter as it arrived (the register itself or a copy of it)
     if base is None or base.how != "param" or not base.reg or insn is None or insn.mem is None \
-            or insn.mem.index is not None or load.base_reg != base.reg:
+            or insn.mem.index is not None:
         return None
     caller = caller_of(view, frames, fi, tracer.code)
     if caller is None or caller.via or caller.indirect:
@@ -411,13 +417,15 @@ def _through_caller_stack(view: ProgramView, frames: List[Frame], fi: int, trace
         return None
     if slot is None:
         return None
-    target = slot + insn.mem.disp
-    size = insn.mem.size or 8
+    mem = load.mem or insn.mem
+    target = slot + mem.disp
+    size = mem.size or 8
     stores = reaching_stores(ct.cfg, target, size, caller.call_index)
     if len(stores) != 1 or stores[0] < 0:
         return None
     st = ct.insns[stores[0]]
-    reg = stored_register(st)
+    at = stack_slot(ct.cfg, stores[0], st.mem) if st.mem is not None else None
+    reg = stored_register(st, target - at if at is not None else 0)
     if reg is None:
         return None
     stored = ct.value(reg, stores[0])

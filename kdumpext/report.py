@@ -70,8 +70,12 @@ def _chain_story(v: Verdict) -> str:
         a, base = hops[pick], hops[pick + 1]
         m = a.member
         assert m is not None
+        # the routine it went to: the callee the hop names, else the first hop's function, unless
+        # that is where the address was computed: then the routine inlined there (spin_lock_irqsave)
+        to = a.callee or (v.function if a is first and v.function and v.function != first.function
+                          else first.function)
         story = (f"{base.expr} is {_word_at(base, v.bad)} in {_fn(a)}: {a.expr} ({m.type_name} +{m.offset:#x}) "
-                 f"passed to {a.callee or first.function}()")
+                 f"passed to {to}()")
         if origin is not base and origin.kind not in ("argument", "unknown"):
             story += f"; {base.expr} = {_origin_text(origin)}"
         elif origin.kind in ("argument", "unknown") and origin is not base:

@@ -20,7 +20,7 @@ from .members import is_aggregate, is_function_pointer, member_of, pointee, size
 from .arch import ARCHES, NotDecoded, arch_of
 from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, MemOperand,
                     Registers, Report, Verdict)
-from .program import Code, DrgnView, branch_register, with_target_name
+from .program import Code, DrgnView, branch_register, clone_suffix, with_target_name
 from .report import summarize
 from .reports import report_blame, report_verdict
 
@@ -759,7 +759,13 @@ def explain_frame(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], 
         # is a shared routine itself), its caller the one to blame, its own parameter the pointer
         if skip_group(phys.function) is None:
             v.function = shared
-        own = _routine_pointer(view, tracer, shared, base_reg, regs, idx, disp, mem.size)
+        # the outermost routine's parameter: the out-of-line one when the faulting function is a
+        # routine of the same kind (do_raw_spin_lock()'s raw_spinlock_t *, not the qspinlock * of
+        # the queued_spin_lock() inlined in it; but __wake_up_common_lock()'s wait queue is no lock)
+        outer, inner = skip_group(phys.function), skip_group(shared)
+        own = (_routine_pointer(view, tracer, clone_suffix(phys.function)[0], base_reg, regs, idx, disp, mem.size)
+               if outer is not None and inner is not None and outer.name == inner.name else None) \
+            or _routine_pointer(view, tracer, shared, base_reg, regs, idx, disp, mem.size)
         if own is not None and type_str(pointee(own.type)) != type_str(pointee(typed.type)):
             typed = own  # the routine's type (raw_spinlock), not the wrapper the caller had (spinlock)
     _fill_pointer(v, val, disp, base_reg, mem.size, typed)
