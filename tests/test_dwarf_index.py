@@ -52,3 +52,17 @@ def test_index_finds_the_unit_of_every_function(build: str) -> None:
         assert addr <= found.low_pc <= addr + 8, (name, hex(addr), found.name, hex(found.low_pc))
         checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize("build", [BUILD, ARM64_BUILD], ids=["x86_64", "arm64"])
+def test_aranges_table_is_pyelftools_reading(build: str) -> None:
+    """The struct reading of ``.debug_aranges`` gives every range pyelftools' reader gives."""
+    from kdumpext.dwarf import aranges_table
+    from kdumpext.locate import unpacked
+
+    d = DebugFile(unpacked(os.path.join(build, "vmlinux.xz")))
+    want = sorted((e.begin_addr, e.begin_addr + e.length, e.info_offset) for e in d.dwarf.get_aranges().entries
+                  if e.length)
+    assert len(want) > 100
+    assert aranges_table(d.dwarf.debug_aranges_sec.stream.getbuffer()) == want
+    assert d._whole_aranges() is not None  # GCC's aranges place every unit with code
