@@ -1,4 +1,4 @@
-"""The ``kdumpext`` command: triage, oops, batch, gdb-core, cache (thin: parse, call the engine, print)."""
+"""The ``kdumpext`` command: triage, oops, batch, gdb-core, gdbserver, cache (thin: parse, call the engine, print)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .options import EXIT_STATUS, add_debug_args, epilog
 __all__ = ["main", "build_parser"]
 
 
-#: name -> (help, description, examples) of each subcommand; batch, gdb-core and cache get their
+#: name -> (help, description, examples) of each subcommand; batch, gdb-core, gdbserver and cache get their
 #: arguments (and may set their own description and notes) from their modules' ``add_arguments``.
 _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
     "triage": (
@@ -44,11 +44,20 @@ _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
          "kdumpext batch /srv/crashes --jobs 4 --debug-dir /srv/debug --format jsonl"),
     ),
     "gdb-core": (
-        "write a gdb-readable ELF core of a dump",
+        "write a gdb-readable ELF core of a dump (an export; gdb itself can read the dump via gdbserver)",
         "Write a gdb-readable ELF core of a kernel dump (its memory, kernel and module text, one "
-        "thread per task) and print the gdb commands that load it with vmlinux and the modules.",
+        "thread per task) and print the gdb commands that load it with vmlinux and the modules: an "
+        "export for tools that want a core file; gdb reads a dump without one through `kdumpext gdbserver`.",
         ("kdumpext gdb-core /var/crash/202611261148/dump.202611261148 -o dump.core",
          "kdumpext gdb-core sample-dumps/scst-null-dev/*/dump.* --debug-dir sample-dumps/build -o /tmp/scst.core"),
+    ),
+    "gdbserver": (
+        "serve a dump to gdb over the remote protocol (target remote | kdumpext gdbserver DUMP)",
+        "Serve a kernel dump to gdb over the GDB remote protocol, read-only: memory is read lazily from "
+        "the dump, every task is a thread with its registers.",
+        ("kdumpext gdbserver /var/crash/202611261148/dump.202611261148 --gdb-commands > dump.gdb && gdb -q -x dump.gdb",
+         "(gdb) target remote | kdumpext gdbserver DUMP    (after symbol-file -o KASLR_OFFSET vmlinux)",
+         "kdumpext gdbserver DUMP --listen 1234    (then in gdb: target remote 127.0.0.1:1234)"),
     ),
     "cache": (
         "list, prune or clear kdumpext's cache",
@@ -58,7 +67,7 @@ _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
 }
 
 #: Subcommands implemented in modules of their own (``add_arguments(p)``, ``run(args) -> int``).
-_FRONTENDS = {"batch": ".batch", "gdb-core": ".gdbcore", "cache": ".cachecmd"}
+_FRONTENDS = {"batch": ".batch", "gdb-core": ".gdbcore", "gdbserver": ".gdbserver", "cache": ".cachecmd"}
 
 
 class _Parser(argparse.ArgumentParser):

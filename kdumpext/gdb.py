@@ -40,7 +40,6 @@ _import_drgn_deepbind()
 
 if TYPE_CHECKING:  # pragma: no cover
     from .dump import OpenedDump
-    from .gdbcore import CoreSummary
     from .model import Report
 
 __all__ = [
@@ -58,6 +57,7 @@ __all__ = [
     "split_offset",
     "tasks_text",
     "task_address",
+    "before_quit",
 ]
 
 _USAGE_OPEN = "kdump open DUMP [VMLINUX] [--vmlinux PATH] [--debug-dir DIR]... [-v]"
@@ -65,42 +65,44 @@ _USAGE_OPEN = "kdump open DUMP [VMLINUX] [--vmlinux PATH] [--debug-dir DIR]... [
 
 @dataclass
 class Session:
-    """The dump open in this gdb: drgn's view of it, its core file, the report once made."""
+    """The dump open in this gdb: drgn's view of it, the gdb commands that loaded it (symbols,
+    then ``target remote |`` kdumpext's gdb server), the report once made."""
 
     opened: "OpenedDump"
-    core: str
     commands: List[str]
-    summary: Optional["CoreSummary"] = None  # None when the core came from the cache
     sources: List[Tuple[str, str]] = field(default_factory=list)  # substitute-path rules (sources.py)
-    lwp_comm: Dict[int, str] = field(default_factory=dict)
     steps: Dict[Tuple[int, int], Dict[str, int]] = field(default_factory=dict)  # gdbcore.exception_steps
+    threads: int = 0  # how many threads gdb got from the server
+    pac_mask: int = 0  # arm64 pointer authentication's (gdbserver.pac_mask), 0 elsewhere
+    _thread_steps: Dict[int, Dict[Tuple[int, int], Dict[str, int]]] = field(default_factory=dict)
     _report: Optional["Report"] = None
-    _core_error: Optional[BaseException] = None  # from prepare(), re-raised by open_session
     _error: Optional[BaseException] = None  # from prepare(), re-raised by report
 
     def prepare(self) -> None:
-        """Write (or find) the core, then make the thread names and the report.
+        """Make the source rules, the exception steps and the report.
 
         Uses only drgn, never gdb: :func:`open_session` runs it in a thread while gdb
-        loads the symbol files (``gdb.execute`` lets other Python threads run).
+        loads the symbol files and connects to the server (``gdb.execute`` lets other Python
+        threads run).
         """
-        from .gdbcore import cached_core, exception_steps, thread_names
+        from .gdbcore import exception_steps
 
-        try:
-            self.core, self.summary = cached_core(self.opened)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
-            self._core_error = e
-            return
         try:
             self.sources = _source_rules(self.opened)
         except Exception:  # noqa: BLE001 - source lines are a convenience; never stop the open
             self.sources = []
         try:
-            self.lwp_comm = thread_names(self.opened.prog)
             self.steps = exception_steps(self.opened.prog)
             self.report
         except BaseException as e:  # noqa: BLE001 - a triage failure must not stop gdb loading the dump
             self._error = e
+
+    def thread_steps(self, tid: int) -> Dict[Tuple[int, int], Dict[str, int]]:
+        """drgn's unwinding of gdb's thread ``tid`` (:func:`kdumpext.gdbcore.unwind_steps`;
+        the thread ids of :func:`kdumpext.gdbserver.dump_threads`), made once."""
+        if tid not in self._thread_steps:
+            self._thread_steps[tid] = _drgn_steps(self.opened.prog, tid)
+        return self._thread_steps[tid]
 
     @property
     def report(self) -> "Report":
@@ -112,6 +114,24 @@ class Session:
 
             self._report = triage_program(self.opened.prog, self.opened.info, debug_dirs=self.opened.search.dirs)
         return self._report
+
+
+def _drgn_steps(prog: "Any", tid: int) -> Dict[Tuple[int, int], Dict[str, int]]:
+    """:func:`kdumpext.gdbcore.unwind_steps` of the task behind thread id ``tid`` (its pid,
+    or ``IDLE_LWP_BASE + cpu`` for an idle task); empty when drgn cannot unwind it."""
+    import drgn
+    from drgn.helpers.linux.pid import find_task
+    from drgn.helpers.linux.sched import idle_task
+
+    from .gdbcore import IDLE_LWP_BASE, unwind_steps
+
+    try:
+        task = idle_task(prog, tid - IDLE_LWP_BASE) if tid >= IDLE_LWP_BASE else find_task(prog, tid)
+        if not task:
+            return {}
+        return unwind_steps(prog.stack_trace(task))
+    except (drgn.FaultError, LookupError, ValueError):
+        return {}
 
 
 _session: Optional[Session] = None
@@ -149,7 +169,7 @@ def _open_parser() -> UsageRaisingParser:
     add_debug_args(p)
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print every gdb command that loads the dump (symbol-file, add-symbol-file, "
-                        "set substitute-path, core-file)")
+                        "target remote, set substitute-path)")
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     return p
 
@@ -196,42 +216,131 @@ def _source_rules(opened: "OpenedDump") -> List[Tuple[str, str]]:
 
 def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[List[str]] = None,
                  execute: Callable[[str], object] = lambda c: gdb.execute(c, False, True)) -> Session:
-    """Open ``dump`` with the engine, write (or reuse) its gdb core and load it with ``execute``.
+    """Open ``dump`` with the engine, load its symbols with ``execute`` and connect gdb to
+    kdumpext's gdb server on it (``target remote | kdumpext gdbserver DUMP``): gdb reads the
+    dump's memory lazily, nothing is written to disk.  A dump open before is let go first
+    (its server exits when gdb disconnects).
 
-    :raises KdumpextError: bad dump, missing or mismatched debug info, core not writable.
+    :raises KdumpextError: bad dump, missing or mismatched debug info, gdb refusing a command.
     """
     global _session
     # drgn loads installed plugins with every Program; the engine needs none (same as the CLI)
     os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
     from .dump import open_dump
-    from .gdbcore import core_cache_path, gdb_commands
+    from .gdbcore import symbol_commands
+    from .gdbserver import pac_mask, server_command
 
     opened = open_dump(dump, vmlinux, debug_dirs or [])
-    commands = gdb_commands(opened, core_cache_path(opened.info.path))
-    s = Session(opened, core_cache_path(opened.info.path), commands)
-    # the core, thread names, source rules and report need only drgn and the files: make them
-    # while gdb reads the symbols
+    connect = "target remote | " + server_command(_server_python(), os.path.abspath(dump),
+                                                  os.path.abspath(opened.info.vmlinux),
+                                                  [os.path.abspath(d) for d in debug_dirs or []])
+    s = Session(opened, symbol_commands(opened) + [connect], pac_mask=pac_mask(opened.prog))
+    _session = None  # the unwinder and frame filter are off until this dump is loaded
+    _forget(execute)
+    # the source rules, exception steps and report need only drgn and the files: make them
+    # while gdb reads the symbols and the server opens the dump
     worker = threading.Thread(target=s.prepare, name="kdumpext-open", daemon=True)
     worker.start()
     try:
-        # forget a previous dump first (its core, vmlinux, module symbol files, source rules)
-        for cmd in ["core-file", "symbol-file"] + [f"unset substitute-path {_quote(frm)}" for frm in _rules_set]:
-            _execute(execute, cmd)
-        _rules_set.clear()
-        for cmd in commands[:-1]:
-            _execute(execute, cmd)
+        with _no_stop_notice():
+            for cmd in s.commands:
+                _execute(execute, cmd)
     finally:
         worker.join()
-    if s._core_error is not None:
-        raise s._core_error  # the core could not be written
     for frm, to in s.sources:
         cmd = f"set substitute-path {_quote(frm)} {_quote(to)}"
         _execute(execute, cmd)
-        s.commands.insert(len(s.commands) - 1, cmd)
+        s.commands.append(cmd)
         _rules_set.append(frm)
-    _execute(execute, commands[-1])
+    s.threads = len(gdb.selected_inferior().threads())
+    _install_quit_hook()
     _session = s
+    gdb.invalidate_cached_frames()  # frames gdb unwound while connecting, before the unwinder was on
     return s
+
+
+@contextlib.contextmanager
+def _no_stop_notice() -> Iterator[None]:
+    """gdb's CLI notifications off (gdb 12+): ``target remote`` prints where the thread stopped
+    even inside ``gdb.execute(..., to_string=True)``; ``kdump open`` prints its own summary."""
+    try:
+        was = gdb.parameter("suppress-cli-notifications")
+    except RuntimeError:  # an older gdb: the line is printed
+        yield
+        return
+    gdb.execute("set suppress-cli-notifications on", False, True)
+    try:
+        yield
+    finally:
+        if not was:
+            gdb.execute("set suppress-cli-notifications off", False, True)
+
+
+def _forget(execute: Callable[[str], object]) -> None:
+    """Let go of a dump loaded before: disconnect its server (which then exits) or drop a core,
+    forget vmlinux, the modules' symbol files and the source rules."""
+    for cmd in ["disconnect", "core-file"]:
+        try:
+            execute(cmd)
+        except gdb.error:
+            pass  # nothing connected ("You can't do that when your target is `None'")
+    for cmd in ["symbol-file"] + [f"unset substitute-path {_quote(frm)}" for frm in _rules_set]:
+        _execute(execute, cmd)
+    _rules_set.clear()
+
+
+#: What a connection to kdumpext's server says in its details (``info inferiors``).
+_SERVER_MARK = "kdumpext.cli gdbserver"
+
+
+def _install_quit_hook() -> None:
+    """Define ``hook-quit`` (unless the user has one) to call :func:`before_quit`."""
+    try:
+        gdb.execute("show user hook-quit", False, True)
+        return  # defined already, by the user or an earlier kdump open
+    except gdb.error:
+        pass
+    gdb.execute("define hook-quit\npython import kdumpext.gdb; kdumpext.gdb.before_quit()\nend", False, True)
+
+
+def before_quit() -> None:
+    """Before ``quit``: when every live inferior is a dump served by kdumpext's server, let
+    go of them quietly (their servers exit): no "A debugging session is active ... Quit
+    anyway?" (a read-only dump loses nothing) and no detach messages."""
+    live = [inf for inf in gdb.inferiors() if inf.pid]
+    conns = [getattr(inf, "connection", None) for inf in live]
+    if not live or not all(c is not None and _SERVER_MARK in (c.details or "") for c in conns):
+        return
+    with _no_stop_notice():
+        for inf in live:
+            if inf != gdb.selected_inferior():
+                gdb.execute(f"inferior {inf.num}", False, True)
+            gdb.execute("disconnect", False, True)
+
+
+def _server_python() -> List[str]:
+    """How to start the Python that runs kdumpext's gdb server: the venv whose drgn this gdb
+    loaded (gdb-init.py found it), with this checkout first on its path; without a venv,
+    the system's Python of gdb's version with gdb's path.  ``-P``: not the working
+    directory's packages first."""
+    import shutil
+
+    import drgn
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the directory holding kdumpext
+    safe = ["-P"] if sys.version_info >= (3, 11) else []
+    d = os.path.dirname(os.path.abspath(drgn.__file__))
+    while os.path.dirname(d) != d:
+        if os.path.isfile(os.path.join(d, "pyvenv.cfg")):
+            for name in ("python3", "python"):
+                exe = os.path.join(d, "bin", name)
+                if os.access(exe, os.X_OK):
+                    return ["env", f"PYTHONPATH={here}", exe] + safe
+        d = os.path.dirname(d)
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    exe = shutil.which(version) or shutil.which("python3") or version
+    path = os.pathsep.join([here] + [p for p in sys.path if p and p != here and os.path.isdir(p)])
+    return ["env", f"PYTHONPATH={path}", exe] + safe
 
 
 #: The substitute-path rules the last ``kdump open`` set (the next one removes them).
@@ -252,20 +361,11 @@ def _execute(execute: Callable[[str], object], cmd: str) -> None:
         raise KdumpextError(f"gdb refused `{cmd.split()[0]}`: {e}") from None
 
 
-def name_threads(s: Session) -> None:
-    """Give gdb's threads the tasks' names (``info threads`` shows ``LWP 33 "scstd30"``)."""
-    for thread in gdb.selected_inferior().threads():
-        comm = s.lwp_comm.get(thread.ptid[1])
-        if comm:
-            thread.name = comm
-
-
 def open_text(s: Session, verbose: bool = False) -> str:
     """What ``kdump open`` says before the report: the dump, vmlinux, modules, sources and
-    core in a few lines; with ``verbose``, every gdb command that loaded them too."""
+    threads in a few lines; with ``verbose``, every gdb command that loaded them too."""
     info = s.opened.info
     loaded = [name for name, _path in s.opened.module_files]
-    how = "reused from the cache" if s.summary is None else f"written in {s.summary.seconds:.1f} s"
     lines = [f"kdump: {info.path} ({info.format}), Linux {info.release}",
              f"kdump: vmlinux {info.vmlinux}",
              f"kdump: {len(loaded)} module{'' if len(loaded) == 1 else 's'} with debug info"
@@ -275,7 +375,8 @@ def open_text(s: Session, verbose: bool = False) -> str:
     lines += [f"kdump: warning: {w}" for w in s.opened.warnings]
     if s.sources:
         lines.append("kdump: sources: " + ", ".join(f"{frm} -> {to}" for frm, to in s.sources))
-    lines.append(f"kdump: core {s.core} ({how})")
+    lines.append(f"kdump: {s.threads} threads, the crashed task first (info threads); memory read from the dump "
+                 "as gdb asks (kdumpext gdbserver)")
     if verbose:
         lines += [f"kdump: {c}" for c in s.commands]
     return "\n".join(lines)
@@ -443,10 +544,12 @@ class KdumpOpen(_Command):
 DUMP may be kdump-compressed, ELF or flattened (.xz/.gz too).  vmlinux and module debug
 info are found by build-id in the --debug-dir directories, $KDUMPEXT_DEBUG_PATH, the
 vmlinux's directory (modules beside a vmlinux given by hand), the dump's directory and the
-usual /usr/lib/debug places.  kdumpext writes a gdb-readable core of the dump into its
-cache, loads vmlinux at the KASLR offset, the modules at their addresses and the core (one
-thread per CPU and per task), points gdb at the sources it finds there (set substitute-path,
-so list, frame and bt show source lines), then prints a short summary and the triage report.
+usual /usr/lib/debug places.  kdumpext loads vmlinux at the KASLR offset and the modules at
+their addresses, connects gdb to the dump through kdumpext's gdb server (target remote |
+kdumpext gdbserver DUMP: memory read as gdb asks, nothing written to disk; one thread per
+task, the crashed one first, each CPU's idle task as swapper/N), points gdb at the sources
+it finds there (set substitute-path, so list, frame and bt show source lines), then prints
+a short summary and the triage report.  A dump opened before is let go (its server exits).
 -v also prints every gdb command it ran; kdump open --help lists the options."""
 
     def __init__(self) -> None:
@@ -459,7 +562,6 @@ so list, frame and bt show source lines), then prints a short summary and the tr
             return
         with _no_pager():
             s = open_session(args.dump, args.vmlinux, args.debug_dirs)
-            name_threads(s)
             gdb.write(open_text(s, args.verbose) + "\n\n")
             gdb.write(triage_text(s) + "\n")
 
@@ -622,12 +724,19 @@ class _FrameId:
 
 
 class ExceptionFrameUnwinder(Unwinder):
-    """Unwinder: step over the kernel's exception entry (``pt_regs``) where gdb's CFI ends.
+    """Unwinder: step over the kernel's exception entry (``pt_regs``) where gdb's CFI ends,
+    and over arm64 return addresses signed with pointer authentication.
 
     gdb has no unwind info for ``asm_exc_*``: after a WARN() or any panic taken inside
     an exception handler, ``bt`` would stop there.  drgn unwinds it with ORC
     (:func:`kdumpext.gdbcore.exception_steps`); this hands gdb the interrupted
     context's registers for exactly those frames and leaves every other frame to gdb.
+
+    On an arm64 kernel with pointer authentication (VMCOREINFO's KERNELPACMASK) the return
+    addresses saved on the stack carry a PAC, which gdb 13 strips as if they were user
+    addresses (``0x0000dde109a64608 [PAC] in ?? ()``): there every frame of a thread is
+    unwound by drgn (:func:`kdumpext.gdbcore.unwind_steps`), once per thread, when gdb first
+    unwinds it.
     """
 
     #: the registers handed over, by architecture (gdb's names, which are drgn's)
@@ -641,14 +750,21 @@ class ExceptionFrameUnwinder(Unwinder):
         super().__init__("kdumpext-exception-frames")
 
     def __call__(self, pending_frame: "gdb.PendingFrame") -> Optional["gdb.UnwindInfo"]:
-        if _session is None or not _session.steps:
+        s = _session
+        if s is None or not (s.steps or s.pac_mask):
             return None
         from .arch import arch_of
 
-        arch = arch_of(_session.opened.prog)
-        pc = int(pending_frame.read_register(arch.pc))
-        sp = int(pending_frame.read_register(arch.sp))
-        regs = _session.steps.get((pc, sp))
+        arch = arch_of(s.opened.prog)
+        try:
+            pc = int(pending_frame.read_register(arch.pc))
+            sp = int(pending_frame.read_register(arch.sp))
+        except (gdb.error, ValueError):
+            return None
+        regs = s.steps.get((pc, sp))
+        thread = gdb.selected_thread()
+        if regs is None and s.pac_mask and thread is not None:
+            regs = s.thread_steps(thread.ptid[1]).get((pc, sp))
         if regs is None:
             return None
         u64 = gdb.lookup_type("unsigned long")
@@ -656,6 +772,9 @@ class ExceptionFrameUnwinder(Unwinder):
         for name in self._REGS.get(arch.name, ()):
             if name in regs:
                 info.add_saved_register(name, gdb.Value(regs[name]).cast(u64))
+        if s.pac_mask:  # the same in every frame (gdb 13 asks the caller's frame for them)
+            for name in ("pauth_dmask", "pauth_cmask"):
+                info.add_saved_register(name, gdb.Value(s.pac_mask).cast(u64))
         return info
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "exception_steps",
+    "unwind_steps",
     "PAGE",
     "PRSTATUS_SIZE",
     "PRSTATUS_REGS",
@@ -42,11 +43,11 @@ __all__ = [
     "merge_regions",
     "memory_regions",
     "core_threads",
-    "thread_names",
     "write_core",
     "write_core_to",
     "cached_core",
     "core_cache_path",
+    "symbol_commands",
     "gdb_commands",
     "add_arguments",
     "run",
@@ -566,22 +567,22 @@ def core_threads(prog: "drgn.Program", all_tasks: bool = True, max_threads: int 
     return out
 
 
-def thread_names(prog: "drgn.Program") -> Dict[int, str]:
-    """LWP -> comm for every thread a core of ``prog`` can have (cheap: no unwinding)."""
-    import drgn
-    from drgn.helpers.linux.cpumask import for_each_online_cpu
-    from drgn.helpers.linux.pid import for_each_task
-    from drgn.helpers.linux.sched import idle_task
-
-    names: Dict[int, str] = {}
-    try:
-        for task in for_each_task(prog):
-            names[int(task.pid)] = task.comm.string_().decode(errors="replace")
-        for cpu in for_each_online_cpu(prog):
-            names[IDLE_LWP_BASE + cpu] = idle_task(prog, cpu).comm.string_().decode(errors="replace")
-    except (drgn.FaultError, LookupError):
-        pass
-    return names
+def unwind_steps(trace: "drgn.StackTrace", interrupted_only: bool = False) -> Dict[Tuple[int, int], Dict[str, int]]:
+    """drgn's unwinding of ``trace`` as gdb can take it: (pc, sp) of a frame -> its caller's
+    registers (drgn's names, ``pc`` included).  Frames of one inline chain, which share pc and
+    sp, are one step; ``interrupted_only``: only the steps into a frame drgn marks as
+    interrupted (an exception's ``pt_regs``)."""
+    steps: Dict[Tuple[int, int], Dict[str, int]] = {}
+    for inner, outer in zip(trace, list(trace)[1:]):
+        try:
+            if (interrupted_only and not outer.interrupted) or (inner.pc, inner.sp) == (outer.pc, outer.sp):
+                continue
+            regs = {k: int(v) for k, v in outer.registers().items()}
+            regs.setdefault("pc", int(outer.pc))  # arm64's frame registers have no pc of their own
+            steps.setdefault((inner.pc, inner.sp), regs)
+        except (LookupError, ValueError):
+            continue
+    return steps
 
 
 def exception_steps(prog: "drgn.Program") -> Dict[Tuple[int, int], Dict[str, int]]:
@@ -590,26 +591,15 @@ def exception_steps(prog: "drgn.Program") -> Dict[Tuple[int, int], Dict[str, int
     The kernel's exception entry code (``asm_exc_*``) has ORC data but no DWARF CFI,
     so gdb stops there; drgn unwinds it with ORC and reads the interrupted context's
     ``pt_regs``.  For the crashed task: each frame whose caller drgn marks as
-    interrupted maps to that caller's registers (frames of one inline chain, which share
-    pc and sp, are skipped).
+    interrupted maps to that caller's registers (:func:`unwind_steps`).
     """
     import drgn
 
-    steps: Dict[Tuple[int, int], Dict[str, int]] = {}
     try:
         trace = prog.crashed_thread().stack_trace()
     except (drgn.FaultError, LookupError, ValueError):
-        return steps
-    for inner, outer in zip(trace, list(trace)[1:]):
-        try:
-            if not outer.interrupted or (inner.pc, inner.sp) == (outer.pc, outer.sp):
-                continue
-            regs = {k: int(v) for k, v in outer.registers().items()}
-            regs.setdefault("pc", int(outer.pc))  # arm64's frame registers have no pc of their own
-            steps[(inner.pc, inner.sp)] = regs
-        except (LookupError, ValueError):
-            continue
-    return steps
+        return {}
+    return unwind_steps(trace, interrupted_only=True)
 
 
 # -- the whole core ---------------------------------------------------------------------
@@ -778,13 +768,10 @@ def module_sections(addresses: Dict[str, int], ranges: List[Tuple[int, int]], al
     return places, parked
 
 
-def gdb_commands(opened: "OpenedDump", core_path: str) -> List[str]:
-    """The gdb commands that load the symbols at their places in the dump, then the core.
-
-    ``symbol-file -o KASLR_OFFSET vmlinux``, one ``add-symbol-file`` per module with debug
-    info (at its section addresses from the dump), then ``core-file`` so that gdb's first
-    frame is printed with every symbol known.
-    """
+def symbol_commands(opened: "OpenedDump") -> List[str]:
+    """The gdb commands that load the symbols at their places in the dump: ``symbol-file -o
+    KASLR_OFFSET vmlinux``, then one ``add-symbol-file`` per module with debug info (at its
+    section addresses from the dump)."""
     import drgn
 
     prog = opened.prog
@@ -805,8 +792,13 @@ def gdb_commands(opened: "OpenedDump", core_path: str) -> List[str]:
         places, parked = module_sections(mod.section_addresses, list(mod.address_ranges or ()),
                                          _alloc_sections(path), parked)
         cmds.append(f"add-symbol-file {_quote(path)} " + " ".join(f"-s {n} {a:#x}" for n, a in places))
-    cmds.append(f"core-file {_quote(core_path)}")
     return cmds
+
+
+def gdb_commands(opened: "OpenedDump", core_path: str) -> List[str]:
+    """:func:`symbol_commands`, then ``core-file CORE_PATH`` (last, so that gdb's first frame
+    is printed with every symbol known)."""
+    return symbol_commands(opened) + [f"core-file {_quote(core_path)}"]
 
 
 # -- the ``kdumpext gdb-core`` subcommand --------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for the gdb front-end: stock gdb with gdb-init.py on every sample dump, user errors, the loader."""
+"""Tests for the gdb front-end: stock gdb with gdb-init.py (kdump open over the gdb server), user errors, the loader."""
 
 from __future__ import annotations
 
@@ -7,19 +7,18 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 from typing import Dict, List, Optional, Sequence, Set
 
 import pytest
 
 from conftest import need, need_program
-from corpus import BUILD, ROOT, SAMPLES, Case, cases, unpacked_debug_dir
+from corpus import BUILD, ROOT, SAMPLES, case, unpacked_debug_dir
 
 GDB_INIT = os.path.join(ROOT, "gdb-init.py")
 #: Classes whose bad pointer is NULL: `p POINTER` must print 0x0.
 NULL_CLASSES = ("null-deref", "null-fn-call")
-
-_CASES: List[Optional[Case]] = list(cases()) or [None]
-
 
 def _gdb(*commands: str, env: Optional[Dict[str, str]] = None, init: str = GDB_INIT,
          timeout: int = 300) -> subprocess.CompletedProcess:
@@ -79,81 +78,7 @@ def _seed_dump() -> str:
     return dumps[0]
 
 
-# -- every sample dump ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", _CASES, ids=[str(c) for c in _CASES])
-def test_gdb_on_sample_dump(case: Optional[Case]) -> None:
-    """`kdump open` prints the expected verdict, `bt` the expected chain, `p POINTER` 0x0 for NULL."""
-    need(case is not None, "no sample dump has an expected.json yet (sample-dumps/README.md)")
-    assert case is not None
-    exp = case.expected
-    sep = "echo \\n@@@\\n"
-    # the faulting instruction is at the frame of the expected function: frame #0 for a fault
-    # taken directly into kdump, a frame behind the exception entry after a WARN() and panic()
-    # (when a routine faulted on its caller's argument, the caller is the verdict's function
-    # and the instruction is the routine's, in frame #0)
-    select_cmds = ["frame 0"] if exp.get("callee") else _select_function(exp["function"])
-    cmds = [f"kdump open {case.dump} --debug-dir {BUILD}", sep, "bt", sep, *select_cmds,
-            "x/2i $pc", sep, "kdump fault", sep, "info threads"]
-    pointer = exp.get("pointer") or ""
-    # kdx_probe() would need a live process; a function that tail-jumped is not on the stack
-    printable = pointer and "(" not in pointer and exp["function"] in (exp.get("backtrace") or [])
-    if printable:
-        cmds += [sep, *_select_function(exp["function"]), f"p {pointer}"]
-    p = _gdb(*cmds)
-    assert p.returncode == 0, p.stdout
-    parts = p.stdout.split("\n@@@\n")
-    report, bt, insns, fault, threads = parts[:5]
-    assert "Traceback" not in p.stdout and "Python Exception" not in p.stdout, p.stdout
-
-    # the verdict, as the CLI words it
-    for key in ("pointer", "access_path", "member"):
-        if exp.get(key):
-            assert exp[key] in fault, f"{key} {exp[key]!r} not in:\n{fault}"
-    if exp.get("struct") and exp.get("offset"):
-        assert f"struct {exp['struct']} +{exp['offset']}" in fault, fault
-    if exp.get("bucket"):
-        assert f"BUCKET   {exp['bucket']}" in fault, fault
-    for hop in (exp.get("chain") or [])[1:] if len(exp.get("chain") or []) > 1 else []:
-        assert hop["expr"] in fault and hop["function"] in fault, f"hop {hop} not in:\n{fault}"
-    assert fault.strip() in report  # `kdump fault` is the verdict block of the report
-    task = exp.get("task") or {}
-    if task.get("comm"):
-        assert f'COMM "{task["comm"]}"' in report
-
-    # the backtrace: gdb unwinds the dump itself, through module code into the kernel
-    names = _bt_functions(bt)
-    want = [f for f in exp.get("backtrace") or [] if f]
-    if exp.get("exception_rip") == "0x0" and exp["function"] in want:
-        # after a call to address 0 gdb, like kdumpext, starts the caller at the call: the inline
-        # frames drgn reports at the instruction after it (preempt_count) are not there
-        want = want[want.index(exp["function"]):]
-    if want:
-        assert _is_subsequence(want, names), f"expected {want} in order, gdb's bt: {names}\n{bt}"
-    if exp["function"] in want:  # not for a function that tail-jumped (tail-call-null-op)
-        assert exp["function"] in names, bt
-
-    # the faulting instruction is readable (kernel or module text is in the core)
-    if exp.get("class") not in ("null-fn-call",) and exp.get("access") != "exec":
-        assert "Cannot access memory" not in insns, insns
-        if exp.get("instruction"):
-            mnemonic = exp["instruction"].split()[0]
-            assert mnemonic in insns, insns
-
-    # threads: the crashed task first, named
-    first = next((line for line in threads.splitlines() if line.startswith("*")), "")
-    if task.get("comm"):
-        assert f'"{task["comm"]}"' in first, threads
-
-    if printable:
-        value = parts[5]
-        assert "$1 = " in value, value
-        if exp.get("class") in NULL_CLASSES:
-            # NULL, or NULL + k where the pointer is an address computed from NULL (&x->lock): k is
-            # the sum of the expected chain's address-of offsets
-            k = sum(int(h["offset"], 16) for h in exp.get("chain") or [] if h["kind"] == "address-of")
-            assert re.search(rf"^\$1 = (\(.*\) )?{k:#x}$", value, re.M), value
+# -- every sample dump: tests/test_gdbserver.py runs gdb over the server on each, with these helpers -------
 
 
 # -- the same verdict as the CLI ------------------------------------------------------------------------
@@ -167,9 +92,10 @@ def test_same_verdict_as_cli() -> None:
     from kdumpext.triage import triage
 
     report = triage(dump, debug_dirs=[BUILD])
-    p = _gdb(f"kdump open {dump} --debug-dir {BUILD}", "echo @@@\\n", "kdump fault", "echo @@@\\n", "kdump triage")
+    p = _gdb(f"kdump open {dump} --debug-dir {BUILD}", "echo @@@\\n", "kdump fault", "echo @@@\\n", "kdump triage",
+             "echo @@@\\n")
     assert p.returncode == 0, p.stdout
-    _head, fault, full = p.stdout.split("@@@\n")
+    _head, fault, full, _exit = p.stdout.split("@@@\n")  # (gdb detaching from the server at exit)
     assert fault.rstrip("\n") == render_verdict(report.verdict)
     assert full.rstrip("\n") == render_text(report)
 
@@ -261,7 +187,7 @@ def test_open_positional_vmlinux_quiet_with_sources() -> None:
     assert 4 <= len(summary) <= 6, opened
     assert any(line.startswith("kdump: vmlinux ") for line in summary), opened
     assert "kdump: 2 modules with debug info (kdx, scst)" in summary, opened
-    assert any(line.startswith("kdump: core ") for line in summary), opened
+    assert any(re.match(r"kdump: \d+ threads, the crashed task first", line) for line in summary), opened
     assert f"-> {SAMPLES}" in opened  # the sources, found under the build dir's parent
     assert "VERDICT  cmd->dev is NULL" in opened
     assert want and want in frame0 and want in listing, frame0 + listing
@@ -277,9 +203,154 @@ def test_open_verbose_and_vmlinux_option() -> None:
     assert p.returncode == 0, p.stdout
     opened, helptext = p.stdout.split("@@@\n")
     assert sum(line.startswith("kdump: add-symbol-file ") for line in opened.splitlines()) == 2, opened
-    assert re.search(r"^kdump: symbol-file -o 0x", opened, re.M) and "kdump: core-file " in opened
+    assert re.search(r"^kdump: symbol-file -o 0x", opened, re.M)
+    assert re.search(r"^kdump: target remote \| exec env PYTHONPATH=\S+ \S+python\S* (-P )?-m kdumpext.cli gdbserver ",
+                     opened, re.M), opened
+    assert "core-file" not in opened
     assert "kdump: set substitute-path " in opened
     assert helptext.startswith(f"usage: {USAGE_OPEN}") and "--verbose" in helptext and "KDUMPEXT_DEBUG_PATH" in helptext
+
+
+def _disk_bytes(root: str) -> int:
+    """Bytes the files under ``root`` occupy on disk (a sparse file counts what it really holds)."""
+    total = 0
+    for d, _dirs, files in os.walk(root):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(d, f)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def test_open_writes_nothing_large(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`kdump open` reads the dump through the server: under 5 MB written to the cache, nothing
+    beside the dump (the debug files were unpacked before, by another command)."""
+    dump = _seed_dump()
+    env = {"KDUMPEXT_CACHE_DIR": str(tmp_path / "cache")}
+    warm = subprocess.run([sys.executable, "-m", "kdumpext.cli", "gdbserver", dump, "--debug-dir", BUILD,
+                           "--gdb-commands"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **env})
+    assert warm.returncode == 0, warm.stderr
+    before, beside = _disk_bytes(str(tmp_path)), sorted(os.listdir(os.path.dirname(dump)))
+    p = _gdb(f"kdump open {dump} --debug-dir {BUILD}", "echo @@@\\n", "bt 1", env=env)
+    assert p.returncode == 0 and "scst_update_lat_stats" in p.stdout.split("@@@")[1], p.stdout
+    written = _disk_bytes(str(tmp_path)) - before
+    assert written < 5 << 20, f"kdump open wrote {written} bytes under {tmp_path}"
+    assert sorted(os.listdir(os.path.dirname(dump))) == beside
+
+
+def _servers(mark: str) -> List[int]:
+    """Pids of the kdumpext gdb servers started by a gdb whose environment holds ``mark``."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if b"gdbserver" in cmdline and b"KDUMPEXT_TEST_MARK=" + mark.encode() in environ.split(b"\0"):
+            pids.append(int(pid))
+    return pids
+
+
+def _gone(mark: str, seconds: float = 10) -> bool:
+    end = time.monotonic() + seconds
+    while _servers(mark):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+#: Prints ``servers=N``, the kdumpext gdb servers of this gdb (sourced in gdb, marked by KDUMPEXT_TEST_MARK).
+_COUNT_SERVERS = """
+import os
+def _kdumpext_servers(mark):
+    n = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f, open(f"/proc/{pid}/environ", "rb") as e:
+                n += b"gdbserver" in f.read() and b"KDUMPEXT_TEST_MARK=" + mark in e.read().split(bytes(1))
+        except OSError:
+            pass
+    return n
+print("servers=%d" % _kdumpext_servers(os.environ["KDUMPEXT_TEST_MARK"].encode()))
+"""
+
+
+def test_second_open_replaces_the_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A second `kdump open` of another dump in the same gdb: the first server goes, the new
+    dump's threads, backtrace and verdict are there; after gdb no server is left."""
+    dump = _seed_dump()
+    other = case("lkdtm-warning").dump
+    mark = f"second-open-{os.getpid()}-{time.monotonic_ns()}"
+    count = tmp_path / "count.py"
+    count.write_text(_COUNT_SERVERS)
+    sep = "echo @@@\\n"
+    p = _gdb(f"kdump open {dump} --debug-dir {BUILD}", sep, f"source {count}", "bt 1", sep,
+             f"kdump open {other} --debug-dir {BUILD}", sep, f"source {count}", "bt", "info threads 1", "kdump fault",
+             env={"KDUMPEXT_TEST_MARK": mark})
+    assert p.returncode == 0, p.stdout
+    _first, one, _second, two = p.stdout.split("@@@\n")
+    assert "servers=1" in one and "scst_update_lat_stats" in one, one
+    assert "servers=1" in two, two  # the first server exited when gdb disconnected
+    assert "lkdtm_WARNING" in _bt_functions(two) and "scst_update_lat_stats" not in two, two
+    assert re.search(r'^\* 1 +Thread 1 "init" \(pid 1, CPU 0, crashed\)', two, re.M), two
+    assert "BUCKET   warning:lkdtm_WARNING" in two
+    assert _gone(mark), f"kdumpext gdbserver left running: {_servers(mark)}"
+
+
+def test_quit_in_a_terminal() -> None:
+    """Interactive gdb: `quit` after `kdump open` asks nothing (the dump is read-only: detaching
+    loses nothing), gdb and the server exit."""
+    import pty
+    import select
+
+    dump = _seed_dump()
+    gdb = need_program("gdb")
+    mark = f"quit-{os.getpid()}-{time.monotonic_ns()}"
+    env = {k: v for k, v in os.environ.items() if k != "KDUMPEXT_DEBUG_PATH"}
+    env.update(KDUMPEXT_TEST_MARK=mark, TERM="dumb")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([gdb, "-q", "-nx", "-x", GDB_INIT, "-ex", f"kdump open {dump} --debug-dir {BUILD}"],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+
+    def read_until(what: bytes, seconds: float) -> bool:
+        nonlocal out
+        end = time.monotonic() + seconds
+        while what not in out and time.monotonic() < end:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    return what in out
+                if not data:
+                    break
+                out += data
+        return what in out
+
+    try:
+        assert read_until(b"BUCKET   null-deref", 120) and read_until(b"(gdb) ", 30), out.decode(errors="replace")
+        assert len(_servers(mark)) == 1
+        at_quit = len(out)
+        os.write(master, b"quit\n")
+        assert proc.wait(20) == 0
+        read_until(b"\0", 0.2)
+        said = out[at_quit:].decode(errors="replace")
+        assert "Quit anyway?" not in said and "detached" not in said and "Detaching" not in said, said
+        assert _gone(mark), f"kdumpext gdbserver left running: {_servers(mark)}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
 
 
 def test_wrong_vmlinux_is_one_line() -> None:

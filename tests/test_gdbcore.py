@@ -289,6 +289,8 @@ def test_gdb_commands() -> None:
     offset = prog.symbol("_text").address - 0xFFFFFFFF81000000
     assert cmds[0] == f"symbol-file -o {offset:#x} {opened.info.vmlinux}"
     assert cmds[-1] == "core-file '/tmp/some dir/x.core'"
+    # the same symbols without the core (what kdump open runs before connecting to the server)
+    assert gdbcore.symbol_commands(opened) == cmds[:-1]
     adds = [c for c in cmds if c.startswith("add-symbol-file")]
     assert len(adds) == len(opened.module_files) == 2
     text = {m.name: m.section_addresses[".text"] for m in prog.modules() if m.name in ("scst", "kdx")}
@@ -371,3 +373,21 @@ def test_prstatus_arm64_layout():
     values = _struct.unpack_from("<34Q", buf, 112)
     assert values[0] == 0x18 and values[19] == regs["x19"] and values[30] == regs["x30"]
     assert values[31:] == (regs["sp"], regs["pc"], regs["pstate"])
+
+
+def test_unwind_steps_of_a_sleeping_task() -> None:
+    """drgn's unwinding as steps gdb can take: one per real frame (an inline chain shares pc and
+    sp: one step), each to the caller's registers and pc; interrupted_only keeps only the steps
+    into an exception's pt_regs (none for a task switched out in schedule())."""
+    from drgn.helpers.linux.pid import find_task
+
+    prog = _opened().prog
+    trace = prog.stack_trace(find_task(prog, 2))  # kthreadd
+    frames = [(f.pc, f.sp) for f in trace]
+    distinct = [p for i, p in enumerate(frames) if i == 0 or p != frames[i - 1]]
+    steps = gdbcore.unwind_steps(trace)
+    assert list(steps) == distinct[:-1] and len(steps) >= 3
+    for (pc, sp), nxt in zip(distinct, distinct[1:]):
+        assert (steps[(pc, sp)]["rip"], steps[(pc, sp)]["rsp"]) == nxt
+    assert any(prog.symbol(pc).name == "__schedule" for pc, _sp in steps)
+    assert gdbcore.unwind_steps(trace, interrupted_only=True) == {}
