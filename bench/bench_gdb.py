@@ -1,15 +1,17 @@
-"""Time `kdump open` + triage in stock gdb against plain gdb loading the same vmlinux (budget: at most 2x).
+"""Time `kdump open` + triage + `bt` in stock gdb against plain gdb loading the same vmlinux (budget: at most 2x).
 
     .venv/bin/python bench/bench_gdb.py [DUMP] [--vmlinux V] [--debug-dir D]... [--runs N]
 
 Without DUMP: the seed sample dump (sample-dumps/scst-null-dev) with sample-dumps/build.
-Three timings, each the median of --runs runs of a fresh `gdb -batch -nx`:
+Two timings, each the median of --runs runs of a fresh `gdb -batch -nx`:
 
-  plain      gdb -ex 'file VMLINUX'                              (what any gdb session pays)
-  cached     gdb -x gdb-init.py -ex 'kdump open DUMP ...'        (open, load core + symbols, triage)
-  first      the same with the dump's cached gdb core removed    (the core is written first)
+  plain      gdb -ex 'file VMLINUX'                                   (what any gdb session pays)
+  kdump      gdb -x gdb-init.py -ex 'kdump open DUMP ...' -ex bt      (symbols, the dump through
+             kdumpext gdbserver, the triage, a backtrace read over the remote protocol)
 
-The ratio the budget is about is cached / plain; first / plain is printed too.
+and the bytes the kdump session wrote under kdumpext's cache (a fresh one per run: debug files
+that are .xz in the repo are unpacked once before timing, as a user's would already be).
+The ratio the budget is about is kdump / plain.
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ def main() -> int:
     sys.path.insert(0, ROOT)
     os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
     from kdumpext.dump import open_dump
-    from kdumpext.gdbcore import core_cache_path
 
     from kdumpext.errors import KdumpextError
 
@@ -74,30 +75,29 @@ def main() -> int:
         sys.exit(f"bench_gdb: {e}")
     vmlinux = opened.info.vmlinux
     del opened
-    core = core_cache_path(args.dump)
-
-    def drop_core() -> None:
-        if os.path.exists(core):
-            os.unlink(core)
-
     open_cmd = f"kdump open {args.dump}" + (f" {args.vmlinux}" if args.vmlinux else "")
     for d in args.debug_dir:
         open_cmd += f" --debug-dir {d}"
     gdb = [args.gdb, "-batch", "-nx"]
-    kdump = gdb + ["-x", os.path.join(ROOT, "gdb-init.py"), "-ex", open_cmd]
+    kdump = gdb + ["-x", os.path.join(ROOT, "gdb-init.py"), "-ex", open_cmd, "-ex", "bt"]
+    cache = os.environ["KDUMPEXT_CACHE_DIR"]
+
+    def cache_bytes() -> int:
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(cache) for f in fs
+                   if os.path.isfile(os.path.join(d, f)))
 
     print(f"dump     {args.dump} ({os.path.getsize(args.dump) >> 20} MiB)")
     print(f"vmlinux  {vmlinux} ({os.path.getsize(vmlinux) >> 20} MiB)")
     print(f"gdb      {args.gdb}; median of {args.runs} runs each")
     plain = _time(gdb + ["-ex", f"file {vmlinux}"], runs=args.runs)
-    print(f"plain gdb, file vmlinux            {plain:7.2f} s")
-    first = _time(kdump, before=drop_core, runs=args.runs)
-    print(f"kdump open + triage, core written  {first:7.2f} s   {first / plain:4.1f}x")
-    cached = _time(kdump, runs=args.runs)
-    print(f"kdump open + triage, core cached   {cached:7.2f} s   {cached / plain:4.1f}x")
-    ok = cached <= BUDGET * plain
-    print(f"ratio {cached / plain:.2f}x (cached core), {first / plain:.2f}x (first open); "
-          f"budget {BUDGET:.0f}x: {'OK' if ok else 'OVER'}")
+    print(f"plain gdb, file vmlinux              {plain:7.2f} s")
+    before = cache_bytes()
+    taken = _time(kdump, runs=args.runs)
+    written = cache_bytes() - before
+    print(f"kdump open + triage + bt             {taken:7.2f} s   {taken / plain:4.1f}x   "
+          f"{written / 1e6:.1f} MB written to the cache")
+    ok = taken <= BUDGET * plain
+    print(f"ratio {taken / plain:.2f}x; budget {BUDGET:.0f}x: {'OK' if ok else 'OVER'}")
     return 0 if ok else 1
 
 
