@@ -795,7 +795,8 @@ def _elf_class() -> Any:
             off, size = section["sh_offset"], section["sh_size"]
             if off + size > len(self._mm):
                 return None  # a truncated file: pyelftools' own reading says what is wrong
-            return DebugSectionDescriptor(stream=_MappedSection(self._mm, off, size), name=section.name,
+            stream: Any = _MappedSection(self._mm, off, size)  # what pyelftools calls of an IO[bytes]
+            return DebugSectionDescriptor(stream=stream, name=section.name,
                                           global_offset=off, size=size, address=section["sh_addr"])
 
         def _symbol_values(self, index: int) -> List[int]:

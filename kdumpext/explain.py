@@ -87,8 +87,9 @@ class Tracer:
 
     :param view: the program.
     :param code: the function, decoded.
-    :param regs: register values at ``fault_index`` (the fault frame), used for the value
-        of an array index register that nothing changed since.
+    :param regs: register values at ``fault_index`` (the fault frame's, or a caller's at its
+        call), used for the value of a register that nothing changed since (an array index, the
+        pointer a member was loaded through).
     """
 
     def __init__(self, view: ProgramView, code: Code, regs: Optional[Registers] = None,
@@ -391,7 +392,7 @@ class Tracer:
         offset = disp
         index_text = ""
         if mem.index is not None:
-            index_val = self._index_value(mem.index, j)
+            index_val = self.register_at(mem.index, j)
             if index_val is not None:
                 offset += index_val * mem.scale
             else:
@@ -434,9 +435,9 @@ class Tracer:
         return Value(arrow(base, path), mtype, "load", evidence, insn=insn, base=raw_base, base_reg=mem.base or "",
                      member=m, mem=mem)
 
-    def _index_value(self, reg: str, j: int) -> Optional[int]:
-        """The value of index register ``reg`` at instruction ``j``, from the fault's registers when no write
-        can come between ``j`` and the faulting instruction."""
+    def register_at(self, reg: str, j: int) -> Optional[int]:
+        """The value of ``reg`` just before instruction ``j``, from the registers the dump gives at
+        :attr:`fault_index` (the fault, or a caller's call) when no write can come between the two."""
         fi = self.fault_index
         if fi is None or reg not in self.regs:
             return None

@@ -6,7 +6,7 @@ The ground floor of the package: it imports nothing of kdumpext.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Literal, Optional, Tuple, get_args
+from typing import Any, Dict, List, Literal, Optional, Tuple, get_args
 
 __all__ = [
     "Registers",
@@ -21,6 +21,9 @@ __all__ = [
     "Evidence",
     "Verdict",
     "Report",
+    "HeldObject",
+    "Suspect",
+    "Siblings",
     "Hop",
     "HopKind",
     "CrashClass",
@@ -238,6 +241,11 @@ class Hop:
     candidates: List[str] = field(default_factory=list)  # other values where control-flow paths disagree
     value: Optional[int] = None  # the bad value itself at this hop, when known (0 for NULL)
     arg: int = 0  # argument: the parameter's position (1 for the first), when the register says it
+    #: load: the object the value was read from (``cmd`` for ``cmd->dev``): its address when the
+    #: dump's registers say it, its expression and its pointer type
+    holder: Optional[int] = None
+    holder_expr: str = ""
+    holder_type: str = ""
 
     @property
     def site(self) -> str:
@@ -323,6 +331,65 @@ class Verdict:
 
 
 @dataclass
+class Suspect:
+    """A pointer member of an object holding a value no live pointer holds."""
+
+    path: str  #: ``cmd_list_entry.next``
+    offset: int  #: its byte offset in the object
+    value: int
+    kind: str  #: ``list-poison``, ``slab-poison``, ``err-ptr``, ``non-canonical``
+    hint: str  #: the plain sentence: what it says about the object
+
+
+@dataclass
+class Siblings:
+    """The other allocated objects of the holder's slab cache, and how many share the bad value."""
+
+    cache: str
+    member: str  #: the member compared (``dev``)
+    value: int  #: the bad value it holds in the holder (0 for NULL)
+    same: int = 0  #: objects (the holder included) whose member holds that value
+    scanned: int = 0  #: allocated objects read
+    examples: List[int] = field(default_factory=list)  #: up to three others that share it
+    stopped: str = ""  #: why the scan stopped before the end ("time limit 0.3 s"), "" if complete
+    skipped: str = ""  #: why no count was made (a general kmalloc cache, a merged cache)
+
+
+@dataclass
+class HeldObject:
+    """One object a bad value was read from (``cmd`` for ``cmd->dev``)."""
+
+    expr: str  #: ``cmd``
+    address: int
+    type: str  #: ``struct scst_cmd``
+    where: str  #: ``slab object in kmalloc-256``, ``task stack of pid 38``, ``global scst_default_dev``
+    cache: str = ""
+    object_start: Optional[int] = None  #: the slab object's start (``address`` may be inside it)
+    allocated: Optional[bool] = None  #: for a slab object: allocated (True), free (False), unknown
+    suspects: List[Suspect] = field(default_factory=list)
+    siblings: Optional[Siblings] = None
+    member: str = ""  #: the member the bad value was read from (``dev``)
+    member_offset: int = 0
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON form (addresses as hex strings)."""
+        s = self.siblings
+        return {
+            "expr": self.expr, "address": f"{self.address:#x}", "type": self.type, "where": self.where,
+            "cache": self.cache or None,
+            "object_start": None if self.object_start is None else f"{self.object_start:#x}",
+            "allocated": self.allocated, "member": self.member or None,
+            "suspects": [{"member": x.path, "offset": f"{x.offset:#x}", "value": f"{x.value:#x}", "kind": x.kind,
+                          "hint": x.hint} for x in self.suspects],
+            "siblings": None if s is None else {
+                "cache": s.cache, "member": s.member, "value": f"{s.value:#x}", "same": s.same, "scanned": s.scanned,
+                "examples": [f"{a:#x}" for a in s.examples], "stopped": s.stopped or None,
+                "skipped": s.skipped or None,
+            },
+        }
+
+
+@dataclass
 class Report:
     """Everything ``kdumpext triage`` prints: dump, task, backtrace, verdict."""
 
@@ -335,3 +402,5 @@ class Report:
     #: what a sound dump gives and this one did not, or where it contradicts its own oops
     #: report (a damaged dump: the verdict then has low confidence); empty for a sound dump
     damage: List[str] = field(default_factory=list)
+    #: the objects the bad value was read from (kdumpext.objects.held_objects): a dump's only
+    objects: List["HeldObject"] = field(default_factory=list)

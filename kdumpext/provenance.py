@@ -84,7 +84,7 @@ def caller_of(view: ProgramView, frames: List[Frame], fi: int, callee: Code) -> 
     idx = code.index_of(ret)
     if not idx or not code.insns[idx - 1].is_call:
         return None
-    tracer = Tracer(view, code)
+    tracer = Tracer(view, code, frames[p + 1].registers, idx - 1)
     caller = Caller(tracer, idx - 1, p + 1)
     call = code.insns[idx - 1]
     regs = frames[p + 1].registers
@@ -224,6 +224,25 @@ def _fact(v: Value) -> str:
     return text
 
 
+def _holder(view: ProgramView, tracer: Tracer, v: Value) -> Optional[int]:
+    """The address of the object load ``v`` read its member from (the pointer in its base
+    register as the load ran, less the member's offset), when the dump's registers say it."""
+    if v.insn is None or v.mem is None or not v.base_reg or v.mem.index is not None:
+        return None
+    j = tracer.code.index_of(v.insn.address)
+    if j is None:
+        return None
+    base = tracer.register_at(v.base_reg, j)
+    if base is None:
+        base = value_at(view, tracer, v.base_reg, j, {})
+    if base is None:
+        return None
+    m = v.member
+    touched = (m.accessed if m.accessed is not None else m.offset) if m is not None else v.mem.disp
+    # the byte loaded is disp past the base register, and touched past the object's start
+    return (base + v.mem.disp - touched) & MASK64
+
+
 _KIND_OF_HOW: Dict[str, HopKind] = {"load": "load", "return": "return", "constant": "constant", "global": "global"}
 
 
@@ -239,10 +258,13 @@ def hops_in_function(view: ProgramView, tracer: Tracer, v: Value, value: Optiona
     hops: List[Hop] = []
 
     def hop(kind: HopKind, expr: str, fact: str = "", member: bool = False, via: str = "", arg: int = 0) -> Hop:
-        return Hop(kind, fn, expr, clone=clone, module=tracer.code.module, type=type_str(v.type),
-                   fact=fact or _fact(v), pc=v.insn.address if v.insn is not None else None,
-                   member=v.member if member else None, callee=via or callee,
-                   candidates=[c.text for c in v.candidates], value=value, arg=arg)
+        h = Hop(kind, fn, expr, clone=clone, module=tracer.code.module, type=type_str(v.type),
+                fact=fact or _fact(v), pc=v.insn.address if v.insn is not None else None,
+                member=v.member if member else None, callee=via or callee,
+                candidates=[c.text for c in v.candidates], value=value, arg=arg)
+        if kind == "load" and v.base is not None:
+            h.holder, h.holder_expr, h.holder_type = _holder(view, tracer, v), v.base.text, type_str(v.base.type)
+        return h
 
     for _ in range(8):
         if v.how == "address-of" and v.base is not None:

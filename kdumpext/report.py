@@ -6,7 +6,7 @@ import datetime
 from typing import Any, Dict, List, Optional
 
 from . import addresses
-from .model import SANITIZER_CLASSES, BadAddress, Frame, Hop, Member, Report, Verdict
+from .model import SANITIZER_CLASSES, BadAddress, Frame, HeldObject, Hop, Member, Report, Verdict
 
 __all__ = ["SCHEMA", "to_json_dict", "verdict_dict", "hop_dict", "render_text", "render_verdict", "render_chain",
            "short_verdict", "summarize", "bad_word", "origin_text", "origin_site", "blame_text"]
@@ -280,6 +280,7 @@ def to_json_dict(r: Report) -> Dict[str, Any]:
         "bucket": r.verdict.bucket,
         "warnings": r.warnings,
         "damage": r.damage,
+        "objects": [o.to_dict() for o in r.objects],
     }
 
 
@@ -313,13 +314,14 @@ def render_backtrace(frames: List[Frame]) -> str:
     return "\n".join(lines)
 
 
-def _plain(rows: List[List[str]]) -> str:
-    """Two columns, the first padded, as tabulate's ``plain`` format lays out text cells.
+def _plain(rows: List[List[str]], width: int = 0) -> str:
+    """Two columns, the first padded (to ``width`` at least), as tabulate's ``plain`` format lays
+    out text cells.
 
     The report's label/value tables are this simple; tabulate (batch's tables) is not
     imported on the way to a single verdict, which starts faster.
     """
-    width = max((len(r[0]) for r in rows), default=0)
+    width = max([width] + [len(r[0]) for r in rows])
     return "\n".join(f"{r[0]:<{width}}  {r[1]}".rstrip() for r in rows)
 
 
@@ -406,6 +408,28 @@ def render_chain(hops: List[Hop]) -> List[str]:
     return out
 
 
+def render_objects(objects: List[HeldObject]) -> str:
+    """The objects block: where each object the bad value was read from lives, its suspicious
+    members, and how many objects of its cache share the bad value."""
+    rows: List[List[str]] = []
+    for o in objects:
+        rows.append(["OBJECT", f"{o.expr} = {o.address:#x} ({o.type}): {o.where}"])
+        for x in o.suspects:
+            rows.append(["HINT", x.hint])
+        s = o.siblings
+        if s is None:
+            continue
+        field_text = f"{o.member} == {'NULL' if s.value == 0 else f'{s.value:#x}'}"
+        if s.skipped:
+            rows.append(["OTHERS", f"not counted: {s.skipped}"])
+            continue
+        others = f" (also {', '.join(f'{a:#x}' for a in s.examples)})" if s.examples else ""
+        upto = f"; stopped at the {s.stopped}" if s.stopped else ""
+        rows.append(["OTHERS", f"{s.same} of {s.scanned:,} allocated objects of {s.cache} have {field_text}"
+                                 f"{others}{upto}"])
+    return _plain(rows, len("VERDICT"))  # aligned with the verdict block above it
+
+
 def render_evidence(v: Verdict) -> str:
     """The facts the verdict rests on, one per line."""
     return "\n".join(f"  [{e.kind}] {e.text}" for e in v.evidence)
@@ -430,6 +454,8 @@ def render_text(r: Report, evidence: bool = True) -> str:
         head.append(["TASK", f"PID {r.task.pid}  COMM \"{r.task.comm}\"  CPU {r.task.cpu}"])
     parts = [_plain(head), "", "BACKTRACE", render_backtrace(r.frames), "",
              render_verdict(r.verdict)]
+    if r.objects:
+        parts += ["", render_objects(r.objects)]
     if evidence and r.verdict.evidence:
         parts += ["", "EVIDENCE", render_evidence(r.verdict)]
     for w in r.warnings:

@@ -18,7 +18,7 @@ from .flow import ENTRY, UNKNOWN, reaching_defs
 from .guilty import blame_for, report_skips, skip_group
 from .members import is_aggregate, is_function_pointer, member_of, pointee, sizeof, type_str
 from .arch import ARCHES, NotDecoded, arch_of
-from .model import (Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, Hop, Instruction, MASK64, MemOperand,
+from .model import (SANITIZER_CLASSES, Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, HeldObject, Hop, Instruction, MASK64, MemOperand,
                     Registers, Report, Verdict)
 from .program import Code, DrgnView, branch_register, clone_suffix, with_target_name
 from .report import summarize
@@ -282,7 +282,32 @@ def assemble_report(src: CrashSource, intel: bool = False, debug_dirs: Iterable[
         damage = damage_signs(src.ctx, src.frames, verdict, src.prog)
         if damage:
             _damaged(report, src.ctx, damage, debug_dirs, intel)
+        else:
+            report.objects = _objects(src.prog, verdict, warnings)
     return report
+
+
+def _objects(prog: "drgn.Program", v: Verdict, warnings: List[str]) -> List[HeldObject]:
+    """:func:`kdumpext.objects.held_objects` of a sound dump's verdict; an unforeseen failure
+    there costs the section, never the report."""
+    from .objects import freed_holder, held_objects
+
+    try:
+        objects = held_objects(prog, v)
+        freed = freed_holder(v, objects)
+        if freed is not None and v.crash_class not in ("panic", "bug", "warning", *SANITIZER_CLASSES):
+            # the bad value is stale memory: the bug is the use of a freed object, whatever it held
+            v.evidence.append(Evidence("note", freed))
+            v.summary = f"use after free: {freed}; {v.summary}" if v.summary else f"use after free: {freed}"
+            v.crash_class = "use-after-free"
+            if v.confidence == "high":
+                v.confidence = "medium"
+        return objects
+    except Exception as e:  # noqa: BLE001 - the objects are an addition to the verdict
+        if os.environ.get("KDUMPEXT_DEBUG"):
+            raise
+        warnings.append(f"the objects on the chain could not be described: {type(e).__name__}: {e}")
+        return []
 
 
 def _not_whole(v: Verdict, oops: "Oops") -> None:
