@@ -271,6 +271,7 @@ class Verdict:
     module: str = ""
     site: str = ""  # "func+0x21 [mod]"
     source: str = ""  # "drivers/scst/scst_lib.c:10926"
+    source_line: str = ""  # the text of that line, when the file is found on this machine
     instruction: Optional[Instruction] = None
     access: Access = ""
     size: int = 0
@@ -404,3 +405,5 @@ class Report:
     damage: List[str] = field(default_factory=list)
     #: the objects the bad value was read from (kdumpext.objects.held_objects): a dump's only
     objects: List["HeldObject"] = field(default_factory=list)
+    #: the last lines the kernel logged before the report (timestamps stripped)
+    log_before: List[str] = field(default_factory=list)

@@ -11,7 +11,7 @@ from .esr import decode_esr
 from .model import Access
 
 __all__ = ["Oops", "TraceEntry", "REPORT_KINDS", "STALL_KINDS", "REGISTERLESS_SANITIZERS", "parse_oops", "parse_fault",
-           "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines"]
+           "panic_line", "strip_timestamps", "split_prefix", "parse_panic", "iter_lines", "lines_before"]
 
 # Every pattern here matches a line the kernel prints with a fixed printk format
 # (arch/x86/mm/fault.c, arch/x86/kernel/dumpstack.c, process_64.c, kernel/panic.c), in the
@@ -1140,3 +1140,27 @@ def _read_registers(line: str, regs: Dict[str, int]) -> None:
             value = _u64(m.group("val"))
             if value is not None:
                 regs[reg] = value
+
+
+#: The lines a report starts with before its title (``WARN()``'s cut line).
+_REPORT_START = re.compile(r"^-+\[ cut here \]-+$")
+
+
+def lines_before(text: str, title: str, count: int = 5) -> List[str]:
+    """The last ``count`` non-blank log lines before the report titled ``title`` in ``text``
+    (its first occurrence; WARN()'s ``[ cut here ]`` line is the report's own), without their
+    timestamps: what the kernel said just before it crashed.  Empty when ``title`` is not there."""
+    if not title:
+        return []
+    at = text.find(title)
+    if at < 0:
+        return []
+    out: List[str] = []
+    for raw in reversed(text[:at].split("\n")[:-1]):
+        bare = split_prefix(raw)[1].strip()
+        if not bare or (not out and _REPORT_START.match(bare)):
+            continue
+        out.append(bare)
+        if len(out) >= count:
+            break
+    return out[::-1]

@@ -194,7 +194,7 @@ def verdict_dict(v: Verdict) -> Dict[str, Any]:
         "function": v.function,
         "module": v.module,
         "site": v.site,
-        "source": v.source,
+        "source": v.source, "source_line": v.source_line or None,
         "instruction": insn.text if insn else None,
         "instruction_address": _hex(insn.address) if insn else None,
         "access": v.access,
@@ -281,6 +281,7 @@ def to_json_dict(r: Report) -> Dict[str, Any]:
         "warnings": r.warnings,
         "damage": r.damage,
         "objects": [o.to_dict() for o in r.objects],
+        "log_before": list(r.log_before),
     }
 
 
@@ -325,6 +326,13 @@ def _plain(rows: List[List[str]], width: int = 0) -> str:
     return "\n".join(f"{r[0]:<{width}}  {r[1]}".rstrip() for r in rows)
 
 
+def _source_row(v: Verdict) -> List[List[str]]:
+    """``SOURCE  63:     if (cmd->dev->vdev_update_lat_stats)``: the faulting line's text, when found."""
+    if not v.source_line:
+        return []
+    return [["SOURCE", f"{v.source.rpartition(':')[2]}: {v.source_line}"]]
+
+
 def render_verdict(v: Verdict) -> str:
     """The verdict block: FAULT / NULL / ACCESS lines as in the README's example."""
     rows: List[List[str]] = []
@@ -337,6 +345,7 @@ def render_verdict(v: Verdict) -> str:
         rows.append(["BUG" if v.crash_class == "bug" else "WARN", f"{v.site}  {v.source}".strip()])
         if insn:
             rows.append(["", insn.text])
+        rows += _source_row(v)
     elif v.crash_class in SANITIZER_CLASSES:
         # caught by KASAN/KFENCE before the access: no faulting instruction
         rows.append(["CAUGHT", v.summary])
@@ -351,6 +360,7 @@ def render_verdict(v: Verdict) -> str:
                     regtxt = e.text.lstrip("%")
                     break
             rows.append(["", f"{insn.text:<32}{regtxt}"])
+        rows += _source_row(v)
         bad = v.bad
         label = {"null": "NULL", "err-ptr": "ERR_PTR", "list-poison": "POISON", "slab-poison": "POISON",
                  "non-canonical": "BADPTR", "user": "USER", "kernel": "BADPTR"}.get(bad.kind if bad else "", "BADPTR")
@@ -430,6 +440,13 @@ def render_objects(objects: List[HeldObject]) -> str:
     return _plain(rows, len("VERDICT"))  # aligned with the verdict block above it
 
 
+def render_registers(regs: Dict[str, int], per_line: int = 3) -> str:
+    """The exception frame's registers, ``per_line`` to a line, in drgn's names and order."""
+    width = max((len(name) for name in regs), default=0)
+    cells = [f"{name:>{width}}: {value:016x}" for name, value in regs.items()]
+    return "\n".join("  " + "  ".join(cells[i:i + per_line]) for i in range(0, len(cells), per_line))
+
+
 def render_evidence(v: Verdict) -> str:
     """The facts the verdict rests on, one per line."""
     return "\n".join(f"  [{e.kind}] {e.text}" for e in v.evidence)
@@ -456,6 +473,10 @@ def render_text(r: Report, evidence: bool = True) -> str:
              render_verdict(r.verdict)]
     if r.objects:
         parts += ["", render_objects(r.objects)]
+    if r.log_before:
+        parts += ["", "LOG (the last lines before the report)"] + [f"  {line}" for line in r.log_before]
+    if r.registers:
+        parts += ["", "REGISTERS", render_registers(r.registers)]
     if evidence and r.verdict.evidence:
         parts += ["", "EVIDENCE", render_evidence(r.verdict)]
     for w in r.warnings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-__all__ = ["compile_unit_sources", "source_roots", "source_rules"]
+__all__ = ["compile_unit_sources", "source_roots", "source_rules", "source_line"]
 
 #: Compile units read per debug file: vmlinux has thousands, all built in one directory, so a
 #: few tell where its tree was; a module has one or two.
@@ -91,3 +91,27 @@ def source_rules(debug_files: Iterable[str], roots: Sequence[str]) -> List[Tuple
 def _applies(rule: Tuple[str, str], source: str) -> bool:
     frm, to = rule
     return (source + "/").startswith(frm + "/") and os.path.isfile(to + source[len(frm):])
+
+
+def source_line(location: str, roots: Sequence[str]) -> Optional[Tuple[str, str]]:
+    """``(file here, the line's text)`` for ``location`` (``FILE:LINE`` as DWARF's line table has
+    it: absolute on the build machine, or relative to the kernel tree), the file found as it is,
+    under one of ``roots`` by its longest tail, or None.  Tabs become spaces, the end is stripped."""
+    path, _, number = location.rpartition(":")
+    if not path or not number.isdigit() or int(number) < 1:
+        return None
+    candidates = [path] if os.path.isabs(path) else [os.path.join(r, path) for r in roots]
+    rule = _rewrite(path if os.path.isabs(path) else "/" + path.lstrip("./"), roots)
+    if rule is not None:
+        frm, to = rule
+        tail = (path if os.path.isabs(path) else "/" + path.lstrip("./"))[len(frm):]
+        candidates.append(to + tail)
+    for c in candidates:
+        try:
+            with open(c, "rb") as f:
+                for n, raw in enumerate(f, 1):
+                    if n == int(number):
+                        return c, raw.decode(errors="replace").rstrip().expandtabs(4)
+        except OSError:
+            continue
+    return None

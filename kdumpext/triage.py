@@ -278,6 +278,7 @@ def assemble_report(src: CrashSource, intel: bool = False, debug_dirs: Iterable[
     if src.info.modules_missing_debuginfo:
         warnings.append("no debug info for module(s): " + ", ".join(src.info.modules_missing_debuginfo))
     report = Report(src.info, src.ctx.task, src.frames, verdict, src.registers, warnings)
+    _around(report, src, debug_dirs)
     if src.from_dump:
         damage = damage_signs(src.ctx, src.frames, verdict, src.prog)
         if damage:
@@ -285,6 +286,38 @@ def assemble_report(src: CrashSource, intel: bool = False, debug_dirs: Iterable[
         else:
             report.objects = _objects(src.prog, verdict, warnings)
     return report
+
+
+def _around(report: Report, src: CrashSource, debug_dirs: Iterable[str]) -> None:
+    """What an engineer reads next to the verdict: the faulting line's text (the source found
+    under the debug directories, the dump's and the vmlinux's and their parents) and the last
+    lines the kernel logged before the report."""
+    from .oops import lines_before
+    from .sources import source_line, source_roots
+
+    v = report.verdict
+    if v.source:
+        dirs = list(debug_dirs) + [os.path.dirname(os.path.abspath(p)) for p in (src.info.path, src.info.vmlinux) if p]
+        found = source_line(v.source, source_roots(dirs))
+        if found is not None:
+            v.source_line = found[1].strip()
+    oops = src.ctx.oops
+    title = oops.title if oops is not None and oops.title else ""
+    if not title and oops is not None and oops.panic:
+        title = "Kernel panic - not syncing: " + oops.panic
+    report.log_before = lines_before(src.ctx.dmesg, title) if src.ctx.dmesg else []
+    earlier = next((line for line in reversed(report.log_before) if _EARLIER_FAILURE.search(line)), None)
+    if earlier is not None and v.confidence == "high":
+        # another component failed just before (a secure OS's panic, a firmware assert): this
+        # report may be its consequence, however sure its own reading is
+        v.confidence = "medium"
+        note = f"the kernel logged another failure right before this report ('{earlier[:80]}'): it may be its cause"
+        v.undecided = f"{note}; {v.undecided}" if v.undecided else note
+
+
+#: Words of a log line that reports a failure of its own (``trusty: panic ...``, ``... crashed``,
+#: ``ASSERT FAILED``, ``HALT``): one right before a report may have caused it.
+_EARLIER_FAILURE = re.compile(r"\b(?:panic|crashed|ASSERT FAILED|HALT)\b", re.I)
 
 
 def _objects(prog: "drgn.Program", v: Verdict, warnings: List[str]) -> List[HeldObject]:
