@@ -1,4 +1,4 @@
-"""The ``kdumpext`` command: triage, oops, batch, gdb-core, gdbserver, cache (thin: parse, call the engine, print)."""
+"""The ``kdumpext`` command: triage, oops, batch, gdb-core, gdbserver, crash-extension, cache (thin: parse, call the engine, print)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .options import EXIT_STATUS, add_debug_args, epilog
 __all__ = ["main", "build_parser"]
 
 
-#: name -> (help, description, examples) of each subcommand; batch, gdb-core, gdbserver and cache get their
+#: name -> (help, description, examples) of each subcommand; batch, gdb-core, gdbserver, crash-extension and cache get their
 #: arguments (and may set their own description and notes) from their modules' ``add_arguments``.
 _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
     "triage": (
@@ -59,6 +59,12 @@ _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
          "(gdb) target remote | kdumpext gdbserver DUMP    (after symbol-file -o KASLR_OFFSET vmlinux)",
          "kdumpext gdbserver DUMP --listen 1234    (then in gdb: target remote 127.0.0.1:1234)"),
     ),
+    "crash-extension": (
+        "build the crash extension (triage, fault, explain inside crash); print its path",
+        "Build kdumpext's extension for the crash utility and print its path.",
+        ("kdumpext crash-extension    (then in crash: extend PATH)",
+         "echo \"extend $(kdumpext crash-extension)\" >> ~/.crashrc"),
+    ),
     "cache": (
         "list, prune or clear kdumpext's cache",
         "List, prune or clear kdumpext's cache (unpacked files, gdb cores, batch results).",
@@ -67,7 +73,8 @@ _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
 }
 
 #: Subcommands implemented in modules of their own (``add_arguments(p)``, ``run(args) -> int``).
-_FRONTENDS = {"batch": ".batch", "gdb-core": ".gdbcore", "gdbserver": ".gdbserver", "cache": ".cachecmd"}
+_FRONTENDS = {"batch": ".batch", "gdb-core": ".gdbcore", "gdbserver": ".gdbserver", "crash-extension": ".crashext",
+              "cache": ".cachecmd"}
 
 
 class _Parser(argparse.ArgumentParser):
