@@ -120,6 +120,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON (schema kdumpext.triage/1)")
             p.add_argument("--intel", action="store_true", help="Intel syntax for instructions")
             p.add_argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")
+            p.add_argument("--cpus", action="store_true",
+                           help="also what every other CPU was running: its task and the top of its stack")
             p.set_defaults(func=_triage)
         elif name == "oops":
             p.add_argument("file", help="a file with the oops text")
@@ -161,7 +163,7 @@ def _triage(args: argparse.Namespace) -> int:
     from .report import render_text, to_json_dict
     from .triage import triage
 
-    report = triage(args.dump, args.vmlinux, args.debug_dir, intel=args.intel)
+    report = triage(args.dump, args.vmlinux, args.debug_dir, intel=args.intel, cpus=args.cpus)
     if args.json:
         json.dump(to_json_dict(report), sys.stdout, indent=2)
         sys.stdout.write("\n")

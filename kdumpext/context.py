@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional
 
 from .dump import vmcoreinfo_value
-from .model import DumpInfo, Frame, Registers, TaskInfo
+from .model import CpuStack, DumpInfo, Frame, Registers, TaskInfo
 from .oops import Oops, parse_fault
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["CrashContext", "CrashSource", "crash_context", "read_vmcoreinfo", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
+__all__ = ["CrashContext", "CrashSource", "crash_context", "other_cpus", "read_vmcoreinfo", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
 
 #: Meaning of each taint letter (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_MEANINGS = {
@@ -165,3 +165,44 @@ def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:
     except (drgn.FaultError, LookupError, ValueError):
         pass
     return CrashContext(task, thread, oops, dmesg)
+
+
+def other_cpus(prog: "drgn.Program", skip: int, depth: int = 8) -> List[CpuStack]:
+    """Each online CPU but ``skip`` (the crashed one): the task it was running and the top
+    ``depth`` functions of its stack, as drgn unwinds them from the registers kdump saved for
+    it (the NMI that stopped it); an unreadable stack gives ``error``, not an exception."""
+    import drgn
+    from drgn.helpers.linux.cpumask import for_each_online_cpu
+    from drgn.helpers.linux.sched import cpu_curr
+
+    from . import addresses
+    from .arch import arch_of
+
+    arch = arch_of(prog).name
+    out: List[CpuStack] = []
+    try:
+        cpus = list(for_each_online_cpu(prog))
+    except (LookupError, drgn.FaultError, ValueError):
+        return out
+    for cpu in cpus:
+        if cpu == skip:
+            continue
+        try:
+            task = cpu_curr(prog, cpu)
+            st = CpuStack(cpu, int(task.pid), task.comm.string_().decode(errors="replace"))
+        except (LookupError, drgn.FaultError, ValueError) as e:
+            out.append(CpuStack(cpu, -1, "", error=f"its task could not be read: {e}"))
+            continue
+        try:
+            for frame in prog.stack_trace(task):
+                if len(st.frames) >= depth:
+                    break
+                name = frame.name
+                if not name or name.startswith("0x"):  # drgn names a pc without a symbol by its hex
+                    user = addresses.classify(frame.pc, arch=arch).kind == "user"
+                    name = f"{frame.pc:#x}" + (" (user space)" if user else "")
+                st.frames.append(name)
+        except (LookupError, drgn.FaultError, ValueError) as e:
+            st.error = f"its stack could not be unwound: {e}"
+        out.append(st)
+    return out

@@ -22,6 +22,7 @@ __all__ = [
     "Verdict",
     "Report",
     "HeldObject",
+    "CpuStack",
     "Suspect",
     "Siblings",
     "Hop",
@@ -391,6 +392,17 @@ class HeldObject:
 
 
 @dataclass
+class CpuStack:
+    """What another CPU was running when the kernel crashed: its task and the top of its stack."""
+
+    cpu: int
+    pid: int
+    comm: str
+    frames: List[str] = field(default_factory=list)  #: function names, innermost first
+    error: str = ""  #: why the stack could not be read, when it could not
+
+
+@dataclass
 class Report:
     """Everything ``kdumpext triage`` prints: dump, task, backtrace, verdict."""
 
@@ -407,3 +419,5 @@ class Report:
     objects: List["HeldObject"] = field(default_factory=list)
     #: the last lines the kernel logged before the report (timestamps stripped)
     log_before: List[str] = field(default_factory=list)
+    #: the other CPUs' tasks and stacks (on request: ``kdumpext triage --cpus``)
+    cpus: List[CpuStack] = field(default_factory=list)

@@ -282,6 +282,8 @@ def to_json_dict(r: Report) -> Dict[str, Any]:
         "damage": r.damage,
         "objects": [o.to_dict() for o in r.objects],
         "log_before": list(r.log_before),
+        "cpus": [{"cpu": c.cpu, "pid": c.pid, "comm": c.comm, "frames": list(c.frames), "error": c.error or None}
+                 for c in r.cpus],
     }
 
 
@@ -477,6 +479,10 @@ def render_text(r: Report, evidence: bool = True) -> str:
         parts += ["", "LOG (the last lines before the report)"] + [f"  {line}" for line in r.log_before]
     if r.registers:
         parts += ["", "REGISTERS", render_registers(r.registers)]
+    if r.cpus:
+        parts += ["", "OTHER CPUS"] + [f"  CPU {c.cpu}  PID {c.pid} \"{c.comm}\": "
+                                       + (" < ".join(c.frames) if c.frames else c.error or "no frames")
+                                       for c in r.cpus]
     if evidence and r.verdict.evidence:
         parts += ["", "EVIDENCE", render_evidence(r.verdict)]
     for w in r.warnings:

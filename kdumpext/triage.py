@@ -205,8 +205,8 @@ def _physical_index(frames: List[Frame], i: int) -> int:
 
 
 def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] = (),
-           intel: bool = False) -> Report:
-    """Open ``path`` and explain its crash.
+           intel: bool = False, cpus: bool = False) -> Report:
+    """Open ``path`` and explain its crash; with ``cpus``, also say what the other CPUs ran.
 
     :raises KdumpextError: bad input, see :mod:`kdumpext.errors`.
     """
@@ -214,6 +214,10 @@ def triage(path: str, vmlinux: Optional[str] = None, debug_dirs: Iterable[str] =
     opened = open_dump(path, vmlinux, dirs)
     report = triage_program(opened.prog, opened.info, intel, dirs)
     report.warnings.extend(opened.warnings)
+    if cpus:
+        from .context import other_cpus
+
+        report.cpus = other_cpus(opened.prog, report.task.cpu if report.task is not None else -1)
     return report
 
 

@@ -105,3 +105,28 @@ def test_sibling_scan_over_a_dedicated_cache() -> None:
     kthreads = {t.value_() for t in tasks if not t.mm}
     assert kthreads <= {t.address_ for t in allocated if not t.mm}
     assert len(s.examples) == 3 and all(a in {t.address_ for t in allocated} for a in s.examples)
+
+
+def test_sections_around_the_verdict() -> None:
+    """The seed's report: the faulting line's text from the module's source (sample-dumps/modules),
+    the kernel's last lines before the oops, the exception registers; with --cpus, the other
+    CPU's task and stack (cpu1-null crashed on CPU 1 while CPU 0 ran the shell in user space)."""
+    import json
+    import subprocess
+    import sys
+
+    def run(*args: str) -> Any:
+        out = subprocess.run([sys.executable, "-m", "kdumpext.cli", "triage", "--json", *args, "--debug-dir", BUILD],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    seed = run(_dump("scst-null-dev"))
+    assert seed["verdict"]["source_line"] == "if (cmd->dev->vdev_update_lat_stats)"
+    assert seed["log_before"][-1] == "scst: loading out-of-tree module taints kernel."
+    assert seed["registers"]["rbx"] == seed["objects"][0]["address"]  # cmd, the object dev was read from
+    assert seed["cpus"] == []  # only on request
+    other = run(_dump("cpu1-null"), "--cpus")
+    assert other["task"]["cpu"] == 1
+    assert [(c["cpu"], c["comm"]) for c in other["cpus"]] == [(0, "sh")]
+    assert other["cpus"][0]["frames"][0].endswith("(user space)")
