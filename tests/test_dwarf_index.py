@@ -66,3 +66,26 @@ def test_aranges_table_is_pyelftools_reading(build: str) -> None:
     assert len(want) > 100
     assert aranges_table(d.dwarf.debug_aranges_sec.stream.getbuffer()) == want
     assert d._whole_aranges() is not None  # GCC's aranges place every unit with code
+
+
+@pytest.mark.parametrize("build", [BUILD, ARM64_BUILD], ids=["x86_64", "arm64"])
+def test_skimmed_subprograms_are_pyelftools_ones(build: str) -> None:
+    """The top-level subprograms read from the section bytes (children skipped by DW_AT_sibling)
+    are, range for range, those pyelftools finds building every top-level DIE, in every 7th unit."""
+    from kdumpext.dwarf import _ranges
+    from kdumpext.locate import unpacked
+
+    d = DebugFile(unpacked(os.path.join(build, "vmlinux.xz")))
+    checked = 0
+    for n, cu in enumerate(d.dwarf.iter_CUs()):
+        if n % 7:
+            continue
+        skimmed = d._skim(cu)
+        assert skimmed is not None, cu.cu_offset
+        top = cu.get_top_DIE()
+        base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+        want = [(lo, hi, die.offset) for die in top.iter_children() if die.tag == "DW_TAG_subprogram"
+                for lo, hi in _ranges(die, d.dwarf, base)]
+        assert skimmed == (base, want), cu.cu_offset
+        checked += len(want)
+    assert checked > 200
