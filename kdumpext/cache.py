@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 #: The kinds of entries, each a directory under :func:`cache_dir`.
-KINDS = ("unpacked", "batch", "gdb-core", "crash-extension")
+KINDS = ("unpacked", "batch", "gdb-core", "crash-extension", "checked")
 #: Environment variable with the cache's size cap (``2G``, ``500M``, ``1048576``).
 MAX_ENV = "KDUMPEXT_CACHE_MAX"
 #: The cap when ``$KDUMPEXT_CACHE_MAX`` is not set: 2 GiB.

@@ -352,3 +352,27 @@ def test_batch_passes_over_a_fifo_named_like_a_dump(tmp_path) -> None:
     assert [r["bucket"] for r in doc["rows"]] == [c.expected["bucket"]]
     skipped = doc["not_dumps"]
     assert len(skipped) == 1 and "is a FIFO, not a regular file" in json.dumps(skipped[0]), skipped
+
+
+def test_big_dump_checked_once(tmp_path, monkeypatch) -> None:
+    """A big dump's check (the page table scan) is remembered in the cache by the file's stamp:
+    a second open does not scan again; a copy with other contents (another stamp) is scanned."""
+    import kdumpext.dump as dump
+
+    scans: List[str] = []
+    real = dump.check_complete
+
+    def counting(path: str, fmt: "dump.DumpFormat") -> None:
+        scans.append(path)
+        real(path, fmt)
+
+    monkeypatch.setattr(dump, "CHECK_REMEMBERED_FROM", 0)  # the seed stands for a multi-GB dump
+    monkeypatch.setattr(dump, "check_complete", counting)
+    seed = case("scst-null-dev").dump
+    dump.open_dump(seed, None, [BUILD])
+    dump.open_dump(seed, None, [BUILD])
+    assert scans == [seed]
+    copy = tmp_path / "dump.copy"
+    shutil.copyfile(seed, copy)
+    dump.open_dump(str(copy), None, [BUILD])
+    assert scans == [seed, str(copy)]
