@@ -489,8 +489,11 @@ def _kdump_problem(read: Callable[[int, int], bytes], size: int) -> Tuple[str, b
         # a writer writes each page's data once, so the data furthest in the file ends furthest
         # (pages are at most block_size long: overlapping descriptors could hide less than a page)
         top = max(offsets)
-        furthest = max(furthest, top + sizes[offsets.index(top)])
-        first = min(first, min(filter(None, offsets), default=first))
+        at = len(offsets) - 1 - offsets[::-1].index(top)  # data are written in order: found at once from the end
+        furthest = max(furthest, top + sizes[at])
+        # no descriptor has offset 0 in a sound table: its minimum is the first data (a second pass
+        # over the nonzero ones only when there is one)
+        first = min(first, low if low > 0 else min(filter(None, offsets), default=first))
     if first != desc_off + npages * 24 and first < size:
         return (f"dumpable bitmap: {npages} pages marked, but the page data starts at {first:#x}, "
                 f"not after their table at {desc_off + npages * 24:#x}"), False
