@@ -1,4 +1,5 @@
-"""``kdumpext batch``: find the crash dumps under directories, triage each in its own process, cache, bucket."""
+"""``kdumpext batch``: find the crash dumps under directories, triage each in its own process, cache, bucket,
+record them in the crash history, mark known issues, print a table, JSON or an HTML page."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ import shutil
 import signal
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .errors import DebugInfoMismatch, KdumpextError, MissingDebugInfo, UsageError
+from .known import ENV as KNOWN_ENV
+from .known import KnownIssues, release_key
 from .locate import strip_compression
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .history import Crash, History
 
 __all__ = [
     "BATCH_SCHEMA",
@@ -38,7 +45,7 @@ __all__ = [
 
 #: Identifies the layout of ``--format json`` (rows carry ``kdumpext.triage/1`` reports).
 BATCH_SCHEMA = "kdumpext.batch/1"
-FORMATS = ("table", "json", "jsonl", "markdown")
+FORMATS = ("table", "json", "jsonl", "markdown", "html")
 _DEFAULT_TIMEOUT = 600.0
 
 # --- discovery ------------------------------------------------------------------------
@@ -182,9 +189,14 @@ def _stamp_time(path: str) -> Optional[float]:
     return None
 
 
+#: A CRASHTIME before this (2000-01-01) is a clock that was never set (a machine with no
+#: RTC, an arm64 guest, counts from 1970): the directory name or the file time says more.
+_CLOCK_SET = 946684800.0
+
+
 def _when(path: str, crash_time: Optional[float]) -> Tuple[Optional[float], str]:
     """When the crash happened, and how we know: the dump's CRASHTIME, the directory name, the file time."""
-    if crash_time:
+    if crash_time and crash_time >= _CLOCK_SET:
         return crash_time, "crash time"
     t = _stamp_time(path)
     if t is not None:
@@ -198,23 +210,25 @@ def _when(path: str, crash_time: Optional[float]) -> Tuple[Optional[float], str]
 def _error_row(item: Item, message: str, kind: str, seconds: float = 0.0) -> Dict[str, Any]:
     when, when_from = _when(item.path, None)
     return {"dump": item.dump, "dmesg": item.dmesg, "status": "error", "source": None, "error": message,
-            "error_kind": kind, "when": when, "when_from": when_from, "release": "", "task": "", "panic": "",
-            "site": "", "verdict": "", "bucket": "", "origin": "", "origin_site": "", "seconds": round(seconds, 3),
-            "triage": None}
+            "error_kind": kind, "when": when, "when_from": when_from, "release": "", "host": "", "task": "",
+            "panic": "", "site": "", "verdict": "", "bucket": "", "origin": "", "origin_site": "",
+            "seconds": round(seconds, 3), "triage": None}
 
 
 def _report_row(item: Item, report: Any, source: str, seconds: float) -> Dict[str, Any]:
-    from .report import origin_site, origin_text, short_verdict, to_json_dict
+    from .report import origin_site, origin_text, render_text, short_verdict, to_json_dict
 
     d = report.dump
     when, when_from = _when(item.path, d.crash_time)
     task = f"{report.task.comm} [{report.task.pid}]" if report.task is not None else ""
     return {"dump": item.dump, "dmesg": item.dmesg, "status": "ok" if source == "dump" else "text",
             "source": source, "error": None, "error_kind": None, "when": when, "when_from": when_from,
-            "release": d.release, "task": task, "panic": d.panic_message or d.oops, "site": report.verdict.site,
+            "release": d.release, "host": d.nodename, "task": task, "panic": d.panic_message or d.oops,
+            "site": report.verdict.site,
             "verdict": short_verdict(report.verdict), "bucket": report.verdict.bucket,
             "origin": origin_text(report.verdict), "origin_site": origin_site(report.verdict) or "",
-            "seconds": round(seconds, 3), "triage": to_json_dict(report)}
+            "seconds": round(seconds, 3), "triage": to_json_dict(report),
+            "text": render_text(report)}  # the page's section for this crash (left out of JSON output)
 
 
 def _hollow(report: Any) -> bool:
@@ -410,6 +424,8 @@ class BatchResult:
     analysed: int = 0  # rows computed in this run (not from the cache)
     cached: int = 0
     seconds: float = 0.0
+    #: what recording the rows in the crash history did: ``path``, ``new``, ``updated``, ``total``
+    history: Optional[Dict[str, Any]] = None
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -673,7 +689,10 @@ def run_batch(items: List[Item], opts: Options, cache: Optional["Cache"] = None,
     threads = max(1, _cpu_count() // jobs)
 
     def finish(r: _Running, row: Dict[str, Any], keep: bool) -> None:
+        from .history import identity
+
         r.conn.close()
+        row.setdefault("identity", identity(items[r.index].path))  # the crash's key in the history
         if keep:
             store.put(items[r.index], opts, row)
         row["cached"] = False
@@ -756,7 +775,10 @@ def _cpu_count() -> int:
 def summarise(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """One entry per distinct bug: ``bucket``, ``origin_site``, ``count``, ``first_seen``,
     ``last_seen``, ``example`` (the first crash of the bucket), ``from_text`` (how many of them
-    were read from log text); most frequent first.
+    were read from log text), ``hosts`` (most crashes first) and ``releases`` (in version
+    order); most frequent first.  When the rows were matched with known issues (their
+    ``known``), so is the bucket: the match of a crash on which a known-fixed bug recurs, if
+    any (the latest release), else of its latest release.
 
     A bug is its bucket (the faulting site) and, when the bad value came from another function,
     that origin site: a NULL lock taken in ``_raw_spin_lock_irqsave()`` is one bug per driver
@@ -770,10 +792,18 @@ def summarise(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for (bucket, origin_site), members in groups.items():
         timed = sorted(members, key=lambda r: (r.get("when") is None, r.get("when") or 0))
         whens = [r["when"] for r in members if r.get("when") is not None]
-        out.append({"bucket": bucket, "origin_site": origin_site or None, "count": len(members),
-                    "first_seen": min(whens) if whens else None, "last_seen": max(whens) if whens else None,
-                    "example": timed[0]["dump"] or timed[0]["dmesg"],
-                    "from_text": sum(1 for r in members if r.get("status") == "text")})
+        hosts = Counter(r.get("host") for r in members if r.get("host"))
+        entry = {"bucket": bucket, "origin_site": origin_site or None, "count": len(members),
+                 "first_seen": min(whens) if whens else None, "last_seen": max(whens) if whens else None,
+                 "example": timed[0]["dump"] or timed[0]["dmesg"],
+                 "from_text": sum(1 for r in members if r.get("status") == "text"),
+                 "hosts": sorted(hosts, key=lambda h: (-hosts[h], h)),
+                 "releases": sorted({r["release"] for r in members if r.get("release")}, key=release_key)}
+        if any("known" in r for r in members):
+            marks = sorted((r for r in members if r.get("known")),
+                           key=lambda r: (bool(r["known"].get("recurs")), release_key(r.get("release") or "")))
+            entry["known"] = marks[-1]["known"] if marks else None
+        out.append(entry)
     out.sort(key=lambda b: (-b["count"], b["first_seen"] or 0, b["bucket"], b["origin_site"] or ""))
     return out
 
@@ -907,15 +937,24 @@ def _render_tables(result: BatchResult, fmt: str, width: Optional[int] = None) -
             rows, heads = _fit(rows, heads, width, _SHRINK, ("dump",), _DROP)
         parts.append(head("Dumps", where) + tabulate(rows, heads, tablefmt=tablefmt))
     buckets = summarise(result.rows)
+    with_known = any("known" in b for b in buckets)
     if buckets:
         brows = [[b["bucket"] + (f" \u2190 {b['origin_site']}" if b["origin_site"] else ""), b["count"], _time_text(b["first_seen"]), _time_text(b["last_seen"]),
                   names.get(b["example"], b["example"])] for b in buckets]
         bheads = ["bucket", "count", "first seen", "last seen", "example dump"]
+        if with_known:
+            bheads.append("known")
+            for r, b in zip(brows, buckets):
+                r.append(_known_cell(b.get("known")))
         if not md:
             brows, bheads = _fit([[str(c) for c in r] for r in brows], bheads, width,
-                                 ({"bucket": 48, "example dump": 32}, {"bucket": 24, "example dump": 16}),
+                                 ({"bucket": 48, "example dump": 32, "known": 24},
+                                  {"bucket": 24, "example dump": 16, "known": 12}),
                                  ("example dump",), ("first seen",))
         parts.append(head("Buckets") + tabulate(brows, bheads, tablefmt=tablefmt, disable_numparse=True))
+    recurring = [b for b in buckets if (b.get("known") or {}).get("recurs")]
+    if recurring:
+        parts.append(head("Known-fixed bugs that recur") + bullets([_recurs_line(b, result.rows) for b in recurring]))
     errors = [r for r in result.rows if r["status"] == "error"]
     if errors:
         parts.append(head("Errors") + bullets([r["error"] for r in errors]))
@@ -925,10 +964,55 @@ def _render_tables(result: BatchResult, fmt: str, width: Optional[int] = None) -
     foot = (f"{len(result.rows)} crashes, {len(buckets)} buckets"
             + (f", {text} from oops text" if text else "") + (f", {len(errors)} errors" if errors else "")
             + f"; {result.analysed} analysed, {result.cached} from the cache, {result.seconds:.1f} s")
+    foot += _history_note(result)
     if result.interrupted:
         foot += "; INTERRUPTED: the rest were not analysed (run again to finish)"
     parts.append(foot)
     return "\n\n".join(parts) + "\n"
+
+
+def _known_cell(known: Optional[Dict[str, Any]]) -> str:
+    """A bucket's known issue in a table cell: ``scst detach race (fixed in 6.1.60) RECURS``; ``not known``."""
+    if not known:
+        return "not known"
+    fixed = f" (fixed in {', '.join(known['fixed_in'])})" if known.get("fixed_in") else ""
+    return f"{known['title']}{fixed}" + (" RECURS" if known.get("recurs") else "")
+
+
+def _recurs_line(bucket: Dict[str, Any], rows: List[Dict[str, Any]]) -> str:
+    """``BUCKET: scst detach race (LINK), fixed in 6.1.60, crashed 6.1.192 (3 times), which should have it``."""
+    k = bucket["known"]
+    on = Counter(r["release"] for r in rows if r.get("bucket") == bucket["bucket"]
+                 and (r.get("origin_site") or None) == bucket["origin_site"] and (r.get("known") or {}).get("recurs"))
+    releases = ", ".join(f"{rel} ({n} time{'s' if n != 1 else ''})" for rel, n in
+                         sorted(on.items(), key=lambda x: release_key(x[0])))
+    link = f" ({k['link']})" if k.get("link") else ""
+    return (f"{bucket['bucket']}: {k['title']}{link}, fixed in {', '.join(k['fixed_in'])}, crashed {releases}, "
+            "which should have the fix")
+
+
+def _history_note(result: BatchResult) -> str:
+    h = result.history
+    if not h:
+        return ""
+    return f"; history: {h['new']} new, {h['total']} in all ({h['path']})"
+
+
+def _html(result: BatchResult) -> str:
+    from .htmlreport import render_html
+
+    paths = [r["dump"] or r["dmesg"] for r in result.rows]
+    base, short = _short_names(paths)
+    names = {i: short.get(p, p) for i, p in enumerate(paths)}
+    buckets = summarise(result.rows)
+    text = sum(1 for r in result.rows if r["status"] == "text")
+    errors = sum(1 for r in result.rows if r["status"] == "error")
+    foot = (f"{len(result.rows)} crashes, {len(buckets)} buckets" + (f", {text} from oops text" if text else "")
+            + (f", {errors} errors" if errors else "") + f"; {result.analysed} analysed, {result.cached} from the "
+            f"cache, {result.seconds:.1f} s" + _history_note(result)
+            + ("; INTERRUPTED: the rest were not analysed" if result.interrupted else ""))
+    return render_html(result.rows, buckets, names, [(s.path, s.reason) for s in result.skipped], foot,
+                       with_known=any("known" in b for b in buckets), where=base)
 
 
 def render(result: BatchResult, fmt: str = "table", width: Optional[int] = None) -> str:
@@ -940,15 +1024,20 @@ def render(result: BatchResult, fmt: str = "table", width: Optional[int] = None)
     ``json`` is one document (schema :data:`BATCH_SCHEMA`: ``rows``, ``buckets``,
     ``not_dumps``); ``jsonl`` one row per line, then a line per file that is not a dump
     (``status`` ``not-a-dump``).  Rows carry the full triage report under ``triage``.
+    ``html`` is the report page (:mod:`kdumpext.htmlreport`).
     """
     if fmt in ("table", "markdown"):
         return _render_tables(result, fmt, width)
-    rows = result.rows
+    if fmt == "html":
+        return _html(result)
+    rows = [{k: v for k, v in r.items() if k != "text"} for r in result.rows]
     not_dumps = [{"path": s.path, "reason": s.reason} for s in result.skipped]
     if fmt == "json":
         doc = {"schema": BATCH_SCHEMA, "kdumpext": __version__, "interrupted": result.interrupted,
                "analysed": result.analysed, "cached": result.cached, "rows": rows,
                "buckets": summarise(result.rows), "not_dumps": not_dumps}
+        if result.history:  # what was recorded (not where: the output names only the inputs)
+            doc["history"] = {k: v for k, v in result.history.items() if k != "path"}
         return json.dumps(doc, indent=2) + "\n"
     if fmt == "jsonl":
         lines = [json.dumps(r) for r in rows]
@@ -970,7 +1059,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dirs", nargs="+", metavar="DIR", help="directories to search (e.g. /var/crash), or dump files")
     p.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
                    help="worker processes at a time (default: one per CPU)")
-    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="output format (default: table); html: one self-contained page (timeline, buckets, "
+                        "every crash's report), with -o FILE")
     p.add_argument("--out", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
     p.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"give up on a dump after this long (default: {_DEFAULT_TIMEOUT:g})")
@@ -979,7 +1070,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where finished results are kept (default: $XDG_CACHE_HOME/kdumpext/batch)")
     p.add_argument("--no-cache", action="store_true", help="analyse everything again; read and write no cache")
-    p.epilog = "Exit status: 0 when the batch ran (failed dumps are rows), 2 usage error, 130 interrupted."
+    p.add_argument("--known", metavar="FILE",
+                   help="known issues (TOML: bucket id or pattern -> title, link, fixed_in, note): mark the crashes "
+                        "they match, and a known-fixed bug that recurs on a release that should have the fix "
+                        f"(default: ${KNOWN_ENV} when set)")
+    p.add_argument("--db", metavar="PATH",
+                   help="the crash history to record every crash in (SQLite; default: history.sqlite in the cache "
+                        "directory); give one path to share a history between batches and machines")
+    p.add_argument("--no-history", action="store_true", help="record nothing in the crash history")
+    p.epilog = ("Exit status: 0 when the batch ran (failed dumps are rows), 1 the crash history given with --db "
+                "could not be written, 2 usage error, 130 interrupted.  `kdumpext buckets` lists the history.")
 
 
 def _write(text: str, out: Optional[str]) -> None:
@@ -989,19 +1089,98 @@ def _write(text: str, out: Optional[str]) -> None:
         return
     tmp = f"{out}.tmp{os.getpid()}"
     f: IO[str]
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, out)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, out)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UsageError(f"{out}: cannot write the output: {e.strerror or e}") from None
+
+
+def _check_out(out: Optional[str]) -> None:
+    """Say now, not after the analysis, that ``--out`` cannot be written."""
+    if not out:
+        return
+    d = os.path.dirname(os.path.abspath(out))
+    if os.path.isdir(out):
+        raise UsageError(f"{out}: is a directory; give the file to write (--out)")
+    if not os.path.isdir(d):
+        raise UsageError(f"{out}: no such directory {d} (--out)")
+    if not os.access(d, os.W_OK):
+        raise UsageError(f"{out}: cannot write in {d} (--out)")
+
+
+def _crash(row: Dict[str, Any]) -> "Crash":
+    """The history's record (:class:`kdumpext.history.Crash`) of a row."""
+    from .history import Crash, identity
+
+    path = row["dump"] or row["dmesg"]
+    return Crash(row.get("identity") or identity(path), os.path.abspath(path), row["status"],
+                 bucket=row.get("bucket") or "", origin_site=row.get("origin_site") or "",
+                 size=_size(path) or None, host=row.get("host") or "", release=row.get("release") or "",
+                 crash_time=row.get("when"), time_from=row.get("when_from") or "",
+                 verdict=(row.get("error") or "") if row["status"] == "error" else (row.get("verdict") or ""))
+
+
+def _open_history(args: argparse.Namespace) -> Optional["History"]:
+    """The crash history to record in (``--db`` or the default one), None with ``--no-history``.
+
+    :raises HistoryError: ``--db`` cannot be opened; the default one is passed over with a warning.
+    """
+    from .history import HistoryError, open_history
+
+    if args.no_history:
+        return None
+    try:
+        return open_history(args.db)
+    except HistoryError as e:
+        if args.db:
+            raise
+        print(f"kdumpext: warning: the crash history is not recorded: {e}", file=sys.stderr)
+        return None
+
+
+def _record(history: "History", result: BatchResult, explicit: bool) -> bool:
+    """Record the batch's rows in ``history``; False when that failed (said on stderr)."""
+    from .history import HistoryError
+
+    try:
+        done = history.record([_crash(r) for r in result.rows])
+    except HistoryError as e:
+        print(f"kdumpext: {'' if explicit else 'warning: '}crash history not recorded: {e}", file=sys.stderr)
+        return not explicit
+    finally:
+        history.close()
+    result.history = {"path": history.path, "new": done.new, "updated": done.updated, "total": done.total}
+    return True
+
+
+def _mark_known(known: KnownIssues, rows: List[Dict[str, Any]]) -> None:
+    """Set each row's ``known``: its bucket's known issue (:meth:`KnownMatch.to_dict`), or None."""
+    for row in rows:
+        m = known.match(row.get("bucket") or "", row.get("release") or "")
+        row["known"] = m.to_dict() if m is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
-    """``kdumpext batch``: discover, analyse (cached), print; the exit status."""
+    """``kdumpext batch``: discover, analyse (cached), record, print; the exit status."""
+    from .known import known_issues
+
     os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per CPU) or more")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    if args.format == "html" and not args.out and sys.stdout.isatty():
+        raise UsageError("--format html writes a page: give the file with -o FILE (e.g. -o report.html)")
+    _check_out(args.out)
+    known = known_issues(args.known)  # a bad file or database is said before any dump is opened
     items = discover(args.dirs)
+    history = _open_history(args)
     if args.no_cache:
         cache = Cache(None)
     else:
@@ -1012,9 +1191,18 @@ def run(args: argparse.Namespace) -> int:
     # modules beside the dumps, like sample-dumps/build/); build-ids decide what fits
     roots = [d for d in args.dirs if os.path.isdir(d)]
     opts = Options(args.vmlinux, list(args.debug_dir) + [d for d in roots if d not in args.debug_dir])
-    result = run_batch(items, opts, cache, args.jobs, args.timeout, progress=sys.stderr.isatty(), roots=args.dirs)
+    try:
+        result = run_batch(items, opts, cache, args.jobs, args.timeout, progress=sys.stderr.isatty(),
+                           roots=args.dirs)
+    except BaseException:
+        if history is not None:
+            history.close()
+        raise
+    recorded = _record(history, result, bool(args.db)) if history is not None else True
+    if known is not None:
+        _mark_known(known, result.rows)
     _write(render(result, args.format, _width(bool(args.out))), args.out)
     if result.interrupted:
         print("kdumpext: interrupted; finished results are kept in the cache", file=sys.stderr)
         return 130
-    return 0
+    return 0 if recorded else 1

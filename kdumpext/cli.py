@@ -1,4 +1,4 @@
-"""The ``kdumpext`` command: triage, oops, batch, gdb-core, gdbserver, crash-extension, cache (thin: parse, call the engine, print)."""
+"""The ``kdumpext`` command: triage, oops, batch, buckets, gdb-core, gdbserver, crash-extension, cache (thin: parse, call the engine, print)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import os
 import sys
 import textwrap
 from types import ModuleType
-from typing import Callable, Dict, List, NoReturn, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, NoReturn, Optional, Tuple
 
 from .errors import KdumpextError, UsageError
 from .options import EXIT_STATUS, add_debug_args, epilog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .known import KnownMatch
 
 __all__ = ["main", "build_parser"]
 
@@ -43,6 +46,13 @@ _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
          "kdumpext batch sample-dumps/ --format markdown --out report.md",
          "kdumpext batch /srv/crashes --jobs 4 --debug-dir /srv/debug --format jsonl"),
     ),
+    "buckets": (
+        "list the crash history's buckets (what batch recorded), most recently seen first",
+        "List the buckets of the crash history that kdumpext batch records.",
+        ("kdumpext buckets",
+         "kdumpext buckets --since 7d --known known.toml",
+         "kdumpext buckets --db /srv/crash/history.sqlite --json"),
+    ),
     "gdb-core": (
         "write a gdb-readable ELF core of a dump (an export; gdb itself can read the dump via gdbserver)",
         "Write a gdb-readable ELF core of a kernel dump (its memory, kernel and module text, one "
@@ -73,7 +83,7 @@ _COMMANDS: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
 }
 
 #: Subcommands implemented in modules of their own (``add_arguments(p)``, ``run(args) -> int``).
-_FRONTENDS = {"batch": ".batch", "gdb-core": ".gdbcore", "gdbserver": ".gdbserver", "crash-extension": ".crashext",
+_FRONTENDS = {"batch": ".batch", "buckets": ".bucketscmd", "gdb-core": ".gdbcore", "gdbserver": ".gdbserver", "crash-extension": ".crashext",
               "cache": ".cachecmd"}
 
 
@@ -122,6 +132,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
             p.add_argument("--no-evidence", action="store_true", help="leave out the EVIDENCE block")
             p.add_argument("--cpus", action="store_true",
                            help="also what every other CPU was running: its task and the top of its stack")
+            p.add_argument("--known", metavar="FILE",
+                           help="known issues (TOML, as for batch): say whether the bucket is a known bug, and "
+                                "when it recurs on a release that should have the fix (default: "
+                                "$KDUMPEXT_KNOWN_ISSUES when set)")
             p.set_defaults(func=_triage)
         elif name == "oops":
             p.add_argument("file", help="a file with the oops text")
@@ -160,16 +174,33 @@ def _unavailable(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _triage(args: argparse.Namespace) -> int:
+    from .known import known_issues
     from .report import render_text, to_json_dict
     from .triage import triage
 
+    known = known_issues(args.known)  # a bad file is said before the dump is opened
     report = triage(args.dump, args.vmlinux, args.debug_dir, intel=args.intel, cpus=args.cpus)
+    match = known.match(report.verdict.bucket, report.dump.release) if known is not None else None
     if args.json:
-        json.dump(to_json_dict(report), sys.stdout, indent=2)
+        doc = to_json_dict(report)
+        if known is not None:
+            doc["known"] = match.to_dict() if match is not None else None
+        json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(render_text(report, evidence=not args.no_evidence))
+        if known is not None:
+            print(_known_lines(match, known.path))
     return 0
+
+
+def _known_lines(match: "Optional[KnownMatch]", path: str) -> str:
+    """``KNOWN    scst detach race (fixed in 6.1.60)`` and its link; ``NEW  not in FILE``."""
+    if match is None:
+        return f"NEW      not in the known issues ({path})"
+    lines = ["KNOWN    " + match.text()[len("known: "):]]
+    lines += [f"         {x}" for x in (match.issue.link, match.issue.note) if x]
+    return "\n".join(lines)
 
 
 def _oops(args: argparse.Namespace) -> int:

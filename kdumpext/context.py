@@ -147,6 +147,10 @@ def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:
         info.uptime = float(uptime(prog))
     except (drgn.FaultError, LookupError, ValueError, TypeError):
         pass
+    try:
+        info.nodename = prog["init_uts_ns"].name.nodename.string_().decode(errors="replace")
+    except (drgn.FaultError, LookupError, ValueError, AttributeError):
+        pass
     crashtime = vmcoreinfo_value(read_vmcoreinfo(prog), "CRASHTIME")
     if crashtime.isdigit():
         info.crash_time = float(crashtime)

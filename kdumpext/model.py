@@ -79,6 +79,9 @@ class DumpInfo:
     taint_flags: List[str] = field(default_factory=list)
     modules: List[str] = field(default_factory=list)
     modules_missing_debuginfo: List[str] = field(default_factory=list)
+    #: the host's name as the kernel had it (``init_uts_ns.name.nodename``; ``(none)`` when it was
+    #: never set); "" when not read (a kernel log's text does not say it)
+    nodename: str = ""
 
 
 @dataclass
