@@ -14,6 +14,7 @@ ENVIRONMENT: Tuple[Tuple[str, str], ...] = (
     ("KDUMPEXT_DEBUG_PATH", "colon-separated directories searched for vmlinux and module debug info"),
     ("KDUMPEXT_CACHE_DIR", "kdumpext's cache; default $XDG_CACHE_HOME/kdumpext or ~/.cache/kdumpext"),
     ("KDUMPEXT_CACHE_MAX", "the cache's size cap, e.g. 2G or 500M (default 2G; kdumpext cache --prune)"),
+    ("KDUMPEXT_KNOWN_ISSUES", "the team's known-issues TOML file, when --known is not given (batch, triage, buckets)"),
     ("KDUMPEXT_DEBUG=1", "tracebacks instead of one-line internal errors"),
 )
 

@@ -268,7 +268,7 @@ def to_json_dict(r: Report) -> Dict[str, Any]:
     return {
         "schema": SCHEMA,
         "dump": {
-            "path": d.path, "format": d.format, "release": d.release, "build_id": d.build_id,
+            "path": d.path, "format": d.format, "host": d.nodename or None, "release": d.release, "build_id": d.build_id,
             "vmlinux": d.vmlinux, "crash_time": d.crash_time, "uptime": d.uptime, "cpus": d.cpus,
             "panic": d.panic_message, "oops": d.oops, "taint": d.taint, "taint_flags": d.taint_flags,
             "modules": d.modules, "modules_missing_debuginfo": d.modules_missing_debuginfo,
@@ -458,6 +458,7 @@ def render_text(r: Report, evidence: bool = True) -> str:
     """The full ``kdumpext triage`` report."""
     d = r.dump
     head = [
+        *([["HOST", d.nodename]] if d.nodename else []),
         ["RELEASE", d.release],
         ["DUMP", f"{d.path} ({d.format})"],
         ["VMLINUX", d.vmlinux],
