@@ -12,7 +12,7 @@ from .oops import Oops, parse_fault
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["CrashContext", "CrashSource", "crash_context", "other_cpus", "read_vmcoreinfo", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
+__all__ = ["CrashContext", "CrashSource", "crash_context", "other_cpus", "pac_mask", "read_vmcoreinfo", "TAINT_MEANINGS", "decode_taint", "vmcoreinfo_value"]
 
 #: Meaning of each taint letter (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_MEANINGS = {
@@ -105,6 +105,16 @@ def read_vmcoreinfo(prog: "drgn.Program") -> str:
         return prog["VMCOREINFO"].string_().decode(errors="replace")
     except (KeyError, LookupError, drgn.FaultError, ValueError, TypeError):
         return ""
+
+
+def pac_mask(prog: "drgn.Program") -> int:
+    """VMCOREINFO's ``NUMBER(KERNELPACMASK)``: the bits of an arm64 kernel code address that
+    hold its pointer-authentication code (0: none, or not arm64)."""
+    value = vmcoreinfo_value(read_vmcoreinfo(prog), "NUMBER(KERNELPACMASK)")
+    try:
+        return int(value, 0) & ((1 << 64) - 1) if value else 0
+    except ValueError:
+        return 0
 
 
 def crash_context(prog: "drgn.Program", info: DumpInfo) -> CrashContext:

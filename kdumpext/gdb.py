@@ -73,7 +73,7 @@ class Session:
     sources: List[Tuple[str, str]] = field(default_factory=list)  # substitute-path rules (sources.py)
     steps: Dict[Tuple[int, int], Dict[str, int]] = field(default_factory=dict)  # gdbcore.exception_steps
     threads: int = 0  # how many threads gdb got from the server
-    pac_mask: int = 0  # arm64 pointer authentication's (gdbserver.pac_mask), 0 elsewhere
+    pac_mask: int = 0  # arm64 pointer authentication's (context.pac_mask), 0 elsewhere
     _thread_steps: Dict[int, Dict[Tuple[int, int], Dict[str, int]]] = field(default_factory=dict)
     _report: Optional["Report"] = None
     _error: Optional[BaseException] = None  # from prepare(), re-raised by report
@@ -228,7 +228,8 @@ def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[
     os.environ.setdefault("DRGN_DISABLE_PLUGINS", "*")
     from .dump import open_dump
     from .gdbcore import symbol_commands
-    from .gdbserver import pac_mask, server_command
+    from .context import pac_mask
+    from .gdbserver import server_command
 
     opened = open_dump(dump, vmlinux, debug_dirs or [])
     connect = "target remote | " + server_command(_server_python(), os.path.abspath(dump),

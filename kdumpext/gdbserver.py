@@ -45,7 +45,6 @@ __all__ = [
     "Target",
     "DumpTarget",
     "dump_threads",
-    "pac_mask",
     "Server",
     "KEEPALIVE",
     "KEEPALIVE_EVERY",
@@ -482,6 +481,7 @@ class DumpTarget:
     def __init__(self, prog: "drgn.Program") -> None:
         """:raises UsageError: a dump of an architecture the server does not describe."""
         from .arch import arch_of
+        from .context import pac_mask
 
         self.prog = prog
         self.arch = arch_of(prog).name
@@ -568,19 +568,6 @@ class DumpTarget:
 
 
 _PAGE = 4096
-
-
-def pac_mask(prog: "drgn.Program") -> int:
-    """VMCOREINFO's ``NUMBER(KERNELPACMASK)``: the bits of an arm64 kernel code address that
-    hold its pointer-authentication code (0: none)."""
-    from .context import read_vmcoreinfo
-    from .dump import vmcoreinfo_value
-
-    value = vmcoreinfo_value(read_vmcoreinfo(prog), "NUMBER(KERNELPACMASK)")
-    try:
-        return int(value, 0) & ((1 << 64) - 1) if value else 0
-    except ValueError:
-        return 0
 
 
 # -- the protocol ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from . import addresses
-from .context import CrashContext, CrashSource, crash_context, read_vmcoreinfo
+from .context import CrashContext, CrashSource, crash_context, pac_mask, read_vmcoreinfo
 from .arm64 import Arm64DecodeError, strip_pac
 from .decode import DecodeError
 from .dump import open_dump, read_memory, vmcoreinfo_value
@@ -133,7 +133,7 @@ def _caller_in_link_register(prog: "drgn.Program", frames: List[Frame], link: st
     lr = frames[j].registers.get(link) if j < len(frames) else None
     if not lr:
         return frames
-    lr = strip_pac(lr, _pac_mask(prog))
+    lr = strip_pac(lr, pac_mask(prog))
     view = DrgnView(prog)
     code = view.code(lr)
     if code is None or code.name == frames[j].function:
@@ -1101,15 +1101,6 @@ def thunk_target(frame: Frame, regs: Registers) -> Optional[Tuple[str, int]]:
     return reg, value
 
 
-def _pac_mask(prog: "drgn.Program") -> int:
-    """VMCOREINFO's ``NUMBER(KERNELPACMASK)`` (arm64 pointer authentication), 0 without one."""
-    value = vmcoreinfo_value(read_vmcoreinfo(prog), "NUMBER(KERNELPACMASK)")
-    try:
-        return int(value, 0) & MASK64 if value else 0
-    except ValueError:
-        return 0
-
-
 def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Frame], fi: int, regs: Registers,
                       intel: bool, thunk: Optional[Tuple[str, int]] = None) -> Verdict:
     """An instruction fetch from a bad address: find the call (or tail jump) that went there.
@@ -1136,7 +1127,7 @@ def _bad_call_verdict(prog: "drgn.Program", ctx: CrashContext, frames: List[Fram
         v.evidence.append(Evidence("reg", f"%{view.arch.pc} = {pc:#x}"))
         ret = regs.get(view.arch.link) or None
         if ret is not None:
-            ret = strip_pac(ret, _pac_mask(prog))  # a signed link register (pointer authentication)
+            ret = strip_pac(ret, pac_mask(prog))  # a signed link register (pointer authentication)
             v.evidence.append(Evidence("reg", f"return address %{view.arch.link} = {ret:#x}"))
     else:
         v.evidence.append(Evidence("reg", f"%rip = {pc:#x}"))
