@@ -7,7 +7,7 @@ import mmap
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .model import MASK64
 
@@ -891,48 +891,6 @@ def _attr_value(buf: Any, pos: int, form: int, addr_size: int, off_size: int,
     raise ValueError(f"DWARF form {form:#x}")
 
 
-def _abbrev_attrs(abbrev: bytes, offset: int, code: int) -> List[Tuple[int, int, int]]:
-    """The ``(attribute, form, implicit const)`` list of abbreviation ``code`` in the table at ``offset``.
-
-    GCC puts a unit's own abbreviation near the end of its table (it sorts them by use), so
-    this walks whole tables: one-byte numbers, nearly all of them, are read inline."""
-    pos = offset
-    while True:
-        c = abbrev[pos]
-        if c < 0x80:
-            pos += 1
-        else:
-            c, pos = _uleb(abbrev, pos)
-        if c == 0:
-            raise ValueError(f"abbreviation {code} not in the table at {offset:#x}")
-        if abbrev[pos] < 0x80:  # the tag
-            pos += 2  # and the has-children byte
-        else:
-            pos = _uleb(abbrev, pos)[1] + 1
-        attrs: List[Tuple[int, int, int]] = []
-        want = c == code
-        while True:
-            at = abbrev[pos]
-            if at < 0x80:
-                pos += 1
-            else:
-                at, pos = _uleb(abbrev, pos)
-            form = abbrev[pos]
-            if form < 0x80:
-                pos += 1
-            else:
-                form, pos = _uleb(abbrev, pos)
-            if at == 0 and form == 0:
-                break
-            implicit = 0
-            if form == 0x21:
-                implicit, pos = _sleb(abbrev, pos)
-            if want:
-                attrs.append((at, form, implicit))
-        if want:
-            return attrs
-
-
 def _rnglist(buf: Any, pos: int, base: int, addr_size: int) -> List[Tuple[int, int]]:
     """A DWARF 5 ``.debug_rnglists`` list at ``pos``.  :raises ValueError: an entry that needs
     ``.debug_addr`` (split DWARF), which this reader does not follow."""
@@ -1014,30 +972,48 @@ def aranges_table(buf: Any) -> List[Tuple[int, int, int]]:
 
 
 def _unit_count(info: Any) -> int:
-    """How many units ``.debug_info`` holds (their headers' lengths, nothing else read)."""
+    """How many units ``.debug_info`` holds (their headers, nothing else read)."""
     pos, n, end = 0, 0, len(info)
     while pos + 4 <= end:
-        length = int.from_bytes(info[pos:pos + 4], "little")
-        pos += 4 + (8 + int.from_bytes(info[pos + 4:pos + 12], "little") if length == 0xFFFFFFFF else length)
+        pos = _unit_header(info, pos).end
         n += 1
     return n
 
 
 def _abbrev_table(abbrev: bytes, offset: int) -> Dict[int, Tuple[int, bool, List[Tuple[int, int, int]]]]:
-    """The abbreviation table at ``offset``: code -> (tag, has children, [(attribute, form, implicit const)])."""
+    """The abbreviation table at ``offset``: code -> (tag, has children, [(attribute, form, implicit const)]).
+
+    A unit's own abbreviation is near the end of its table (GCC sorts them by use), so whole
+    tables are read: one-byte numbers, nearly all of them, inline."""
     table: Dict[int, Tuple[int, bool, List[Tuple[int, int, int]]]] = {}
     pos = offset
     while True:
-        code, pos = _uleb(abbrev, pos)
+        code = abbrev[pos]
+        if code < 0x80:
+            pos += 1
+        else:
+            code, pos = _uleb(abbrev, pos)
         if code == 0:
             return table
-        tag, pos = _uleb(abbrev, pos)
+        tag = abbrev[pos]
+        if tag < 0x80:
+            pos += 1
+        else:
+            tag, pos = _uleb(abbrev, pos)
         children = abbrev[pos] != 0
         pos += 1
         attrs: List[Tuple[int, int, int]] = []
         while True:
-            at, pos = _uleb(abbrev, pos)
-            form, pos = _uleb(abbrev, pos)
+            at = abbrev[pos]
+            if at < 0x80:
+                pos += 1
+            else:
+                at, pos = _uleb(abbrev, pos)
+            form = abbrev[pos]
+            if form < 0x80:
+                pos += 1
+            else:
+                form, pos = _uleb(abbrev, pos)
             if at == 0 and form == 0:
                 break
             implicit = 0
@@ -1045,6 +1021,44 @@ def _abbrev_table(abbrev: bytes, offset: int) -> Dict[int, Tuple[int, bool, List
                 implicit, pos = _sleb(abbrev, pos)
             attrs.append((at, form, implicit))
         table[code] = (tag, children, attrs)
+
+
+class _Unit(NamedTuple):
+    """A ``.debug_info`` unit's header, as the readers here need it."""
+
+    end: int  #: the next unit's offset
+    version: int
+    unit_type: int  #: DW_UT_* (1, compile, before DWARF 5)
+    addr_size: int
+    off_size: int  #: 4, or 8 for 64-bit DWARF
+    abbrev_off: int
+    die: int  #: where its first (top) DIE starts
+
+
+def _unit_header(info: Any, cu: int) -> _Unit:
+    """The header of the unit at offset ``cu`` (DWARF 2-5; type, skeleton and split units'
+    extra fields skipped).  :raises IndexError: past the section."""
+    length = int.from_bytes(info[cu:cu + 4], "little")
+    off_size, pos = (8, cu + 12) if length == 0xFFFFFFFF else (4, cu + 4)
+    if off_size == 8:
+        length = int.from_bytes(info[cu + 4:cu + 12], "little")
+    end = pos + length
+    version = int.from_bytes(info[pos:pos + 2], "little")
+    pos += 2
+    if version >= 5:
+        unit_type, addr_size = info[pos], info[pos + 1]
+        abbrev_off = int.from_bytes(info[pos + 2:pos + 2 + off_size], "little")
+        pos += 2 + off_size
+        if unit_type in (4, 5):  # skeleton, split_compile: a DWO id
+            pos += 8
+        elif unit_type in (2, 6):  # type units: a type signature and the type's offset
+            pos += 8 + off_size
+    else:
+        unit_type = 1
+        abbrev_off = int.from_bytes(info[pos:pos + off_size], "little")
+        addr_size = info[pos + off_size]
+        pos += off_size + 1
+    return _Unit(end, version, unit_type, addr_size, off_size, abbrev_off, pos)
 
 
 _DW_TAG_SUBPROGRAM, _DW_AT_SIBLING = 0x2E, 0x01
@@ -1059,23 +1073,9 @@ def top_level_subprograms(info: Any, abbrev: bytes, cu: int, rnglists: Any = b""
     subtree skipped by ``DW_AT_sibling`` (walked when there is none).  Pure; what pyelftools
     would give by building every top-level DIE (0.35 s for three big units of a distro vmlinux).
     :raises ValueError: a form or range-list entry this reader does not know."""
-    length = int.from_bytes(info[cu:cu + 4], "little")
-    off_size, pos = (8, cu + 12) if length == 0xFFFFFFFF else (4, cu + 4)
-    if off_size == 8:
-        length = int.from_bytes(info[cu + 4:cu + 12], "little")
-    end = pos + length
-    version = int.from_bytes(info[pos:pos + 2], "little")
-    pos += 2
-    if version >= 5:
-        addr_size = info[pos + 1]
-        abbrev_off = int.from_bytes(info[pos + 2:pos + 2 + off_size], "little")
-        pos += 2 + off_size
-        if info[cu + (12 if off_size == 8 else 4) + 2] in (4, 5):
-            pos += 8
-    else:
-        abbrev_off = int.from_bytes(info[pos:pos + off_size], "little")
-        addr_size = info[pos + off_size]
-        pos += off_size + 1
+    unit = _unit_header(info, cu)
+    end, version, addr_size, off_size, pos = unit.end, unit.version, unit.addr_size, unit.off_size, unit.die
+    abbrev_off = unit.abbrev_off
     table = _abbrev_table(abbrev, abbrev_off)
 
     def read_die(at: int) -> Tuple[int, int, bool, Dict[int, Tuple[int, Optional[int]]]]:
@@ -1172,33 +1172,22 @@ def cu_address_ranges(info: Any, abbrev: bytes, rnglists: Any = b"", ranges: Any
     pos, end = 0, len(info)
     while pos + 11 <= end:
         cu = pos
-        length = int.from_bytes(info[pos:pos + 4], "little")
-        off_size, pos = (8, pos + 12) if length == 0xFFFFFFFF else (4, pos + 4)
-        if off_size == 8:
-            length = int.from_bytes(info[cu + 4:cu + 12], "little")
-        nxt = pos + length
         try:
-            version = int.from_bytes(info[pos:pos + 2], "little")
-            pos += 2
-            if version >= 5:
-                unit_type, addr_size = info[pos], info[pos + 1]
-                abbrev_off = int.from_bytes(info[pos + 2:pos + 2 + off_size], "little")
-                pos += 2 + off_size
-                if unit_type in (2, 6):  # type units: no code
-                    pos = nxt
-                    continue
-                if unit_type in (4, 5):  # skeleton, split_compile: a DWO id
-                    pos += 8
-            else:
-                abbrev_off = int.from_bytes(info[pos:pos + off_size], "little")
-                addr_size = info[pos + off_size]
-                pos += off_size + 1
+            unit = _unit_header(info, cu)
+        except IndexError:
+            unplaced.append(cu)
+            break
+        nxt, version, addr_size, off_size, pos = unit.end, unit.version, unit.addr_size, unit.off_size, unit.die
+        if unit.unit_type in (2, 6):  # type units: no code
+            pos = nxt
+            continue
+        try:
             code, pos = _uleb(info, pos)
             low: Optional[int] = None
             high: Optional[int] = None
             high_is_offset = False
             rng: Optional[Tuple[int, int]] = None
-            for at, form, implicit in _abbrev_attrs(abbrev, abbrev_off, code):
+            for at, form, implicit in _abbrev_table(abbrev, unit.abbrev_off)[code][2]:
                 value, pos = _attr_value(info, pos, form, addr_size, off_size, implicit)
                 if at == _DW_AT_LOW_PC:
                     low = value
@@ -1218,7 +1207,7 @@ def cu_address_ranges(info: Any, abbrev: bytes, rnglists: Any = b"", ranges: Any
             elif low is not None:
                 out.append((low, low + 1, cu))
             # a unit with neither (declarations only) has no code
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, KeyError):  # KeyError: its abbreviation is not in its table
             unplaced.append(cu)
         pos = nxt
     out.sort()
