@@ -160,11 +160,12 @@ _KINDS: Tuple[Tuple[str, "re.Pattern[str]"], ...] = tuple((k, re.compile(r)) for
 #: kdumpext classes that agree with a title kind; kinds not listed are not scored ("-").
 KIND_CLASSES: Dict[str, FrozenSet[str]] = {
     "NULL pointer dereference": frozenset({"null-deref", "null-fn-call"}),
+    # a pointer of POISON_FREE (0x6b...) read from a freed object is classed use-after-free
     "paging request": frozenset({"bad-access", "user-access", "err-ptr", "list-poison", "slab-poison",
-                                 "bad-call"}),
+                                 "use-after-free", "bad-call"}),
     # KASAN builds print "KASAN: null-ptr-deref in range [0x0-0x7]" before such a GPF
     "general protection fault": frozenset({"non-canonical", "bad-access", "list-poison", "slab-poison",
-                                           "null-deref", "bad-call"}),
+                                           "use-after-free", "null-deref", "bad-call"}),
     "kernel BUG": frozenset({"bug"}),
     "WARNING": frozenset({"warning"}),
     # the access KASAN caught (use-after-free, out-of-bounds, a bad free), or one outside any object

@@ -22,6 +22,7 @@ __all__ = [
     "Verdict",
     "Report",
     "HeldObject",
+    "SlabTrack",
     "CpuStack",
     "Suspect",
     "Siblings",
@@ -361,6 +362,24 @@ class Siblings:
 
 
 @dataclass
+class SlabTrack:
+    """Where a slab object was last allocated or freed, as ``slub_debug=U`` records it."""
+
+    kind: str  #: ``alloc`` or ``free``
+    caller: str  #: ``kdxobj_req_complete+0x5c [kdxobj]``: the allocator's or free's caller
+    pid: int
+    cpu: int
+    when: int  #: jiffies then
+    ago: Optional[int] = None  #: jiffies from then to the crash (None when the dump's jiffies are unreadable)
+    frames: List[str] = field(default_factory=list)  #: the stack depot's trace, innermost first
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON form."""
+        return {"kind": self.kind, "caller": self.caller, "pid": self.pid, "cpu": self.cpu, "when": self.when,
+                "jiffies_before_crash": self.ago, "frames": list(self.frames)}
+
+
+@dataclass
 class HeldObject:
     """One object a bad value was read from (``cmd`` for ``cmd->dev``)."""
 
@@ -375,6 +394,7 @@ class HeldObject:
     siblings: Optional[Siblings] = None
     member: str = ""  #: the member the bad value was read from (``dev``)
     member_offset: int = 0
+    tracks: List[SlabTrack] = field(default_factory=list)  #: its last allocation and free (slub_debug=U)
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON form (addresses as hex strings)."""
@@ -391,6 +411,7 @@ class HeldObject:
                 "examples": [f"{a:#x}" for a in s.examples], "stopped": s.stopped or None,
                 "skipped": s.skipped or None,
             },
+            "tracks": [t.to_dict() for t in self.tracks],
         }
 
 

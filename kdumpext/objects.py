@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
 
 from . import addresses
 from .arch import arch_of
-from .model import BadAddress, HeldObject, Hop, Siblings, Suspect, Verdict
+from .model import BadAddress, HeldObject, Hop, Siblings, SlabTrack, Suspect, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["held_objects", "freed_holder", "suspects_in", "GENERAL_CACHES", "SIBLING_SECONDS", "SIBLING_LIMIT"]
+__all__ = ["held_objects", "freed_holder", "suspects_in", "slab_tracks", "GENERAL_CACHES", "SIBLING_SECONDS",
+           "SIBLING_LIMIT"]
 
 #: How long the sibling scan may take, and how many objects it reads at most (both said in the
 #: output when hit).
@@ -92,7 +93,7 @@ def suspects_in(data: bytes, members: List[Tuple[str, int]], expr: str, arch: st
         exact = bad.kind in ("list-poison", "slab-poison", "err-ptr") and bad.offset == 0
         if exact or bad.kind == "non-canonical":
             out.append(Suspect(path, off, value, bad.kind, _hint(expr, path, bad)))
-    return _one_per_list_entry(out, expr)
+    return _one_for_poison(_one_per_list_entry(out, expr), expr)
 
 
 def _one_per_list_entry(found: List[Suspect], expr: str) -> List[Suspect]:
@@ -112,11 +113,163 @@ def _one_per_list_entry(found: List[Suspect], expr: str) -> List[Suspect]:
     return out
 
 
+def _one_for_poison(found: List[Suspect], expr: str) -> List[Suspect]:
+    """A freed object under ``slub_debug=P`` is POISON_FREE from end to end: one suspect for all
+    its members that hold it (``node.next, node.prev, queue``), not one per member."""
+    free = addresses.SLAB_POISONS["POISON_FREE"]
+    poisoned = [x for x in found if x.kind == "slab-poison" and x.value == free]
+    if len(poisoned) < 2:
+        return found
+    paths = ", ".join(x.path for x in poisoned)
+    one = Suspect(poisoned[0].path, poisoned[0].offset, free, "slab-poison",
+                  f"{expr}'s pointer members hold slab poison (POISON_FREE, 0x6b…: {paths}): {expr} was freed "
+                  "(slub_debug=P) before this access")
+    return [one if x is poisoned[0] else x for x in found if x is poisoned[0] or x not in poisoned]
+
+
+#: include/linux/slab.h's SLAB_STORE_USER (slub_debug=U) before v6.9, where the flags became the
+#: bits of enum _slab_flag_bits (read from the DWARF when there).
+_SLAB_STORE_USER = 0x00010000
+
+
+def _store_user_flag(prog: "drgn.Program") -> int:
+    try:
+        return 1 << int(prog.constant("_SLAB_STORE_USER").value_())
+    except (LookupError, ValueError):
+        return _SLAB_STORE_USER
+
+
+def _where(prog: "drgn.Program", pc: int) -> str:
+    """``kdxobj_req_alloc+0x30 [kdxobj]``, or the bare address when no symbol holds ``pc``."""
+    import drgn
+
+    try:
+        sym = prog.symbol(pc)
+    except LookupError:
+        return f"{pc:#x}"
+    try:
+        mod = prog.module(pc)
+        tag = "" if isinstance(mod, drgn.MainModule) else f" [{mod.name}]"
+    except LookupError:
+        tag = ""
+    return f"{sym.name}+{pc - sym.address:#x}{tag}"
+
+
+def slab_tracks(prog: "drgn.Program", cache: Any, start: int, now: Optional[int] = None) -> List[SlabTrack]:
+    """The last allocation and free of the slab object at ``start`` that SLUB recorded, when its
+    cache stores them (``slub_debug=U``): after the object's payload, at ``get_info_end()``, one
+    ``struct track`` per kind; with the stack depot, each with its trace.  ``now`` is the crash's
+    jiffies.  Empty when the cache records nothing or the kernel's types are not in the DWARF."""
+    import drgn
+
+    try:
+        if not int(cache.flags) & _store_user_flag(prog):
+            return []
+        track_type = prog.type("struct track")
+        inuse, offset = int(cache.inuse), int(cache.offset)
+    except (LookupError, AttributeError, drgn.FaultError):
+        return []
+    # mm/slub.c get_info_end(): the free pointer is stored past the payload when it is not inside it
+    info_end = inuse + (8 if offset >= inuse else 0)
+    out: List[SlabTrack] = []
+    for i, kind in enumerate(("alloc", "free")):
+        try:
+            t = drgn.Object(prog, track_type, address=start + info_end + i * drgn.sizeof(track_type))
+            addr = int(t.addr)
+            if not addr:
+                continue
+            when = int(t.when)
+            track = SlabTrack(kind, _where(prog, addr), int(t.pid), int(t.cpu), when,
+                              None if now is None else (now - when) & ((1 << 64) - 1))
+        except (drgn.FaultError, LookupError, AttributeError):
+            continue
+        try:
+            from drgn.helpers.linux.stackdepot import stack_depot_fetch
+
+            trace = stack_depot_fetch(t.handle) if int(t.handle) else None
+            # one entry per saved pc: the frames drgn adds for functions inlined there share it
+            track.frames = [_where(prog, fr.pc) for fr in trace if not fr.is_inline] if trace is not None else []
+        except (drgn.FaultError, LookupError, AttributeError, ValueError, IndexError):
+            pass
+        out.append(track)
+    return out
+
+
+#: struct pages read at a time when looking for a cache's slabs (256 KiB of 64-byte pages)
+_PAGE_CHUNK = 4096
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _slabs_of(prog: "drgn.Program", cache: Any, deadline: float) -> Iterator[Tuple[Any, Any]]:
+    """``(page, slab)`` for every slab of ``cache``.  SLUB lists no full slab unless debugging, so
+    the struct page array is read a chunk at a time and searched for the cache's address where a
+    slab keeps it (a C-speed ``bytes.find``, where drgn's own walk asks every page in Python);
+    each hit is confirmed with drgn's page helpers.  Raises :class:`_OutOfTime` past
+    ``deadline``, checked per chunk."""
+    import drgn
+    from drgn.helpers.linux.mm import PageSlab, PageTail, for_each_valid_page_range
+
+    try:
+        slab_type = prog.type("struct slab")  # v5.17+: struct slab overlays struct page
+    except LookupError:
+        slab_type = prog.type("struct page")
+    page_type = prog.type("struct page")
+    psize, off = drgn.sizeof(page_type), drgn.offsetof(slab_type, "slab_cache")
+    needle = int(cache.value_()).to_bytes(8, "little")
+    page_ptr, slab_ptr = prog.pointer_type(page_type), prog.pointer_type(slab_type)
+    for start, end, mem_map in for_each_valid_page_range(prog):
+        base = int(mem_map.value_())
+        for pfn in range(start, end, _PAGE_CHUNK):
+            if time.monotonic() > deadline:
+                raise _OutOfTime()
+            addr = base + pfn * psize
+            try:
+                data = prog.read(addr, min(_PAGE_CHUNK, end - pfn) * psize)
+            except drgn.FaultError:
+                continue  # a hole in the page array
+            i = data.find(needle)
+            while i >= 0:
+                if (i - off) % psize == 0:
+                    page = drgn.Object(prog, page_ptr, value=addr + i - off)
+                    try:
+                        if PageSlab(page) and not PageTail(page):
+                            yield page, drgn.cast(slab_ptr, page)
+                    except drgn.FaultError:
+                        pass
+                i = data.find(needle, i + 1)
+
+
+def _allocated_objects(prog: "drgn.Program", cache: Any, deadline: float) -> Iterator[int]:
+    """The addresses of ``cache``'s allocated objects: its slabs (:func:`_slabs_of`), each less
+    what drgn's SLUB helper knows to be free (the slab's freelist, the CPUs' freelists).  Where
+    that helper's inner methods are not there (another drgn, SLAB), drgn's public walk, whose
+    first object may come only after a walk over every page."""
+    from drgn.helpers.linux.slab import _get_slab_cache_helper, slab_cache_for_each_allocated_object
+
+    helper = _get_slab_cache_helper(cache)
+    page_objects = getattr(helper, "_page_objects", None)
+    try:
+        helper.for_each_allocated_object("void")  # sets up the CPUs' free objects; the walk is not started
+        usable = page_objects is not None and hasattr(helper, "_cache_free_objects")
+    except (AttributeError, NotImplementedError):
+        usable = False
+    if page_objects is None or not usable:
+        for obj in slab_cache_for_each_allocated_object(cache, "void"):
+            yield int(obj.value_())
+        return
+    void_ptr = prog.pointer_type(prog.type("void"))
+    for page, slab in _slabs_of(prog, cache, deadline):
+        for obj in page_objects(page, slab, void_ptr):
+            yield int(obj.value_())
+
+
 def _siblings(prog: "drgn.Program", cache: Any, cache_name: str, member: str, offset: int, value: int,
               holder: int, deadline: float) -> Siblings:
     """Count the allocated objects of ``cache`` whose 8 bytes at ``offset`` hold ``value``."""
     from drgn import FaultError
-    from drgn.helpers.linux.slab import slab_cache_for_each_allocated_object
 
     s = Siblings(cache_name, member, value)
     if cache_name.startswith(GENERAL_CACHES):
@@ -129,8 +282,7 @@ def _siblings(prog: "drgn.Program", cache: Any, cache_name: str, member: str, of
     except (AttributeError, LookupError, FaultError):
         pass
     try:
-        for obj in slab_cache_for_each_allocated_object(cache, "void"):
-            addr = int(obj.value_())
+        for addr in _allocated_objects(prog, cache, deadline):
             s.scanned += 1
             try:
                 v = prog.read_u64(addr + offset)
@@ -144,11 +296,22 @@ def _siblings(prog: "drgn.Program", cache: Any, cache_name: str, member: str, of
                 s.stopped = f"count limit {SIBLING_LIMIT}"
                 break
             if time.monotonic() > deadline:
-                s.stopped = f"time limit {SIBLING_SECONDS} s"
-                break
+                raise _OutOfTime()
+    except _OutOfTime:
+        s.stopped = f"time limit {SIBLING_SECONDS} s"
     except (FaultError, LookupError, ValueError, NotImplementedError) as e:
         s.stopped = f"the cache could not be walked ({e})"
     return s
+
+
+def _jiffies(prog: "drgn.Program") -> Optional[int]:
+    """The kernel's jiffies at the crash, or None."""
+    import drgn
+
+    try:
+        return int(prog["jiffies"].value_())
+    except (LookupError, drgn.FaultError, ValueError):
+        return None
 
 
 def _describe(prog: "drgn.Program", hop: Hop, deadline: float, arch: str) -> Optional[HeldObject]:
@@ -193,11 +356,44 @@ def _describe(prog: "drgn.Program", hop: Hop, deadline: float, arch: str) -> Opt
         members = list(_pointer_members(t))[:_MAX_MEMBERS]
         obj.suspects = [s for s in suspects_in(data, members, hop.holder_expr, arch)
                         if not (hop.member is not None and s.path == hop.member.path)]  # the bad value itself
+    if cache_obj is not None and obj.object_start is not None:
+        obj.tracks = slab_tracks(prog, cache_obj, obj.object_start, _jiffies(prog))
     if cache_obj is not None and obj.allocated and hop.member is not None and hop.value is not None \
             and time.monotonic() < deadline:
         obj.siblings = _siblings(prog, cache_obj, obj.cache, hop.member.path, hop.member.offset, hop.value,
                                  obj.object_start if obj.object_start is not None else hop.holder, deadline)
     return obj
+
+
+def _holder_from_frame(prog: "drgn.Program", hop: Hop) -> Optional[int]:
+    """The object a load read from, when the registers no longer hold it (the load overwrote its
+    own base register, ``mov 0x20(%rdi),%rdi``): the variable ``hop.holder_expr`` names, as DWARF
+    locates it in the crashed task's frame of the load's function (a callee-saved register, the
+    stack).  Kept only if its member still holds the value the load read."""
+    import drgn
+
+    name = hop.holder_expr
+    if not name.isidentifier() or hop.member is None:
+        return None
+    try:
+        trace = prog.crashed_thread().stack_trace()
+    except (LookupError, ValueError, drgn.FaultError):
+        return None
+    fn = hop.function + hop.clone
+    for frame in trace:
+        if frame.name not in (fn, hop.function):
+            continue
+        try:
+            obj = frame[name]
+            if obj.absent_ or obj.type_.unqualified().kind != drgn.TypeKind.POINTER:
+                return None
+            addr = int(obj.value_())
+            if hop.value is not None and hop.member.size == 8 and prog.read_u64(addr + hop.member.offset) != hop.value:
+                return None
+        except (KeyError, LookupError, ValueError, drgn.FaultError, drgn.ObjectAbsentError):
+            return None
+        return addr
+    return None
 
 
 def held_objects(prog: "drgn.Program", v: Verdict, seconds: float = SIBLING_SECONDS) -> List[HeldObject]:
@@ -208,6 +404,8 @@ def held_objects(prog: "drgn.Program", v: Verdict, seconds: float = SIBLING_SECO
     deadline = time.monotonic() + seconds
     out: List[HeldObject] = []
     for hop in v.chain:
+        if hop.kind == "load" and hop.holder is None and hop.holder_expr:
+            hop.holder = _holder_from_frame(prog, hop)
         if hop.kind != "load" or hop.holder is None or not hop.holder_expr or hop.holder < 0x1000:
             continue
         if any(o.address == hop.holder for o in out):
@@ -233,8 +431,9 @@ def freed_holder(v: Verdict, objects: List[HeldObject]) -> Optional[str]:
     if held is None:
         return None
     if held.allocated is False:
+        when = "before" if first.value == addresses.SLAB_POISONS["POISON_FREE"] else "before (or while)"
         return f"{held.expr} ({held.address:#x}) is a free object of {held.cache} in the dump: it was freed " \
-               f"before (or while) {first.expr} was read from it"
+               f"{when} {first.expr} was read from it"
     poison = next((x for x in held.suspects if x.kind == "slab-poison" and x.value == addresses.SLAB_POISONS.get(
         "POISON_FREE")), None)
     if poison is not None:

@@ -115,12 +115,29 @@ def summarize(v: Verdict, reg: str = "") -> str:
         return f'panic("{v.message}") called from {where}' if v.message else f"panic() called from {where}"
     if v.crash_class in ("bug", "warning"):
         return f"{'WARN()' if v.crash_class == 'warning' else 'BUG()'} at {v.source or '?'} in {where}"
-    if v.crash_class in SANITIZER_CLASSES:
+    if v.crash_class in SANITIZER_CLASSES and not freed_read(v):
         # "use-after-free read of 8 bytes at 0xffff88801d6ca4a8 in tty_ldisc_hangup"
         what = f" {v.access}" if v.access else ""
         size = f" of {v.size} bytes" if v.size else ""
         at = f" at {v.address:#x}" if v.address is not None else ""
         return f"{v.crash_class}{what}{size}{at} in {where}"
+    if freed_read(v):
+        return f"{USE_AFTER_FREE}{_fault_summary(v, reg)}"
+    return _fault_summary(v, reg)
+
+
+#: How a use-after-free verdict of a faulting access begins (the rest is the fault's verdict).
+USE_AFTER_FREE = "use after free: "
+
+
+def freed_read(v: Verdict) -> bool:
+    """A fault through a pointer of POISON_FREE: classed use-after-free, but a faulting access
+    explained as such (instruction, pointer, member), not a sanitizer's report."""
+    return v.crash_class == "use-after-free" and v.bad is not None and v.bad.kind == "slab-poison"
+
+
+def _fault_summary(v: Verdict, reg: str) -> str:
+    """:func:`summarize` of a faulting access or bad call."""
     word = bad_word(v.bad)
     insn = v.instruction
     if not reg and insn is not None and insn.mem is not None and insn.mem.base not in (None, "rip") \
@@ -348,8 +365,9 @@ def render_verdict(v: Verdict) -> str:
         if insn:
             rows.append(["", insn.text])
         rows += _source_row(v)
-    elif v.crash_class in SANITIZER_CLASSES:
-        # caught by KASAN/KFENCE before the access: no faulting instruction
+    elif v.crash_class in SANITIZER_CLASSES and not freed_read(v):
+        # caught by KASAN/KFENCE before the access: no faulting instruction (a fault on a freed
+        # object's poison is a use-after-free too, and shown as the fault it was below)
         rows.append(["CAUGHT", v.summary])
         if v.site or v.source:
             rows.append(["", f"{v.site}  {v.source}".strip()])
@@ -420,6 +438,10 @@ def render_chain(hops: List[Hop]) -> List[str]:
     return out
 
 
+#: how many frames of a slab object's allocation or free stack the text report shows (JSON: all)
+_TRACK_FRAMES = 6
+
+
 def render_objects(objects: List[HeldObject]) -> str:
     """The objects block: where each object the bad value was read from lives, its suspicious
     members, and how many objects of its cache share the bad value."""
@@ -428,6 +450,14 @@ def render_objects(objects: List[HeldObject]) -> str:
         rows.append(["OBJECT", f"{o.expr} = {o.address:#x} ({o.type}): {o.where}"])
         for x in o.suspects:
             rows.append(["HINT", x.hint])
+        for t in o.tracks:
+            if t.kind == "free" and o.allocated:
+                continue  # an earlier life's free: the object was allocated again since
+            ago = f", {t.ago:,} {'jiffy' if t.ago == 1 else 'jiffies'} before the crash" if t.ago is not None else ""
+            rows.append(["ALLOC" if t.kind == "alloc" else "FREED", f"by {t.caller}  (pid {t.pid}, cpu {t.cpu}{ago})"])
+            if t.frames:
+                rows.append(["", " <- ".join(t.frames[:_TRACK_FRAMES])
+                             + (" <- …" if len(t.frames) > _TRACK_FRAMES else "")])
         s = o.siblings
         if s is None:
             continue
@@ -437,8 +467,11 @@ def render_objects(objects: List[HeldObject]) -> str:
             continue
         others = f" (also {', '.join(f'{a:#x}' for a in s.examples)})" if s.examples else ""
         upto = f"; stopped at the {s.stopped}" if s.stopped else ""
-        rows.append(["OTHERS", f"{s.same} of {s.scanned:,} allocated objects of {s.cache} have {field_text}"
-                                 f"{others}{upto}"])
+        whole = ""
+        if not s.stopped and s.scanned > 1:  # a whole count: one object's bug, or all of them
+            whole = ": only this one" if s.same == 1 else ": all of them" if s.same == s.scanned else ""
+        rows.append(["OTHERS", f"{s.same:,} of {s.scanned:,} allocated objects of {s.cache} have {field_text}"
+                                 f"{whole}{others}{upto}"])
     return _plain(rows, len("VERDICT"))  # aligned with the verdict block above it
 
 

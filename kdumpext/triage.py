@@ -21,7 +21,7 @@ from .arch import ARCHES, NotDecoded, arch_of
 from .model import (SANITIZER_CLASSES, Access, BadAddress, CrashClass, DumpInfo, Evidence, Frame, HeldObject, Hop, Instruction, MASK64, MemOperand,
                     Registers, Report, Verdict)
 from .program import Code, DrgnView, branch_register, clone_suffix, with_target_name
-from .report import summarize
+from .report import USE_AFTER_FREE, freed_read, summarize
 from .reports import report_blame, report_verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -185,6 +185,9 @@ def verdict_class(bad: BadAddress, access: str) -> CrashClass:
     """The verdict class of an access through a bad address (``null`` + exec is ``null-fn-call``)."""
     if access == "exec" and bad.kind == "null":
         return "null-fn-call"
+    if bad.kind == "slab-poison" and bad.detail == "POISON_FREE":
+        # slub_debug=P fills a freed object with 0x6b: the pointer was read from a freed object
+        return "use-after-free"
     return _CLASS_OF_KIND.get(bad.kind, "bad-access")
 
 
@@ -332,12 +335,16 @@ def _objects(prog: "drgn.Program", v: Verdict, warnings: List[str]) -> List[Held
     try:
         objects = held_objects(prog, v)
         freed = freed_holder(v, objects)
-        if freed is not None and v.crash_class not in ("panic", "bug", "warning", *SANITIZER_CLASSES):
+        if freed is not None and (freed_read(v) or v.crash_class not in ("panic", "bug", "warning",
+                                                                          *SANITIZER_CLASSES)):
             # the bad value is stale memory: the bug is the use of a freed object, whatever it held
             v.evidence.append(Evidence("note", freed))
-            v.summary = f"use after free: {freed}; {v.summary}" if v.summary else f"use after free: {freed}"
+            rest = v.summary[len(USE_AFTER_FREE):] if v.summary.startswith(USE_AFTER_FREE) else v.summary
+            v.summary = f"{USE_AFTER_FREE}{freed}; {rest}" if rest else f"{USE_AFTER_FREE}{freed}"
             v.crash_class = "use-after-free"
-            if v.confidence == "high":
+            first = next((h for h in v.chain if h.kind == "load" and h.holder is not None), None)
+            if v.confidence == "high" and not (first is not None and first.value == addresses.SLAB_POISONS["POISON_FREE"]):
+                # free in the dump, but the value read was no poison: it may have been freed after the read
                 v.confidence = "medium"
         return objects
     except Exception as e:  # noqa: BLE001 - the objects are an addition to the verdict

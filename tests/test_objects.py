@@ -53,6 +53,9 @@ def test_freed_holder() -> None:
     ("list-poison", "req", "struct kdx_req", "kmalloc-32", "req->node is LIST_POISON1/LIST_POISON2"),
     # kdx_flow (kmalloc-16), nothing else wrong in it
     ("null-write", "f", "struct kdx_flow", "kmalloc-16", None),
+    # mov 0x20(%rdi),%rdi overwrote ad with ad->link: ad is found where DWARF puts it in
+    # kdxapi_adapter_reset's frame, kept because its ->link (+0x20) still holds the NULL read
+    ("api-spinlock", "ad", "struct kdxapi_adapter", "kmalloc-64", None),
 ])
 def test_objects_of_sample_dumps(scenario: str, expr: str, type_: str, cache: str, hint: Any) -> None:
     """``kdumpext triage --json``: the object the bad value was read from, its slab cache and
@@ -105,6 +108,52 @@ def test_sibling_scan_over_a_dedicated_cache() -> None:
     kthreads = {t.value_() for t in tasks if not t.mm}
     assert kthreads <= {t.address_ for t in allocated if not t.mm}
     assert len(s.examples) == 3 and all(a in {t.address_ for t in allocated} for a in s.examples)
+
+
+@pytest.mark.parametrize("where", ["x86_64", "arm64"])
+def test_allocated_objects_are_drgns(where: str) -> None:
+    """The sibling scan's object walk (the page array searched for a cache's address) gives, on
+    every cache of a real dump, exactly the objects drgn's own walk (every page asked) gives: the
+    x86-64 seed, and the arm64 use-after-free dump booted with slub_debug=PU (debug layouts,
+    a freed object)."""
+    import time
+
+    from drgn.helpers.linux.slab import for_each_slab_cache, slab_cache_for_each_allocated_object
+
+    from corpus import ARM64, ARM64_BUILD
+    from kdumpext.dump import open_dump
+    from kdumpext.objects import _allocated_objects
+
+    if where == "x86_64":
+        opened = open_dump(_dump("scst-null-dev"), None, [BUILD])
+    else:
+        found = sorted(glob.glob(os.path.join(ARM64, "obj-uaf", "*", "dump.*")))
+        assert found, "sample-dumps/arm64/obj-uaf"
+        opened = open_dump(found[0], None, [ARM64_BUILD])
+    prog = opened.prog
+    compared = 0
+    for cache in for_each_slab_cache(prog):
+        ours = sorted(_allocated_objects(prog, cache, time.monotonic() + 60))
+        theirs = sorted(int(o.value_()) for o in slab_cache_for_each_allocated_object(cache, "void"))
+        assert ours == theirs, cache.name.string_().decode()
+        compared += bool(theirs)
+    assert compared > 20
+
+
+def test_sibling_scan_stops_at_its_deadline() -> None:
+    """A scan whose time is up stops and says so, whatever it has counted."""
+    import time
+
+    from drgn.helpers.linux.slab import find_slab_cache
+
+    from kdumpext.dump import open_dump
+    from kdumpext.objects import SIBLING_SECONDS, _siblings
+
+    opened = open_dump(_dump("scst-null-dev"), None, [BUILD])
+    cache = find_slab_cache(opened.prog, "task_struct")
+    assert cache is not None
+    s = _siblings(opened.prog, cache, "task_struct", "mm", 0, 0, 0, time.monotonic() - 1)
+    assert s.stopped == f"time limit {SIBLING_SECONDS} s" and s.scanned <= 1
 
 
 def test_sections_around_the_verdict() -> None:
