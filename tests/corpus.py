@@ -17,7 +17,7 @@ ARM64 = os.path.join(SAMPLES, "arm64")
 ARM64_BUILD = os.path.join(ARM64, "build")
 
 __all__ = ["ROOT", "SAMPLES", "BUILD", "ARM64", "ARM64_BUILD", "Case", "cases", "arm64_cases", "case",
-           "unpacked_debug_dir", "chain_as_expected"]
+           "unpacked_debug_dir", "chain_as_expected", "objects_as_expected"]
 
 
 @dataclass
@@ -40,6 +40,8 @@ def cases(root: str = SAMPLES) -> List[Case]:
         d = os.path.dirname(exp)
         dumps = glob.glob(os.path.join(d, "dump.*"))
         dmesgs = glob.glob(os.path.join(d, "dmesg.*"))
+        if not dumps and os.path.exists(os.path.join(root, "corpus.tar.xz")):
+            raise AssertionError(f"{d}: no dump: run sample-dumps/pack --unpack (the README's commands do)")
         if len(dumps) != 1 or len(dmesgs) != 1:
             raise AssertionError(f"{d}: want one dump.* and one dmesg.*, have {dumps + dmesgs}")
         with open(exp) as f:
@@ -91,4 +93,22 @@ def chain_as_expected(got: Any, want: Any) -> List[Dict[str, Any]]:
     for i, h in enumerate(got or []):
         keys = list(want[i]) if i < len(want) and want[i] else ["function", "clone", "kind", "expr"]
         out.append({k: h.get(k) for k in keys})
+    return out
+
+
+def objects_as_expected(got: Any) -> List[Dict[str, Any]]:
+    """A report's JSON ``objects`` in expected.json's terms (sample-dumps/arm64/expected.py writes
+    them): where each object lives, the kinds of its suspicious members, the sibling count and
+    the callers of its recorded allocation and free."""
+    out = []
+    for o in got:
+        s = o["siblings"]
+        out.append({
+            "expr": o["expr"], "address": o["address"], "type": o["type"], "cache": o["cache"],
+            "object_start": o["object_start"], "allocated": o["allocated"], "member": o["member"],
+            "suspect_kinds": sorted({x["kind"] for x in o["suspects"]}),
+            "siblings": None if s is None else {"member": s["member"], "value": s["value"], "same": s["same"],
+                                                "scanned": s["scanned"]},
+            "tracks": [{"kind": t["kind"], "caller": t["caller"]} for t in o["tracks"]],
+        })
     return out

@@ -14,7 +14,7 @@ import pytest
 from conftest import need
 from kdumpext.program import clone_suffix
 
-from corpus import ARM64_BUILD, ROOT, Case, arm64_cases, cases, chain_as_expected
+from corpus import ARM64_BUILD, ROOT, Case, arm64_cases, cases, chain_as_expected, objects_as_expected
 
 CASES: List[Optional[Case]] = list(arm64_cases()) or [None]
 IDS = [c.scenario if c is not None else "none" for c in CASES]
@@ -53,6 +53,42 @@ def test_arm64_verdict_equals_expected(c: Optional[Case]) -> None:
     assert chain_as_expected(v["chain"], e.get("chain")) == (e.get("chain") or [])
     names = [clone_suffix(f["function"])[0] for f in j["backtrace"] if f["function"]]
     assert names[:len(e["backtrace"])] == e["backtrace"]
+    if "objects" in e:
+        assert objects_as_expected(j["objects"]) == e["objects"]
+
+
+_OBJECT_LINES = {
+    # the freed request: its cache and state, one hint for its poisoned members, SLUB's records
+    "obj-uaf": [r"^OBJECT   host->timed_out = 0x[0-9a-f]+ \(struct kdxobj_req\): slab object in kdxobj_req, free$",
+                r"^HINT     host->timed_out's pointer members hold slab poison \(POISON_FREE, 0x6b…: node\.next, "
+                r"node\.prev, queue\): host->timed_out was freed \(slub_debug=P\) before this access$",
+                r"^ALLOC    by kdxobj_req_alloc\+0x28 \[kdxobj\]  \(pid 1, cpu 0, \d+ jiff(y|ies) before the crash\)$",
+                r"^         kdxobj_req_alloc\+0x28 \[kdxobj\] <- kdxobj_crash_write\+0x[0-9a-f]+ \[kdxobj\] <- ",
+                r"^FREED    by kdxobj_req_complete\+0x98 \[kdxobj\]  \(pid 1, cpu 0, \d+ jiff(y|ies) before the crash\)$",
+                r"^         kmem_cache_free\+0x[0-9a-f]+ <- kdxobj_req_complete\+0x98 \[kdxobj\] <- ",
+                r"^VERDICT  use after free: host->timed_out \(0x[0-9a-f]+\) is a free object of kdxobj_req in the "
+                r"dump: it was freed before host->timed_out->queue was read from it",
+                r"^CONF     high$"],
+    "obj-one-bad": [r"^OBJECT   req = 0x[0-9a-f]+ \(struct kdxobj_req\): slab object in kdxobj_req, allocated$",
+                    r"^OTHERS   1 of 1,024 allocated objects of kdxobj_req have queue == NULL: only this one$"],
+    "obj-all-bad": [r"^OBJECT   req = 0x[0-9a-f]+ \(struct kdxobj_req\): slab object in kdxobj_req, allocated$",
+                    r"^OTHERS   512 of 512 allocated objects of kdxobj_req have queue == NULL: all of them \(also "
+                    r"0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+\)$"],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(_OBJECT_LINES))
+def test_arm64_object_lines(scenario: str) -> None:
+    """The text report's object lines on the kdxobj dumps: the freed request with its allocation
+    and free, one bad request among 1,024, every request bad."""
+    c = next((x for x in arm64_cases() if x.scenario == scenario), None)
+    need(c is not None, f"sample-dumps/arm64 has no {scenario} dump (run sample-dumps/arm64/generate {scenario})")
+    assert c is not None
+    out = subprocess.run(KDUMPEXT + ["triage", c.dump, "--debug-dir", ARM64_BUILD], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    for pattern in _OBJECT_LINES[scenario]:
+        assert re.search(pattern, out.stdout, re.M), (pattern, out.stdout)
 
 
 @pytest.mark.parametrize("c", CASES, ids=IDS)

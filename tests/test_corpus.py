@@ -37,6 +37,25 @@ def test_committed_corpus_size() -> None:
     assert total <= 128 * 1024 * 1024, f"{total / 2**20:.1f} MB tracked under sample-dumps/"
 
 
+@pytest.mark.parametrize("root", [SAMPLES, os.path.join(SAMPLES, "arm64")], ids=["x86_64", "arm64"])
+def test_packed_dumps_are_unpacked_and_untracked(root: str) -> None:
+    """Every raw dump (kdx_compress=none) is in the corpus' solid archive (listed in its .gitignore,
+    written by sample-dumps/pack), unpacked beside its expected.json, and not tracked by git."""
+    with open(os.path.join(root, "scenarios.txt")) as f:
+        raw = [line.split()[0] for line in f if line.strip() and not line.startswith("#")
+               and " kdx_compress=none" in f" {line.rstrip()} "]
+    with open(os.path.join(root, ".gitignore")) as f:
+        listed = sorted(line.strip().lstrip("/") for line in f
+                        if line.startswith("/") and line.strip() != "/.corpus-unpacked")
+    assert sorted({p.split("/")[0] for p in listed}) == sorted(raw)
+    for path in listed:
+        assert os.path.isfile(os.path.join(root, path)), f"{path}: run sample-dumps/pack --unpack"
+    tracked = subprocess.run(["git", "ls-files", "--", *listed], cwd=root, capture_output=True, text=True)
+    if tracked.returncode == 0:
+        assert tracked.stdout == "", "packed dumps are tracked by git too"
+    assert os.path.getsize(os.path.join(root, "corpus.tar.xz")) > 0
+
+
 def _build_id(path: str) -> str:
     from kdumpext.locate import file_build_id, unpacked
 

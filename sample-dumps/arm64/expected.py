@@ -194,6 +194,109 @@ S['ret-err-ptr'] = dict(
     ],
     chain=chain("kdxapi_fw_file_size", "return", "filp", callee="filp_open", type="struct file *"))
 
+# kdxobj: the object a bad pointer was read from. "objects" is what the report's OBJECT lines
+# say of it: the register that holds it at the fault (machine code), its slab cache, whether it
+# is allocated, its poisoned members, SLUB's record of its last allocation and free
+# (slub_debug=U; callers = the return addresses of the bl to kmem_cache_alloc/free), and how
+# many allocated objects of its cache hold the same bad value (the module's source: 1024
+# requests with one aborted; 512 made by the bulk path). Checked against the dump below with
+# drgn's slab helpers, not with kdumpext.
+S['obj-uaf'] = dict(
+    description="a request freed by kdxobj_req_complete() while host->timed_out still points at it; the watchdog reads req->queue from the freed object, whose bytes slub_debug=P filled with POISON_FREE (0x6b)",
+    cls="use-after-free", function="kdxobj_watchdog", module="kdxobj", source="kdxobj/kdxobj.c:120",
+    exception_rip="kdxobj_watchdog+0x20", instruction="ldr x0, [x2, #0x18]", access="read", size=8,
+    pointer="host->timed_out->queue", access_path="host->timed_out->queue->submitted", struct="kdxobj_queue",
+    member="submitted", offset="0x18",
+    bucket="use-after-free:kdxobj_watchdog:kdxobj_queue.submitted",
+    machine_code=[
+        "kdxobj_watchdog (kdxobj.ko; a leaf):",
+        "   0: ldr x0, [x0, #0x28]       # x0 = host->timed_out (struct kdxobj_host +0x28) = req, a freed kdxobj_req",
+        "   8: cbz x0, 30",
+        "   c: ldr x2, [x0, #0x28]       # x2 = req->queue (struct kdxobj_req +0x28) = 0x6b6b6b6b6b6b6b6b: POISON_FREE, read from the freed object",
+        "  14: ldr w1, [x0, #0x24]; 18: add; 1c: str w1, [x0, #0x24]   # req->retries++ (a write into the freed object)",
+        "  20: ldr x0, [x2, #0x18]       # faults, FAR 0x006b6b6b6b6b6b83 (the oops prints the top byte cleared): ->submitted (struct kdxobj_queue +0x18, 8 bytes)",
+        "kdxobj_req_alloc: 1b4: bl kmem_cache_alloc -> the alloc track's caller kdxobj_req_alloc+0x28",
+        "kdxobj_req_complete: 174: bl kmem_cache_free -> the free track's caller kdxobj_req_complete+0x98",
+    ],
+    chain=chain("kdxobj_watchdog", "load", "host->timed_out->queue"),
+    objects=[dict(expr="host->timed_out", register="x0", type="struct kdxobj_req", cache="kdxobj_req",
+                  allocated=False, member="queue", suspects=["slab-poison"], siblings=None,
+                  tracks=[dict(kind="alloc", caller="kdxobj_req_alloc+0x28 [kdxobj]"),
+                          dict(kind="free", caller="kdxobj_req_complete+0x98 [kdxobj]")])])
+_RESUBMIT = [
+    "kdxobj_host_resubmit (kdxobj.ko; a leaf):",
+    "  6c: ldr x1, [x5, #0x18]!      # x1 = host->pending.next: the first request (list_for_each_entry; node is at +0)",
+    "  88: ldr x4, [x1, #0x28]       # x4 = req->queue (struct kdxobj_req +0x28) = NULL",
+    "  94: ldr x3, [x4, #0x18]       # faults, FAR 0x18: req->queue->submitted (struct kdxobj_queue +0x18, 8 bytes)",
+    "  a8: ldr x1, [x1]              # req = next request (after the access: x1 still holds the faulting one)",
+]
+S['obj-one-bad'] = dict(
+    description="one request of 1024 aborted by kdxobj_req_abort() (req->queue = NULL) but left on the host's pending list; kdxobj_host_resubmit() walks the list and reaches it: one object's bug, its 1023 siblings are sound",
+    cls="null-deref", function="kdxobj_host_resubmit", module="kdxobj", source="kdxobj/kdxobj.c:136",
+    exception_rip="kdxobj_host_resubmit+0x34", instruction="ldr x3, [x4, #0x18]", access="read", size=8,
+    pointer="req->queue", access_path="req->queue->submitted", struct="kdxobj_queue", member="submitted",
+    offset="0x18", bucket="null-deref:kdxobj_host_resubmit:kdxobj_queue.submitted",
+    machine_code=_RESUBMIT,
+    chain=chain("kdxobj_host_resubmit", "load", "req->queue"),
+    objects=[dict(expr="req", register="x1", type="struct kdxobj_req", cache="kdxobj_req", allocated=True,
+                  member="queue", suspects=[], siblings=dict(same=1, scanned=1024), tracks=[])])
+S['obj-all-bad'] = dict(
+    description="kdxobj_req_alloc_bulk() never sets req->queue: all 512 requests it made have it NULL, and kdxobj_host_resubmit() faults on the first; the same load as obj-one-bad (same bucket), but every object of the cache is bad: an initialisation bug",
+    cls="null-deref", function="kdxobj_host_resubmit", module="kdxobj", source="kdxobj/kdxobj.c:136",
+    exception_rip="kdxobj_host_resubmit+0x34", instruction="ldr x3, [x4, #0x18]", access="read", size=8,
+    pointer="req->queue", access_path="req->queue->submitted", struct="kdxobj_queue", member="submitted",
+    offset="0x18", bucket="null-deref:kdxobj_host_resubmit:kdxobj_queue.submitted",
+    machine_code=_RESUBMIT,
+    chain=chain("kdxobj_host_resubmit", "load", "req->queue"),
+    objects=[dict(expr="req", register="x1", type="struct kdxobj_req", cache="kdxobj_req", allocated=True,
+                  member="queue", suspects=[], siblings=dict(same=512, scanned=512), tracks=[])])
+
+
+def check_objects(p, frame, want):
+    """The hand-written "objects" of a scenario, checked on the dump with drgn's own helpers; the
+    JSON form written into expected.json (addresses from the dump)."""
+    from drgn.helpers.linux.slab import slab_object_info, slab_cache_for_each_allocated_object
+    out = []
+    for o in want:
+        addr = frame.registers()[o['register']]
+        info = slab_object_info(p, addr)
+        assert info is not None, (o, hex(addr))
+        cache = info.slab_cache
+        assert cache.name.string_().decode() == o['cache'], (o, cache.name)
+        assert info.allocated == o['allocated'], (o, info.allocated)
+        t = p.type(o['type'])
+        mem_off = t.member(o['member']).bit_offset // 8
+        bad = p.read_u64(info.address + mem_off)
+        if 'slab-poison' in o['suspects']:
+            # mm/slub.c init_object(): POISON_FREE over the payload, POISON_END (0xa5) in its last byte
+            # (req->retries, +0x24, was written after the free: 0x6b6b6b6c)
+            data = p.read(info.address, t.size)
+            assert data[-1] == 0xa5 and data[:0x24] == b"\x6b" * 0x24 and data[0x28:0x30] == b"\x6b" * 8, data.hex()
+        if o['siblings'] is not None:
+            objs = list(slab_cache_for_each_allocated_object(cache, o['type']))
+            same = sum(1 for x in objs if int(getattr(x, o['member'])) == bad)
+            assert (same, len(objs)) == (o['siblings']['same'], o['siblings']['scanned']), (same, len(objs))
+        tracks = []
+        if o['tracks']:
+            # mm/slub.c get_track(): struct track[2] after the payload (and the free pointer kept outside it)
+            end = int(cache.inuse) + (8 if int(cache.offset) >= int(cache.inuse) else 0)
+            tt = p.type('struct track')
+            for i, tw in enumerate(o['tracks']):
+                tr = drgn.Object(p, tt, address=info.address + end + i * tt.size)
+                sym = p.symbol(int(tr.addr))
+                mod = p.module(int(tr.addr))
+                name = f"{sym.name}+{int(tr.addr) - sym.address:#x}" + (
+                    "" if isinstance(mod, drgn.MainModule) else f" [{mod.name}]")
+                assert name == tw['caller'], (name, tw)
+                tracks.append({"kind": tw['kind'], "caller": name})
+        out.append({"expr": o['expr'], "address": f"{addr:#x}", "type": o['type'], "cache": o['cache'],
+                    "object_start": f"{info.address:#x}", "allocated": o['allocated'], "member": o['member'],
+                    "suspect_kinds": o['suspects'],
+                    "siblings": None if o['siblings'] is None else {
+                        "member": o['member'], "value": f"{bad:#x}", **o['siblings']},
+                    "tracks": tracks})
+    return out
+
 def raw_dump(path):
     if not path.endswith('.xz'):
         return path
@@ -244,7 +347,7 @@ for name, fmt, answers in RUNS:
     raw = raw_dump(dump)
     vi = vmcoreinfo(raw)
     p = drgn.Program(); p.set_core_dump(raw)
-    p.load_debug_info([f'{W}/linux/vmlinux'] + [f'{W}/modules/{m}/{m}.ko' for m in ('scst', 'kdx', 'kdxapi')])
+    p.load_debug_info([f'{W}/linux/vmlinux'] + [f'{W}/modules/{m}/{m}.ko' for m in ('scst', 'kdx', 'kdxapi', 'kdxobj')])
     t = p.crashed_thread()
     trace = t.stack_trace()
     bt = [fr.name for fr in trace if fr.name and not fr.name.startswith('0x')]
@@ -259,6 +362,7 @@ for name, fmt, answers in RUNS:
         "member": s['member'], "offset": s['offset'], "callee": None, "blame": None, "bucket": s['bucket'],
         "backtrace": bt, "machine_code": s['machine_code'], "chain": s['chain'],
         "origin": s['chain'][-1] if s['chain'] else None,
+        **({"objects": check_objects(p, trace[0], s['objects'])} if 'objects' in s else {}),
         "arm64": {
             "esr": f"0x{esr_i:08x}", "ec": EC.get(ec, f"0x{ec:02x}"),
             "wnr": ((esr_i >> 6) & 1) if ec in (0x24, 0x25) else None,
