@@ -388,10 +388,12 @@ class Store:
         if held is not None:  # our own shared lock would keep us from the exclusive one
             os.close(held)
         try:
-            fd = _open_locked(directory, fcntl.LOCK_EX, True)
+            fd = self._writer_lock(directory, final, replace)
         except OSError as e:
             raise KdumpextError(f"{directory}: cannot create a cache entry ({e.strerror or e})") from None
-        assert fd is not None
+        if fd is None:  # another process wrote it meanwhile: a hit, held as one
+            self._used(directory)
+            return final, False
         written = False
         try:
             if replace or not os.path.isfile(final):
@@ -426,6 +428,28 @@ class Store:
                 self._supersede(key, source)
             self._after_write(final)
         return final, written
+
+    @staticmethod
+    def _writer_lock(directory: str, final: str, replace: bool) -> Optional[int]:
+        """The entry's exclusive lock, or None when another process wrote ``final`` while this
+        one waited.  Not a plain blocking ``LOCK_EX``: a process that wrote an entry keeps a
+        shared lock on it while it uses it (drgn reading an unpacked dump), and a second
+        process that missed the entry while it was being written would wait for that lock
+        until the first exits (``kdump open``'s gdb and its server unpack one dump side by
+        side).  So: the exclusive lock if it is free; else wait for the writer (a shared lock
+        is granted once no one holds the exclusive one) and take what it wrote."""
+        give_up = time.monotonic() + 60
+        while not replace and time.monotonic() < give_up:
+            fd = _open_locked(directory, fcntl.LOCK_EX | fcntl.LOCK_NB, True)
+            if fd is not None:
+                return fd
+            shared = _open_locked(directory, fcntl.LOCK_SH, True)
+            if shared is not None:
+                os.close(shared)
+            if os.path.isfile(final):
+                return None
+            time.sleep(0.01)  # a writer that failed: its lock is gone, try again
+        return _open_locked(directory, fcntl.LOCK_EX, True)
 
     def _supersede(self, key: str, source: str) -> None:
         for entry in _entries(self.kind, self.directory):

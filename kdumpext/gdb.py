@@ -6,7 +6,7 @@ import contextlib
 import os
 import re
 import sys
-import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -74,17 +74,14 @@ class Session:
     steps: Dict[Tuple[int, int], Dict[str, int]] = field(default_factory=dict)  # gdbcore.exception_steps
     threads: int = 0  # how many threads gdb got from the server
     pac_mask: int = 0  # arm64 pointer authentication's (context.pac_mask), 0 elsewhere
+    server: List[str] = field(default_factory=list)  # how the gdb server was started (kdump open -v)
     _thread_steps: Dict[int, Dict[Tuple[int, int], Dict[str, int]]] = field(default_factory=dict)
     _report: Optional["Report"] = None
     _error: Optional[BaseException] = None  # from prepare(), re-raised by report
 
     def prepare(self) -> None:
-        """Make the source rules, the exception steps and the report.
-
-        Uses only drgn, never gdb: :func:`open_session` runs it in a thread while gdb
-        loads the symbol files and connects to the server (``gdb.execute`` lets other Python
-        threads run).
-        """
+        """Make the source rules, the exception steps and the report (only drgn, never gdb);
+        a failure of the report is kept for :attr:`report` to raise, never stops the open."""
         from .gdbcore import exception_steps
 
         try:
@@ -217,11 +214,14 @@ def _source_rules(opened: "OpenedDump") -> List[Tuple[str, str]]:
 def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[List[str]] = None,
                  execute: Callable[[str], object] = lambda c: gdb.execute(c, False, True)) -> Session:
     """Open ``dump`` with the engine, load its symbols with ``execute`` and connect gdb to
-    kdumpext's gdb server on it (``target remote | kdumpext gdbserver DUMP``): gdb reads the
-    dump's memory lazily, nothing is written to disk.  A dump open before is let go first
-    (its server exits when gdb disconnects).
+    kdumpext's gdb server on it: gdb reads the dump's memory lazily, nothing is written to
+    disk.  The server is started first, on a Unix socket in a private directory, so that it
+    opens the dump on the other CPU while gdb reads the symbols (``target remote |`` would
+    start it only when gdb connects).  A dump open before is let go first (its server exits
+    when gdb disconnects).
 
-    :raises KdumpextError: bad dump, missing or mismatched debug info, gdb refusing a command.
+    :raises KdumpextError: bad dump, missing or mismatched debug info, gdb refusing a command,
+        a server that exits before gdb is connected.
     """
     global _session
     # drgn loads installed plugins with every Program; the engine needs none (same as the CLI)
@@ -229,25 +229,28 @@ def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[
     from .dump import open_dump
     from .gdbcore import symbol_commands
     from .context import pac_mask
-    from .gdbserver import server_command
 
-    opened = open_dump(dump, vmlinux, debug_dirs or [])
-    connect = "target remote | " + server_command(_server_python(), os.path.abspath(dump),
-                                                  os.path.abspath(opened.info.vmlinux),
-                                                  [os.path.abspath(d) for d in debug_dirs or []])
-    s = Session(opened, symbol_commands(opened) + [connect], pac_mask=pac_mask(opened.prog))
-    _session = None  # the unwinder and frame filter are off until this dump is loaded
-    _forget(execute)
-    # the source rules, exception steps and report need only drgn and the files: make them
-    # while gdb reads the symbols and the server opens the dump
-    worker = threading.Thread(target=s.prepare, name="kdumpext-open", daemon=True)
-    worker.start()
+    server = _Server.start(dump, vmlinux, debug_dirs or [])
     try:
+        opened = open_dump(dump, vmlinux, debug_dirs or [])
+        s = Session(opened, symbol_commands(opened) + [f"target remote {_quote(server.path)}"],
+                    pac_mask=pac_mask(opened.prog), server=server.argv)
+        _session = None  # the unwinder and frame filter are off until this dump is loaded
+        _forget(execute)
+        # the source rules, exception steps and report need only drgn and the files; made here,
+        # not in a thread beside gdb's symbol reading: gdb holds Python's lock meanwhile, and
+        # the two took longer side by side than one after the other
+        s.prepare()
         with _no_stop_notice():
-            for cmd in s.commands:
+            for cmd in s.commands[:-1]:
                 _execute(execute, cmd)
+            server.wait_ready()
+            _execute(execute, s.commands[-1])
+    except BaseException:
+        server.stop()
+        raise
     finally:
-        worker.join()
+        server.forget_path()
     for frm, to in s.sources:
         cmd = f"set substitute-path {_quote(frm)} {_quote(to)}"
         _execute(execute, cmd)
@@ -258,6 +261,53 @@ def open_session(dump: str, vmlinux: Optional[str] = None, debug_dirs: Optional[
     _session = s
     gdb.invalidate_cached_frames()  # frames gdb unwound while connecting, before the unwinder was on
     return s
+
+
+class _Server:
+    """``kdumpext gdbserver DUMP --socket PATH`` started before gdb needs it (a child of gdb; it
+    exits when gdb disconnects)."""
+
+    #: How long :meth:`wait_ready` waits for the socket to appear.
+    READY_SECONDS = 120.0
+
+    def __init__(self, proc: "subprocess.Popen[bytes]", argv: List[str], directory: str) -> None:
+        self.proc, self.argv, self.directory = proc, argv, directory
+        self.path = os.path.join(directory, "gdbserver")
+
+    @classmethod
+    def start(cls, dump: str, vmlinux: Optional[str], debug_dirs: List[str]) -> "_Server":
+        import subprocess
+        import tempfile
+
+        from .gdbserver import server_argv
+
+        directory = tempfile.mkdtemp(prefix="kdumpext-gdb-")  # 0700: only its owner reaches the socket
+        argv = server_argv(_server_python(), os.path.abspath(dump), vmlinux and os.path.abspath(vmlinux),
+                           [os.path.abspath(d) for d in debug_dirs]) + ["--socket", os.path.join(directory, "gdbserver")]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, close_fds=True)
+        return cls(proc, argv, directory)
+
+    def wait_ready(self) -> None:
+        """Until the server listens (it binds at once; the dump may still be opening)."""
+        end = time.monotonic() + self.READY_SECONDS
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None:
+                raise KdumpextError(f"kdumpext gdbserver exited ({self.proc.returncode}) before gdb could connect")
+            if time.monotonic() > end:
+                raise KdumpextError(f"kdumpext gdbserver did not listen within {self.READY_SECONDS:.0f} s")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        """The server, when gdb will not connect to it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def forget_path(self) -> None:
+        """The private directory (the server removes its socket once gdb is connected)."""
+        import shutil
+
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -291,7 +341,7 @@ def _forget(execute: Callable[[str], object]) -> None:
 
 
 #: What a connection to kdumpext's server says in its details (``info inferiors``).
-_SERVER_MARK = "kdumpext.cli gdbserver"
+_SERVER_MARKS = ("kdumpext.cli gdbserver", f"{os.sep}kdumpext-gdb-")  # target remote |, kdump open's socket
 
 
 def _install_quit_hook() -> None:
@@ -310,7 +360,7 @@ def before_quit() -> None:
     anyway?" (a read-only dump loses nothing) and no detach messages."""
     live = [inf for inf in gdb.inferiors() if inf.pid]
     conns = [getattr(inf, "connection", None) for inf in live]
-    if not live or not all(c is not None and _SERVER_MARK in (c.details or "") for c in conns):
+    if not live or not all(c is not None and any(m in (c.details or "") for m in _SERVER_MARKS) for c in conns):
         return
     with _no_stop_notice():
         for inf in live:
@@ -379,6 +429,8 @@ def open_text(s: Session, verbose: bool = False) -> str:
     lines.append(f"kdump: {s.threads} threads, the crashed task first (info threads); memory read from the dump "
                  "as gdb asks (kdumpext gdbserver)")
     if verbose:
+        if s.server:
+            lines.append("kdump: started " + " ".join(_quote(a) for a in s.server))
         lines += [f"kdump: {c}" for c in s.commands]
     return "\n".join(lines)
 

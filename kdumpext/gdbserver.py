@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
 from xml.sax.saxutils import escape as _xml_escape, quoteattr as _xml_attr
 
 from .errors import KdumpextError, MemoryNotInDump, UsageError
@@ -42,6 +42,7 @@ __all__ = [
     "xfer_slice",
     "parse_thread_id",
     "parse_listen",
+    "server_argv",
     "Target",
     "DumpTarget",
     "dump_threads",
@@ -850,16 +851,22 @@ def socket_channel(conn: socket.socket) -> Channel:
 # -- the ``kdumpext gdbserver`` subcommand -----------------------------------------------------
 
 
-def server_command(python: Sequence[str], dump: str, vmlinux: Optional[str], debug_dirs: Sequence[str]) -> str:
-    """The shell command that runs this server on ``dump`` over stdin/stdout (what follows
-    ``target remote |`` in gdb); ``python`` is how to start the Python that has kdumpext
-    (e.g. ``["/venv/bin/python"]``).  ``exec`` leaves no shell between gdb and the server."""
+def server_argv(python: Sequence[str], dump: str, vmlinux: Optional[str], debug_dirs: Sequence[str]) -> List[str]:
+    """The command line that runs this server on ``dump``; ``python`` is how to start the
+    Python that has kdumpext (e.g. ``["/venv/bin/python"]``)."""
     argv = list(python) + ["-m", "kdumpext.cli", "gdbserver", dump]
     if vmlinux:
         argv += ["--vmlinux", vmlinux]
     for d in debug_dirs:
         argv += ["--debug-dir", d]
-    return "exec " + " ".join(shlex.quote(a) for a in argv)
+    return argv
+
+
+def server_command(python: Sequence[str], dump: str, vmlinux: Optional[str], debug_dirs: Sequence[str]) -> str:
+    """The shell command that runs this server on ``dump`` over stdin/stdout (what follows
+    ``target remote |`` in gdb; :func:`server_argv`).  ``exec`` leaves no shell between gdb
+    and the server."""
+    return "exec " + " ".join(shlex.quote(a) for a in server_argv(python, dump, vmlinux, debug_dirs))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -871,6 +878,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", metavar="[HOST:]PORT",
                         help="serve one gdb on this TCP port instead of stdin/stdout (host 127.0.0.1 unless "
                              "given; port 0 picks a free one); the address is printed on stderr once the dump is open")
+    parser.add_argument("--socket", metavar="PATH",
+                        help="serve one gdb on a Unix socket made at PATH (only its owner may connect; removed once "
+                             "gdb is connected), opening the dump meanwhile: gdb's `target remote unix::PATH` (what "
+                             "`kdump open` does, so that the dump opens while gdb reads the symbols)")
     parser.add_argument("--gdb-commands", action="store_true",
                         help="print the gdb commands that load vmlinux and the modules at their addresses and "
                              "connect to this server, then exit")
@@ -905,12 +916,64 @@ def _gdb_commands(args: argparse.Namespace) -> List[str]:
                                             [os.path.abspath(d) for d in args.debug_dir])]
 
 
+#: How long a ``--socket`` server waits for gdb to connect before it gives up.
+ACCEPT_SECONDS = 600.0
+
+
+def _serve_unix(path: str, make: Callable[[], DumpTarget], wait: float = ACCEPT_SECONDS) -> None:
+    """``--socket PATH``: bind at once, open the dump in a thread while waiting for gdb (the
+    keep-alives of :func:`serve` cover what is left of the open once it connects), remove the
+    socket when gdb is in, serve it."""
+    result: Dict[str, Any] = {}
+
+    def open_now() -> None:
+        try:
+            result["target"] = make()
+        except BaseException as e:  # noqa: BLE001 - handed to the connected gdb's session below
+            result["error"] = e
+
+    opener = threading.Thread(target=open_now, name="kdumpext-open", daemon=True)
+    opener.start()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as lsock:
+            old = os.umask(0o177)  # the socket file rw for its owner only
+            try:
+                lsock.bind(path)
+            finally:
+                os.umask(old)
+            try:
+                lsock.listen(1)
+                lsock.settimeout(wait)
+                conn, _peer = lsock.accept()
+            finally:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+    except socket.timeout:
+        raise KdumpextError(f"--socket {path}: no gdb connected within {wait:.0f} s") from None
+    except OSError as e:
+        raise KdumpextError(f"--socket {path}: {e.strerror or e}") from None
+
+    def target() -> DumpTarget:
+        opener.join()
+        if "error" in result:
+            raise result["error"]
+        return result["target"]
+
+    with conn:
+        serve(target, socket_channel(conn))
+
+
 def run(args: argparse.Namespace) -> int:
     """``kdumpext gdbserver``: serve gdb on stdin/stdout, or on ``--listen``'s TCP port."""
     if args.gdb_commands:
         print("\n".join(_gdb_commands(args)))
         return 0
     make = _open_target(args)
+    if args.socket is not None:
+        _serve_unix(args.socket, make)
+        return 0
     if args.listen is None:
         if os.isatty(0):
             raise UsageError("stdin is a terminal: start it from gdb (`target remote | kdumpext gdbserver DUMP`), "

@@ -10,6 +10,9 @@ __all__ = ["compile_unit_sources", "source_roots", "source_rules", "source_line"
 #: Compile units read per debug file: vmlinux has thousands, all built in one directory, so a
 #: few tell where its tree was; a module has one or two.
 _UNITS_PER_FILE = 8
+#: Units looked at for those: a distribution kernel built with relative paths names only its
+#: assembler units absolutely (the first 8 of Debian's are within its first 120 units).
+_UNITS_SCANNED = 512
 
 
 def compile_unit_sources(path: str, limit: int = _UNITS_PER_FILE) -> List[str]:
@@ -25,18 +28,10 @@ def compile_unit_sources(path: str, limit: int = _UNITS_PER_FILE) -> List[str]:
     try:
         # the engine's open file (cached; a module's DWARF relocated in bulk), so a triage
         # that reads the same file after this does not read it again
-        dwarf = debug_file(path).dwarf
-        for cu in dwarf.iter_CUs():
-            if len(out) >= limit:
+        for seen, (name, comp_dir) in enumerate(debug_file(path).unit_sources()):
+            if len(out) >= limit or seen >= _UNITS_SCANNED:
                 break
-            top = cu.get_top_DIE()
-            name = top.attributes.get("DW_AT_name")
-            comp_dir = top.attributes.get("DW_AT_comp_dir")
-            if name is None:
-                continue
-            source = os.fsdecode(name.value)
-            if comp_dir is not None:
-                source = os.path.join(os.fsdecode(comp_dir.value), source)
+            source = os.path.join(comp_dir, name) if comp_dir else name
             if os.path.isabs(source):
                 out.append(os.path.normpath(source))
     except (ELFError, DWARFError, OSError, ValueError, KeyError, AttributeError, TypeError):

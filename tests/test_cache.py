@@ -125,6 +125,39 @@ def test_one_writer_per_entry_across_processes(tmp_path):
     assert lines[0][0] == lines[1][0] and {d for _p, _w, d in lines} == {"payload"}
 
 
+def test_a_miss_during_a_write_takes_what_was_written(tmp_path):
+    """A process that misses an entry while another writes it gets the entry as soon as it is
+    written, though the writer keeps using it (and its shared lock) for long after: not a wait
+    for the writer's exit (kdump open's gdb and its server unpack one dump side by side)."""
+    code = f"""
+        import sys, time
+        from kdumpext import cache
+        def write(f):
+            time.sleep(1)
+            f.write(b"payload")
+        path, written = cache.Store("unpacked").fill("same", "dump", write)
+        print(path, written, open(path, "rb").read().decode(), flush=True)
+        if sys.argv[1:] == ["stay"]:
+            time.sleep(60)  # still using the entry
+    """
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), "stay"], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)  # the writer is in write()
+        start = time.monotonic()
+        second = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], text=True, capture_output=True,
+                                timeout=30)
+        took = time.monotonic() - start
+        assert second.returncode == 0, second.stderr
+        path, written, data = second.stdout.split()
+        assert (written, data) == ("False", "payload") and took < 20, (second.stdout, took)
+        assert writer.poll() is None  # the writer is still there, holding its shared lock
+        assert writer.stdout is not None and writer.stdout.readline().split()[:2] == [path, "True"]
+    finally:
+        writer.kill()
+        writer.wait()
+
+
 def _entry(store: cache.Store, key: str, size: int, used: float) -> str:
     path, _ = store.fill(key, "data", lambda f: f.write(os.urandom(size)))
     os.utime(os.path.dirname(path), (used, used))

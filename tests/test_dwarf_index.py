@@ -89,3 +89,25 @@ def test_skimmed_subprograms_are_pyelftools_ones(build: str) -> None:
         assert skimmed == (base, want), cu.cu_offset
         checked += len(want)
     assert checked > 200
+
+
+@pytest.mark.parametrize("build", [BUILD, ARM64_BUILD], ids=["x86_64", "arm64"])
+def test_unit_sources_are_pyelftools_reading(build: str) -> None:
+    """The struct reading of each unit's DW_AT_name and DW_AT_comp_dir (where gdb's source rules
+    start) gives, for every unit of both corpus kernels and a module, what pyelftools' top DIEs say."""
+    from kdumpext.dwarf import unit_sources
+    from kdumpext.locate import unpacked
+
+    for name in ("vmlinux.xz", "kdx.ko.xz"):
+        d = DebugFile(unpacked(os.path.join(build, name)))
+        data = lambda sec: sec.stream.getbuffer() if sec is not None else b""  # noqa: E731
+        ours = list(unit_sources(data(d.dwarf.debug_info_sec), bytes(data(d.dwarf.debug_abbrev_sec)),
+                                 data(d.dwarf.debug_str_sec), data(d.dwarf.debug_line_str_sec)))
+        theirs = []
+        for cu in d.dwarf.iter_CUs():
+            top = cu.get_top_DIE()
+            if "DW_AT_name" in top.attributes:
+                comp_dir = top.attributes.get("DW_AT_comp_dir")
+                theirs.append((top.attributes["DW_AT_name"].value.decode(),
+                               comp_dir.value.decode() if comp_dir is not None else ""))
+        assert ours == theirs and len(ours) >= (1 if name.endswith(".ko.xz") else 100)

@@ -204,8 +204,12 @@ def test_open_verbose_and_vmlinux_option() -> None:
     opened, helptext = p.stdout.split("@@@\n")
     assert sum(line.startswith("kdump: add-symbol-file ") for line in opened.splitlines()) == 2, opened
     assert re.search(r"^kdump: symbol-file -o 0x", opened, re.M)
-    assert re.search(r"^kdump: target remote \| exec env PYTHONPATH=\S+ \S+python\S* (-P )?-m kdumpext.cli gdbserver ",
-                     opened, re.M), opened
+    # the server is started first, on a Unix socket in a private directory, then gdb connects to it
+    started = re.search(r"^kdump: started env PYTHONPATH=\S+ \S+python\S* (-P )?-m kdumpext.cli gdbserver .* "
+                        r"--socket (\S+/kdumpext-gdb-\w+/gdbserver)$", opened, re.M)
+    assert started, opened
+    assert re.search(rf"^kdump: target remote {re.escape(started.group(2))}$", opened, re.M), opened
+    assert not os.path.exists(os.path.dirname(started.group(2)))  # removed once gdb was connected
     assert "core-file" not in opened
     assert "kdump: set substitute-path " in opened
     assert helptext.startswith(f"usage: {USAGE_OPEN}") and "--verbose" in helptext and "KDUMPEXT_DEBUG_PATH" in helptext
