@@ -39,6 +39,8 @@ def _import_drgn_deepbind() -> None:
 _import_drgn_deepbind()
 
 if TYPE_CHECKING:  # pragma: no cover
+    import subprocess
+
     from .dump import OpenedDump
     from .model import Report
 

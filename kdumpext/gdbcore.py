@@ -9,7 +9,7 @@ import shlex
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Type
 
 from .errors import KdumpextError, UsageError
 from .arch import arch_of
@@ -43,6 +43,7 @@ __all__ = [
     "merge_regions",
     "memory_regions",
     "core_threads",
+    "tasks_in_order",
     "write_core",
     "write_core_to",
     "cached_core",
@@ -510,60 +511,85 @@ def _thread_of(prog: "drgn.Program", task: "drgn.Object", why: str, cpu: Optiona
                       stack, sorted(set(sps)), why)
 
 
+def tasks_in_order(prog: "drgn.Program", idle: bool = False) -> Iterator[Tuple["drgn.Object", str, Optional[int]]]:
+    """``(task, role, cpu)`` of the dump's tasks as a debugger lists them: the crashed task
+    (``crashed``), each online CPU's current task (``current``), with ``idle`` each CPU's idle
+    task (``idle``), then every other task (``task``, cpu None); each task once.  What drgn
+    cannot read is passed over; a broken task list ends the walk with what came before it."""
+    import drgn
+    from drgn.helpers.linux.cpumask import for_each_online_cpu
+    from drgn.helpers.linux.pid import for_each_task
+    from drgn.helpers.linux.sched import cpu_curr, idle_task, task_cpu
+
+    seen: Set[int] = set()
+
+    def first(task: "drgn.Object") -> bool:
+        addr = int(task.value_())
+        if addr in seen:
+            return False
+        seen.add(addr)
+        return True
+
+    try:
+        crashed = prog.crashed_thread().object
+        fresh = first(crashed)
+    except (drgn.FaultError, ValueError, LookupError):
+        fresh = False
+    if fresh:
+        try:
+            crashed_cpu: Optional[int] = int(task_cpu(crashed))
+        except (drgn.FaultError, LookupError):
+            crashed_cpu = None
+        yield crashed, "crashed", crashed_cpu
+    try:
+        cpus = list(for_each_online_cpu(prog))
+    except (drgn.FaultError, LookupError):
+        cpus = []
+    for role, of_cpu in (("current", cpu_curr), ("idle", idle_task)):
+        if role == "idle" and not idle:
+            continue
+        for cpu in cpus:
+            try:
+                task = of_cpu(prog, cpu)
+                fresh = first(task)
+            except (drgn.FaultError, LookupError):
+                continue
+            if fresh:
+                yield task, role, cpu
+    try:
+        for task in for_each_task(prog):
+            if first(task):
+                yield task, "task", None
+    except drgn.FaultError:
+        pass  # a broken task list: keep the threads found so far
+
+
 def core_threads(prog: "drgn.Program", all_tasks: bool = True, max_threads: int = 0) -> List[CoreThread]:
-    """The threads to emit: the crashed one first, each CPU's current task, then (``all_tasks``)
-    every other task from where it was switched out, up to ``max_threads`` in all
-    (default :data:`MAX_THREADS`).
+    """The threads to emit (:func:`tasks_in_order`): the crashed one first, each CPU's current
+    task, then (``all_tasks``) every other task from where it was switched out, up to
+    ``max_threads`` in all (default :data:`MAX_THREADS`).
 
     The crashed thread's registers are drgn's (the exception frame under kdump); a CPU
     stopped by the crash NMI gives the registers saved for it in the dump.
     """
     import drgn
-    from drgn.helpers.linux.cpumask import for_each_online_cpu
-    from drgn.helpers.linux.pid import for_each_task
-    from drgn.helpers.linux.sched import cpu_curr, task_cpu
 
     out: List[CoreThread] = []
-    seen = set()
-    try:
-        crashed = prog.crashed_thread()
-        task = crashed.object
-        t = _thread_of(prog, task, "crashed", int(task_cpu(task)), crashed.stack_trace(), all_sps=True)
-        if t is not None:
-            out.append(t)
-            seen.add(t.task)
-    except (drgn.FaultError, ValueError, LookupError):
-        pass
-    try:
-        cpus = list(for_each_online_cpu(prog))
-    except (drgn.FaultError, LookupError):
-        cpus = []
-    for cpu in cpus:
-        try:
-            task = cpu_curr(prog, cpu)
-        except (drgn.FaultError, LookupError):
-            continue
-        if int(task.value_()) in seen:
-            continue
-        t = _thread_of(prog, task, f"cpu {cpu}", cpu, all_sps=True)
-        if t is not None:
-            out.append(t)
-            seen.add(t.task)
     limit = max_threads or MAX_THREADS
-    if all_tasks:
-        try:
-            for task in for_each_task(prog):
-                if len(out) >= limit:
-                    break
-                addr = int(task.value_())
-                if addr in seen:
-                    continue
-                t = _thread_of(prog, task, "task", None)
-                if t is not None:
-                    out.append(t)
-                    seen.add(addr)
-        except drgn.FaultError:
-            pass  # a broken task list: keep the threads found so far
+    for task, role, cpu in tasks_in_order(prog):
+        if role == "task" and (not all_tasks or len(out) >= limit):
+            break
+        if role == "crashed":
+            try:
+                t = _thread_of(prog, task, "crashed", cpu, prog.crashed_thread().stack_trace(), all_sps=True)
+            except (drgn.FaultError, ValueError, LookupError):
+                t = None
+        elif role == "current":
+            t = _thread_of(prog, task, f"cpu {cpu}", cpu, all_sps=True)
+        else:
+            t = _thread_of(prog, task, "task", None)
+        if t is not None:
+            out.append(t)
     return out
 
 

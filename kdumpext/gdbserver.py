@@ -411,67 +411,39 @@ class Target(Protocol):
 
 
 def dump_threads(prog: "drgn.Program") -> List[Thread]:
-    """The dump's tasks as threads: the crashed task, each CPU's current task, each CPU's
-    idle task, then every other task.  No stack is unwound: the cost is a few reads per task.
+    """The dump's tasks as threads (:func:`kdumpext.gdbcore.tasks_in_order`, idle tasks
+    included): the crashed task, each CPU's current task, each CPU's idle task, then every
+    other task.  No stack is unwound: the cost is a few reads per task.
 
     A task list broken in the dump keeps the threads found before the break.
     """
     import drgn
-    from drgn.helpers.linux.cpumask import for_each_online_cpu
-    from drgn.helpers.linux.pid import for_each_task
-    from drgn.helpers.linux.sched import cpu_curr, idle_task, task_cpu
+    from drgn.helpers.linux.sched import task_cpu
 
-    from .gdbcore import IDLE_LWP_BASE
+    from .gdbcore import IDLE_LWP_BASE, tasks_in_order
 
     out: List[Thread] = []
-    seen: Set[Tuple[str, int]] = set()  # task addresses and thread ids taken
-
-    def add(task: "drgn.Object", state: str, cpu: Optional[int] = None, idle: bool = False) -> None:
+    tids: Set[int] = set()
+    state = {"crashed": "crashed", "current": "running"}
+    for task, role, cpu in tasks_in_order(prog, idle=True):
         try:
-            addr = int(task.value_())
-            if ("task", addr) in seen:
-                return
             pid = int(task.pid)
             if cpu is None:
                 try:
                     cpu = int(task_cpu(task))
                 except (drgn.FaultError, LookupError):
                     cpu = None
-            if pid == 0 or idle:
+            if pid == 0 or role == "idle":
                 tid, name = IDLE_LWP_BASE + (cpu or 0), f"swapper/{cpu or 0}"
             else:
                 tid, name = pid, task.comm.string_().decode(errors="replace")
+            addr = int(task.value_())
         except (drgn.FaultError, LookupError, ValueError):
-            return
-        if ("tid", tid) in seen:
-            return  # two tasks claiming one id (idle tasks of one CPU): keep the first
-        seen.update((("task", addr), ("tid", tid)))
-        out.append(Thread(tid, pid, name, cpu, state, addr))
-
-    try:
-        crashed = prog.crashed_thread().object
-        add(crashed, "crashed")
-    except (drgn.FaultError, ValueError, LookupError):
-        pass
-    try:
-        cpus = list(for_each_online_cpu(prog))
-    except (drgn.FaultError, LookupError):
-        cpus = []
-    for cpu in cpus:
-        try:
-            add(cpu_curr(prog, cpu), "running", cpu)
-        except (drgn.FaultError, LookupError):
-            pass
-    for cpu in cpus:
-        try:
-            add(idle_task(prog, cpu), "", cpu, idle=True)
-        except (drgn.FaultError, LookupError):
-            pass
-    try:
-        for task in for_each_task(prog):
-            add(task, "")
-    except drgn.FaultError:
-        pass  # a broken task list: keep the threads found so far
+            continue
+        if tid in tids:
+            continue  # two tasks claiming one id (idle tasks of one CPU): keep the first
+        tids.add(tid)
+        out.append(Thread(tid, pid, name, cpu, state.get(role, ""), addr))
     return out
 
 
