@@ -239,3 +239,42 @@ def test_code_from_a_file_as_it_runs() -> None:
     # a call that is neither stays a call
     other = as_it_runs(insns[0], lambda a: Symbol("kfree", fentry, 16), pv_member)
     assert other.is_call
+
+
+def test_loop_variable_named_by_dwarf(view: FakeView) -> None:
+    """list_for_each_entry() over entries whose list node is at offset 0 (Debian's kdxobj.ko,
+    kdxobj_host_resubmit, GCC 12 -O2; the __fentry__ call as ftrace left it, a NOP): the loop's
+    register holds `host->pending.next` on the first pass and `(%rax)` after, and container_of()
+    adds no instruction, so no trace gives the entry's type; DWARF's `req` (in %rax over the
+    loop) does: `req->queue`, not a member 0x28 into a list_head."""
+    p = view.prog
+    u32, u64 = p.int_type("unsigned int", 4, False), p.int_type("unsigned long", 8, False)
+    head_ptr = p.pointer_type(p.struct_type("list_head"))  # (incomplete: what a self-reference needs here)
+    head = p.struct_type("list_head", 16, (drgn.TypeMember(head_ptr, "next", 0), drgn.TypeMember(head_ptr, "prev", 64)))
+    queue = p.struct_type("kdxobj_queue", 0x28, (drgn.TypeMember(u32, "qid", 16 * 8), drgn.TypeMember(u32, "depth", 20 * 8),
+                                                 drgn.TypeMember(u64, "submitted", 0x18 * 8)))
+    req = p.struct_type("kdxobj_req", 0x58, (drgn.TypeMember(head, "node", 0), drgn.TypeMember(u32, "tag", 16 * 8),
+                                             drgn.TypeMember(p.pointer_type(queue), "queue", 0x28 * 8),
+                                             drgn.TypeMember(u64, "deadline", 0x30 * 8)))
+    host = p.struct_type("kdxobj_host", 0x38, (drgn.TypeMember(head, "pending", 0x18 * 8),
+                                               drgn.TypeMember(p.pointer_type(req), "timed_out", 0x28 * 8),
+                                               drgn.TypeMember(u64, "resubmits", 0x30 * 8)))
+    view.types.update({"struct kdxobj_req *": p.pointer_type(req), "struct kdxobj_host *": p.pointer_type(host)})
+    # 0f 1f 44 00 00  nopl (ftrace) ; 48 8b 47 18  mov 0x18(%rdi),%rax ; 48 8d 77 18  lea 0x18(%rdi),%rsi ;
+    # 31 c9  xor %ecx,%ecx ; 48 39 f0  cmp %rsi,%rax ; 74 27  je +0x27 ;
+    # 64: 48 8b 50 28  mov 0x28(%rax),%rdx ; 48 83 c1 01  add $1,%rcx ; 48 83 42 18 01  addq $1,0x18(%rdx) ;
+    # 48 8b 15 00 00 00 00  mov jiffies(%rip),%rdx ; 48 81 c2 fa 00 00 00  add $0xfa,%rdx ;
+    # 48 89 50 30  mov %rdx,0x30(%rax) ; 48 8b 00  mov (%rax),%rax ; 48 39 f0  cmp %rsi,%rax ; 75 d9  jne 64 ;
+    # 48 01 4f 30  add %rcx,0x30(%rdi) ; 48 89 c8  mov %rcx,%rax ; c3  ret
+    code = view.add("kdxobj_host_resubmit", 0x7050,
+                    "0f1f440000 488b4718 488d7718 31c9 4839f0 7427 488b5028 4883c101 4883421801 488b1500000000"
+                    " 4881c2fa000000 48895030 488b00 4839f0 75d9 48014f30 4889c8 c3")
+    param = VarLoc("host", "struct kdxobj_host *", True, "kdxobj_host_resubmit", reg="rdi", entry_reg="rdi")
+    for insn in code.insns:  # the module's location lists: host in %rdi throughout, req in %rax from 0x59
+        view.vars[insn.address] = [param] + ([VarLoc("req", "struct kdxobj_req *", False, "kdxobj_host_resubmit",
+                                                     reg="rax", location="DW_OP_reg0 (rax)")]
+                                             if insn.address >= 0x7059 else [])
+    fault = next(i for i, insn in enumerate(code.insns) if insn.address == 0x706c)  # addq $0x1,0x18(%rdx)
+    v = Tracer(view, code).value("rdx", fault)
+    assert (v.text, v.how) == ("req->queue", "load")
+    assert v.base is not None and (v.base.text, v.base.how) == ("req", "local") and v.base.candidates == []
