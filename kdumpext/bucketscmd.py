@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only buckets with a crash since DATE (2026-12-01, '2026-12-01 18:00' UTC, or an age: "
                         "7d, 12h, 2w); count, hosts and releases are then those crashes', first and last seen "
                         "are ever")
+    p.add_argument("--host", metavar="NAME",
+                   help="only buckets with a crash on this host (the crashed kernel's nodename, the triage's HOST); "
+                        "count and releases are then that host's crashes'")
     p.add_argument("--json", action="store_true", help=f"print JSON (schema {BUCKETS_SCHEMA})")
     p.add_argument("--db", metavar="PATH", help="the crash history (default: history.sqlite in the cache directory)")
     p.add_argument("--known", metavar="FILE",
@@ -108,12 +111,13 @@ def run(args: argparse.Namespace) -> int:
         crashes = errors = 0
     else:
         with history:
-            buckets = history.buckets(since)
+            buckets = history.buckets(since, args.host)
             crashes = history.count()
-            errors = history.errors(since)
+            errors = history.errors(since, args.host)
     marks = [_known(known, b.bucket, b.releases) for b in buckets]
     if args.json:
-        doc = {"schema": BUCKETS_SCHEMA, "db": path, "since": since, "crashes": crashes, "errors": errors,
+        doc = {"schema": BUCKETS_SCHEMA, "db": path, "since": since, "host": args.host, "crashes": crashes,
+               "errors": errors,
                "buckets": [dict(b.to_dict(), **({"known": k} if known is not None else {}))
                            for b, k in zip(buckets, marks)]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

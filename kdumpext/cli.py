@@ -188,9 +188,8 @@ def _triage(args: argparse.Namespace) -> int:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(render_text(report, evidence=not args.no_evidence))
-        if known is not None:
-            print(_known_lines(match, known.path))
+        print(render_text(report, evidence=not args.no_evidence,
+                          known=_known_lines(match, known.path) if known is not None else ""))
     return 0
 
 

@@ -300,22 +300,24 @@ class History:
         where = "" if errors else " WHERE status != 'error'"
         return int(self._db.execute(f"SELECT COUNT(*) FROM crashes{where}").fetchone()[0])
 
-    def buckets(self, since: Optional[float] = None) -> List[BucketHistory]:
+    def buckets(self, since: Optional[float] = None, host: Optional[str] = None) -> List[BucketHistory]:
         """Every bucket, the most recently seen first.
 
         ``since`` (seconds since the epoch): only buckets with a crash at or after it;
-        ``count``, ``hosts`` and ``releases`` then describe those crashes, ``total``,
-        ``first_seen`` and ``last_seen`` every crash of the bucket (a bucket whose
-        ``first_seen`` is after ``since`` is new).
+        ``host``: only buckets with a crash on that host (its nodename); ``count``, ``hosts``
+        and ``releases`` then describe those crashes, ``total``, ``first_seen`` and
+        ``last_seen`` every crash of the bucket (a bucket whose ``first_seen`` is after
+        ``since`` is new).
         """
         from .known import release_key
 
-        window = "(? IS NULL OR crash_time >= ?)"
+        window = "(? IS NULL OR crash_time >= ?) AND (? IS NULL OR host = ?)"
+        args = (since, since, host, host)
         try:
             rows = self._db.execute(
                 "SELECT bucket, origin_site, COUNT(*), "
                 f"SUM(CASE WHEN {window} THEN 1 ELSE 0 END), MIN(crash_time), MAX(crash_time) "
-                "FROM crashes WHERE bucket != '' GROUP BY bucket, origin_site", (since, since)).fetchall()
+                "FROM crashes WHERE bucket != '' GROUP BY bucket, origin_site", args).fetchall()
             out: Dict[Tuple[str, str], BucketHistory] = {}
             for bucket, origin, total, count, first, last in rows:
                 if count:
@@ -330,7 +332,7 @@ class History:
             for column, attr in (("host", "hosts"), ("release", "releases")):
                 for bucket, origin, value, n in self._db.execute(
                         f"SELECT bucket, origin_site, {column}, COUNT(*) FROM crashes "
-                        f"WHERE bucket != '' AND {window} GROUP BY bucket, origin_site, {column}", (since, since)):
+                        f"WHERE bucket != '' AND {window} GROUP BY bucket, origin_site, {column}", args):
                     b = out.get((bucket, origin))
                     if b is not None:
                         getattr(b, attr).append((value or "", int(n)))
@@ -342,10 +344,11 @@ class History:
         return sorted(out.values(), key=lambda b: (b.last_seen is None, -(b.last_seen or 0), -b.count, b.bucket,
                                                   b.origin_site))
 
-    def errors(self, since: Optional[float] = None) -> int:
-        """Crashes in the history (since ``since``) that could not be explained."""
+    def errors(self, since: Optional[float] = None, host: Optional[str] = None) -> int:
+        """Crashes in the history (since ``since``, on ``host``) that could not be explained."""
         return int(self._db.execute("SELECT COUNT(*) FROM crashes WHERE status = 'error' AND "
-                                    "(? IS NULL OR crash_time >= ?)", (since, since)).fetchone()[0])
+                                    "(? IS NULL OR crash_time >= ?) AND (? IS NULL OR host = ?)",
+                                    (since, since, host, host)).fetchone()[0])
 
 
 def open_history(path: Optional[str], create: bool = True) -> Optional[History]:

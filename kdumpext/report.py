@@ -487,8 +487,9 @@ def render_evidence(v: Verdict) -> str:
     return "\n".join(f"  [{e.kind}] {e.text}" for e in v.evidence)
 
 
-def render_text(r: Report, evidence: bool = True) -> str:
-    """The full ``kdumpext triage`` report."""
+def render_text(r: Report, evidence: bool = True, known: str = "") -> str:
+    """The full ``kdumpext triage`` report; ``known``: the lines saying whether the bucket is a
+    known issue (``KNOWN``/``NEW``), right under the BUCKET line they are about."""
     d = r.dump
     head = [
         *([["HOST", d.nodename]] if d.nodename else []),
@@ -506,7 +507,7 @@ def render_text(r: Report, evidence: bool = True) -> str:
     if r.task is not None:
         head.append(["TASK", f"PID {r.task.pid}  COMM \"{r.task.comm}\"  CPU {r.task.cpu}"])
     parts = [_plain(head), "", "BACKTRACE", render_backtrace(r.frames), "",
-             render_verdict(r.verdict)]
+             render_verdict(r.verdict) + (f"\n{known}" if known else "")]
     if r.objects:
         parts += ["", render_objects(r.objects)]
     if r.log_before:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -269,6 +270,21 @@ def test_buckets_since(tmp_path) -> None:
     assert sum(n for b in window for _h, n in b.hosts) == 10
 
 
+def test_buckets_of_one_host(tmp_path) -> None:
+    """``buckets --host``: the buckets with a crash on that host, counted on it; first and last
+    seen over every host."""
+    with History(str(tmp_path / "h.sqlite")) as h:
+        h.record(_crashes(70, bucket_every=7))  # host i % 13, bucket i % 7
+        on3 = h.buckets(host="host3")
+        everything = {b.bucket: b for b in h.buckets()}
+        assert h.buckets(host="nowhere") == []
+    crashes = [i for i in range(70) if i % 13 == 3]  # 3, 16, 29, 42, 55, 68
+    assert sorted(b.bucket for b in on3) == sorted({f"null-deref:f{i % 7}:s.m" for i in crashes})
+    assert sum(b.count for b in on3) == len(crashes)
+    assert all(b.hosts == [("host3", b.count)] for b in on3)
+    assert all((b.total, b.first_seen) == (10, everything[b.bucket].first_seen) for b in on3)
+
+
 def test_identity(tmp_path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     a.write_bytes(b"KDUMP   " + b"\1" * 100000)
@@ -423,10 +439,13 @@ def test_batch_and_triage_mark_the_seed_as_known(tmp_path) -> None:
     seed = glob.glob(os.path.join(dirs[0], "*", "dump.*"))[0]
     p = _cli("triage", seed, "--debug-dir", BUILD, "--known", known, "--no-evidence", env=env)
     assert p.returncode == 0, p.stderr
-    assert ("\nKNOWN    scst detach race (fixed in 6.1.60); RECURS on 6.1.192, which should have the fix\n"
-            "         https://bugs.example.com/4711\n") in p.stdout
+    # right under the bucket it is about
+    assert (f"\nBUCKET   {SEED_BUCKET}\nKNOWN    scst detach race (fixed in 6.1.60); RECURS on 6.1.192, which should "
+            "have the fix\n         https://bugs.example.com/4711\n") in p.stdout
     p = _cli("triage", seed, "--debug-dir", BUILD, "--known", known, "--json", env=env)
     assert json.loads(p.stdout)["known"]["recurs"] is True
     other = glob.glob(os.path.join(dirs[1], "*", "dump.*"))[0]
     p = _cli("triage", other, "--debug-dir", BUILD, "--known", known, env=env)
-    assert p.returncode == 0 and p.stdout.rstrip().endswith(f"NEW      not in the known issues ({known})"), p.stdout
+    assert p.returncode == 0 and re.search(r"^BUCKET   null-deref:kdx_flow_set_error:kdx_owner\.last_error\n"
+                                           rf"NEW      not in the known issues \({re.escape(known)}\)$", p.stdout,
+                                           re.M), p.stdout
