@@ -97,17 +97,19 @@ def suspects_in(data: bytes, members: List[Tuple[str, int]], expr: str, arch: st
 
 
 def _one_per_list_entry(found: List[Suspect], expr: str) -> List[Suspect]:
-    """A list_head whose ``next`` and ``prev`` are both LIST_POISON, as list_del() leaves it: one
-    suspect for the entry (``cmd_list_entry``), not two."""
+    """A list_head whose ``next`` and ``prev`` are both LIST_POISON, as list_del() leaves it (an
+    hlist_node's ``next`` and ``pprev``, as hlist_del() does): one suspect for the entry
+    (``cmd_list_entry``), not two."""
     out: List[Suspect] = []
     for x in found:
         head, _, last = x.path.rpartition(".")
         prev = out[-1] if out else None
-        if x.kind == "list-poison" and last == "prev" and prev is not None and prev.kind == "list-poison" \
-                and prev.path == f"{head}.next" and x.offset == prev.offset + 8:
+        if x.kind == "list-poison" and last in ("prev", "pprev") and prev is not None \
+                and prev.kind == "list-poison" and prev.path == f"{head}.next" and x.offset == prev.offset + 8:
+            how = "list_del()" if last == "prev" else "hlist_del()"
             out[-1] = Suspect(head, prev.offset, prev.value, "list-poison",
-                              f"{expr}->{head} is LIST_POISON1/LIST_POISON2 (next/prev): {expr} was taken off "
-                              "a list with list_del() before this access")
+                              f"{expr}->{head} is LIST_POISON1/LIST_POISON2 (next/{last}): {expr} was taken off "
+                              f"a list with {how} before this access")
             continue
         out.append(x)
     return out

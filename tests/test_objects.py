@@ -31,6 +31,14 @@ def test_suspects_in_a_list_deleted_entry() -> None:
     assert "list_del()" in got[0].hint and "ERR_PTR(-ENOMEM)" in got[1].hint
 
 
+def test_suspects_in_an_hlist_deleted_node() -> None:
+    """An hlist_node that hlist_del() left (next LIST_POISON1, pprev LIST_POISON2): one hint."""
+    data = struct.pack("<QQQ", 0xFFFF8A0640C4F7E0, LIST_POISON1, LIST_POISON2)
+    got = suspects_in(data, [("owner", 0), ("hash.next", 8), ("hash.pprev", 16)], "sess")
+    assert [(s.path, s.kind) for s in got] == [("hash", "list-poison")]
+    assert "(next/pprev)" in got[0].hint and "hlist_del()" in got[0].hint
+
+
 def test_freed_holder() -> None:
     """The object the bad value was read from is free, or holds POISON_FREE: a use after free;
     an allocated one without poison: nothing."""
