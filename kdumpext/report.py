@@ -267,7 +267,7 @@ def origin_site(v: Verdict) -> Optional[str]:
     faulting function to find it: what tells apart two bugs of one bucket (``origin_site``)."""
     o = v.origin
     if o is None or o.kind == "unknown" or not v.chain or o.function == v.chain[0].function \
-            or o.function + o.clone == v.function:
+            or o.function + o.clone in (v.function, v.blame):
         return None  # made where the verdict already points (the caller a memcpy() faulted for)
     return o.function + o.clone
 
