@@ -9,7 +9,7 @@ import shlex
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Type
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Set, Tuple, Type
 
 from .errors import KdumpextError, UsageError
 from .arch import arch_of
@@ -511,7 +511,11 @@ def _thread_of(prog: "drgn.Program", task: "drgn.Object", why: str, cpu: Optiona
                       stack, sorted(set(sps)), why)
 
 
-def tasks_in_order(prog: "drgn.Program", idle: bool = False) -> Iterator[Tuple["drgn.Object", str, Optional[int]]]:
+#: why a task is where :func:`tasks_in_order` puts it
+TaskRole = Literal["crashed", "current", "idle", "task"]
+
+
+def tasks_in_order(prog: "drgn.Program", idle: bool = False) -> Iterator[Tuple["drgn.Object", TaskRole, Optional[int]]]:
     """``(task, role, cpu)`` of the dump's tasks as a debugger lists them: the crashed task
     (``crashed``), each online CPU's current task (``current``), with ``idle`` each CPU's idle
     task (``idle``), then every other task (``task``, cpu None); each task once.  What drgn
@@ -545,7 +549,8 @@ def tasks_in_order(prog: "drgn.Program", idle: bool = False) -> Iterator[Tuple["
         cpus = list(for_each_online_cpu(prog))
     except (drgn.FaultError, LookupError):
         cpus = []
-    for role, of_cpu in (("current", cpu_curr), ("idle", idle_task)):
+    per_cpu: Tuple[Tuple[TaskRole, Callable[..., "drgn.Object"]], ...] = (("current", cpu_curr), ("idle", idle_task))
+    for role, of_cpu in per_cpu:
         if role == "idle" and not idle:
             continue
         for cpu in cpus:

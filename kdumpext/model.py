@@ -32,6 +32,7 @@ __all__ = [
     "SANITIZER_CLASSES",
     "Access",
     "Confidence",
+    "TrackKind",
 ]
 
 #: Register values by drgn's register names ("rip", "rsp", "rax", ...).
@@ -59,6 +60,8 @@ SANITIZER_CLASSES: Tuple[str, ...] = ("use-after-free", "out-of-bounds", "invali
 #: Memory access kinds of an instruction ("" for none).
 Access = Literal["read", "write", "read-write", "exec", ""]
 Confidence = Literal["high", "medium", "low"]
+#: what a SLUB track (slub_debug=U) records: the object's last allocation or its last free
+TrackKind = Literal["alloc", "free"]
 
 
 
@@ -365,7 +368,7 @@ class Siblings:
 class SlabTrack:
     """Where a slab object was last allocated or freed, as ``slub_debug=U`` records it."""
 
-    kind: str  #: ``alloc`` or ``free``
+    kind: TrackKind
     caller: str  #: ``kdxobj_req_complete+0x5c [kdxobj]``: the allocator's or free's caller
     pid: int
     cpu: int

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
 
 from . import addresses
 from .arch import arch_of
-from .model import BadAddress, HeldObject, Hop, Siblings, SlabTrack, Suspect, Verdict
+from .model import BadAddress, HeldObject, Hop, Siblings, SlabTrack, Suspect, TrackKind, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
@@ -174,7 +174,8 @@ def slab_tracks(prog: "drgn.Program", cache: Any, start: int, now: Optional[int]
     # mm/slub.c get_info_end(): the free pointer is stored past the payload when it is not inside it
     info_end = inuse + (8 if offset >= inuse else 0)
     out: List[SlabTrack] = []
-    for i, kind in enumerate(("alloc", "free")):
+    kinds: Tuple[TrackKind, TrackKind] = ("alloc", "free")  # mm/slub.c enum track_item: TRACK_ALLOC, TRACK_FREE
+    for i, kind in enumerate(kinds):
         try:
             t = drgn.Object(prog, track_type, address=start + info_end + i * drgn.sizeof(track_type))
             addr = int(t.addr)
