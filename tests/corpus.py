@@ -17,7 +17,7 @@ ARM64 = os.path.join(SAMPLES, "arm64")
 ARM64_BUILD = os.path.join(ARM64, "build")
 
 __all__ = ["ROOT", "SAMPLES", "BUILD", "ARM64", "ARM64_BUILD", "Case", "cases", "arm64_cases", "case",
-           "unpacked_debug_dir", "chain_as_expected", "objects_as_expected"]
+           "unpacked_debug_dir", "chain_as_expected", "objects_as_expected", "no_pi"]
 
 
 @dataclass
@@ -112,3 +112,10 @@ def objects_as_expected(got: Any) -> List[Dict[str, Any]]:
             "tracks": [{"kind": t["kind"], "caller": t["caller"]} for t in o["tracks"]],
         })
     return out
+
+
+def no_pi(name: str) -> str:
+    """A function's name without arm64's ``__pi_`` prefix: the string routines have a
+    position-independent alias at the same address (``__pi_strlen``), which the oops, drgn and
+    gdb do not all pick."""
+    return name[len("__pi_"):] if name.startswith("__pi_") else name

@@ -14,7 +14,7 @@ import pytest
 from conftest import need
 from kdumpext.program import clone_suffix
 
-from corpus import ARM64_BUILD, ROOT, Case, arm64_cases, cases, chain_as_expected, objects_as_expected
+from corpus import ARM64_BUILD, ROOT, Case, arm64_cases, cases, chain_as_expected, no_pi, objects_as_expected
 
 CASES: List[Optional[Case]] = list(arm64_cases()) or [None]
 IDS = [c.scenario if c is not None else "none" for c in CASES]
@@ -31,10 +31,6 @@ def _run(*args: str) -> Dict[str, Any]:
     out = subprocess.run(KDUMPEXT + list(args), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def _no_pi(name: str) -> str:
-    return name[len("__pi_"):] if name.startswith("__pi_") else name
 
 
 def _as_expected(v: Dict[str, Any], e: Dict[str, Any]) -> Dict[str, Any]:
@@ -55,9 +51,8 @@ def test_arm64_verdict_equals_expected(c: Optional[Case]) -> None:
     assert j["bucket"] == e["bucket"]
     assert j["dump"]["format"].split(" (")[0] == e["format"]
     assert chain_as_expected(v["chain"], e.get("chain")) == (e.get("chain") or [])
-    # arm64's string routines have a position-independent alias at the same address (__pi_strlen)
-    names = [_no_pi(clone_suffix(f["function"])[0]) for f in j["backtrace"] if f["function"]]
-    assert names[:len(e["backtrace"])] == [_no_pi(n) for n in e["backtrace"]]
+    names = [no_pi(clone_suffix(f["function"])[0]) for f in j["backtrace"] if f["function"]]
+    assert names[:len(e["backtrace"])] == [no_pi(n) for n in e["backtrace"]]
     if "objects" in e:
         assert objects_as_expected(j["objects"]) == e["objects"]
 
@@ -104,8 +99,8 @@ def test_arm64_log_gives_the_dump_bucket(c: Optional[Case]) -> None:
     c = _need(c)
     j = _run("oops", "--json", c.dmesg, "--debug-dir", ARM64_BUILD)
     assert j["bucket"] == c.expected["bucket"]
-    names = [_no_pi(clone_suffix(f["function"])[0]) for f in j["backtrace"] if f["function"]]
-    assert names[:4] == [_no_pi(n) for n in c.expected["backtrace"][:4]]
+    names = [no_pi(clone_suffix(f["function"])[0]) for f in j["backtrace"] if f["function"]]
+    assert names[:4] == [no_pi(n) for n in c.expected["backtrace"][:4]]
 
 
 def test_arm64_seed_in_every_format():
