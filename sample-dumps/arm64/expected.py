@@ -308,6 +308,45 @@ S['api-strlen'] = dict(
         "  14: ldp x2, x3, [x0]          # faults, FAR 0x0: the first 16 bytes of the string",
     ],
     chain=[hop("strlen", "argument", "argument 1"), hop("kdxapi_fw_desc_namelen", "load", "desc->name")])
+S['api-wake-up'] = dict(
+    description="wake_up(&ch->ring->waitq) with ch->ring NULL: __wake_up() calls __wake_up_common_lock(), whose spin_lock_irqsave(&wq_head->lock) (inlined) faults at 0x88",
+    cls="null-deref", function="__wake_up_common_lock", module="vmlinux", source="./arch/arm64/include/asm/atomic_ll_sc.h:284",
+    exception_rip="__wake_up_common_lock+0x68", instruction="ldaxr w1, [x19]", access="read", size=4,
+    pointer="wq_head", access_path="lock->raw_lock.val.counter", struct="raw_spinlock",
+    member="raw_lock.val.counter", offset="0x0",
+    bucket="null-deref:kdxapi_chan_post:raw_spinlock.raw_lock.val.counter",
+    machine_code=[
+        "kdxapi_chan_post (kdxapi.ko):",
+        " 200: ldr x0, [x0, #0x10]       # x0 = ch->ring (struct kdxapi_chan +0x10) = NULL",
+        " 20c: add x0, x0, #0x88         # x0 = &ch->ring->waitq (struct kdxapi_event_ring +0x88) = 0x88",
+        " 210: bl __wake_up",
+        "__wake_up (vmlinux):",
+        "  14: bl __wake_up_common_lock  # wq_head passed on in x0",
+        "__wake_up_common_lock (vmlinux):",
+        "  10: mov x19, x0               # x19 = wq_head = 0x88",
+        "  68: ldaxr w1, [x19]           # faults, FAR 0x88: the inlined raw_spin_lock_irqsave reads wq_head->lock's raw_lock.val.counter (struct raw_spinlock +0x0, 4 bytes; the lock is at +0 of struct wait_queue_head)",
+    ],
+    chain=[hop("__wake_up_common_lock", "argument", "wq_head"), hop("__wake_up", "argument", "wq_head"),
+           hop("kdxapi_chan_post", "address-of", "&ch->ring->waitq"), hop("kdxapi_chan_post", "load", "ch->ring")])
+S['api-mod-timer'] = dict(
+    description="mod_timer(&h->wd->timer, jiffies + HZ) with h->wd NULL: mod_timer() calls __mod_timer(), whose timer_pending() reads timer->entry.pprev at 0x10 + 8",
+    cls="null-deref", function="__mod_timer", module="vmlinux", source="./include/linux/list.h:889",
+    exception_rip="__mod_timer+0x30", instruction="ldr x1, [x0, #8]", access="read", size=8,
+    pointer="timer", access_path="timer->entry.pprev", struct="timer_list", member="entry.pprev", offset="0x8",
+    bucket="null-deref:kdxapi_host_arm_watchdog:timer_list.entry.pprev",
+    machine_code=[
+        "kdxapi_host_arm_watchdog (kdxapi.ko):",
+        " 29c: ldr x0, [x0, #0x18]       # x0 = h->wd (struct kdxapi_host +0x18) = NULL",
+        " 2a4: add x0, x0, #0x10         # x0 = &h->wd->timer (struct kdxapi_watchdog +0x10) = 0x10",
+        " 2a8: bl mod_timer",
+        "mod_timer (vmlinux):",
+        "  10: bl __mod_timer            # timer passed on in x0",
+        "__mod_timer (vmlinux):",
+        "  30: ldr x1, [x0, #8]          # faults, FAR 0x18: timer_pending(timer) = !hlist_unhashed_lockless(&timer->entry) reads timer->entry.pprev (struct timer_list +0x8, 8 bytes)",
+    ],
+    chain=[hop("__mod_timer", "argument", "timer"), hop("mod_timer", "argument", "timer"),
+           hop("kdxapi_host_arm_watchdog", "address-of", "&h->wd->timer"),
+           hop("kdxapi_host_arm_watchdog", "load", "h->wd")])
 S['api-kobject'] = dict(
     description="kobject_get(&port->phy->kobj) with port->phy NULL: kobject_get() reads kobj->state_initialized (a bit field at +0x3c)",
     cls="null-deref", function="kobject_get", module="vmlinux", source="lib/kobject.c:631",
