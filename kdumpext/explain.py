@@ -178,9 +178,7 @@ class Tracer:
             # in the register here: the variable, whose name and type hold on every path (a
             # list_for_each_entry's container_of of a member at offset 0 adds no instruction,
             # so the traced value is a list_head where the variable is the entry)
-            v = self._from_name(own_vars, reg, index)
-            v.candidates = []
-            return v
+            return self._from_name(own_vars, reg, index)
         best.aliases = best.aliases + [n.name for n in named if n.name != best.text and n.name not in best.aliases]
         own = [n.name for n in named if n.scope == self.function and n.name != best.text]
         if best.how == "load" and own and not best.var:

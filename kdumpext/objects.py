@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
 
 from . import addresses
 from .arch import arch_of
-from .model import BadAddress, HeldObject, Hop, Siblings, SlabTrack, Suspect, TrackKind, Verdict
+from .model import BadAddress, Frame, HeldObject, Hop, Siblings, SlabTrack, Suspect, TrackKind, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     import drgn
 
-__all__ = ["held_objects", "freed_holder", "suspects_in", "slab_tracks", "GENERAL_CACHES", "SIBLING_SECONDS",
+__all__ = ["held_objects", "freed_holder", "poison_was_read", "suspects_in", "slab_tracks", "GENERAL_CACHES", "SIBLING_SECONDS",
            "SIBLING_LIMIT"]
 
 #: How long the sibling scan may take, and how many objects it reads at most (both said in the
@@ -142,7 +142,7 @@ def _store_user_flag(prog: "drgn.Program") -> int:
 
 
 def _where(prog: "drgn.Program", pc: int) -> str:
-    """``kdxobj_req_alloc+0x30 [kdxobj]``, or the bare address when no symbol holds ``pc``."""
+    """``kdxobj_req_alloc+0x30 [kdxobj]`` (:attr:`Frame.site`), or the bare address when no symbol holds ``pc``."""
     import drgn
 
     try:
@@ -151,10 +151,10 @@ def _where(prog: "drgn.Program", pc: int) -> str:
         return f"{pc:#x}"
     try:
         mod = prog.module(pc)
-        tag = "" if isinstance(mod, drgn.MainModule) else f" [{mod.name}]"
+        module = "" if isinstance(mod, drgn.MainModule) else mod.name
     except LookupError:
-        tag = ""
-    return f"{sym.name}+{pc - sym.address:#x}{tag}"
+        module = ""
+    return Frame(0, pc, sym.name, pc - sym.address, module).site
 
 
 def slab_tracks(prog: "drgn.Program", cache: Any, start: int, now: Optional[int] = None) -> List[SlabTrack]:
@@ -256,10 +256,9 @@ def _allocated_objects(prog: "drgn.Program", cache: Any, deadline: float) -> Ite
     page_objects = getattr(helper, "_page_objects", None)
     try:
         helper.for_each_allocated_object("void")  # sets up the CPUs' free objects; the walk is not started
-        usable = page_objects is not None and hasattr(helper, "_cache_free_objects")
     except (AttributeError, NotImplementedError):
-        usable = False
-    if page_objects is None or not usable:
+        page_objects = None
+    if page_objects is None or not hasattr(helper, "_cache_free_objects"):
         for obj in slab_cache_for_each_allocated_object(cache, "void"):
             yield int(obj.value_())
         return
@@ -422,19 +421,31 @@ def held_objects(prog: "drgn.Program", v: Verdict, seconds: float = SIBLING_SECO
 
 
 
+def _first_load(v: Verdict) -> Optional[Hop]:
+    """The chain's first load whose object is known: where the bad value was read from."""
+    return next((h for h in v.chain if h.kind == "load" and h.holder is not None), None)
+
+
+def poison_was_read(v: Verdict) -> bool:
+    """The value the chain's first load read is POISON_FREE: its object had been freed (and
+    poisoned by ``slub_debug=P``) before the read, not after it."""
+    first = _first_load(v)
+    return first is not None and first.value == addresses.SLAB_POISONS["POISON_FREE"]
+
+
 def freed_holder(v: Verdict, objects: List[HeldObject]) -> Optional[str]:
     """Why the bad value was read from a freed object, or None: the object the first load of
     ``v``'s chain read from is a slab object the dump holds as free, or carries the poison
     ``slub_debug=P`` writes into freed objects.  (Free *at the time of the dump*: another CPU
     may have freed it after the read, hence no more than medium confidence for the caller.)"""
-    first = next((h for h in v.chain if h.kind == "load" and h.holder is not None), None)
+    first = _first_load(v)
     if first is None:
         return None
     held = next((o for o in objects if o.address == first.holder), None)
     if held is None:
         return None
     if held.allocated is False:
-        when = "before" if first.value == addresses.SLAB_POISONS["POISON_FREE"] else "before (or while)"
+        when = "before" if poison_was_read(v) else "before (or while)"
         return f"{held.expr} ({held.address:#x}) is a free object of {held.cache} in the dump: it was freed " \
                f"{when} {first.expr} was read from it"
     poison = next((x for x in held.suspects if x.kind == "slab-poison" and x.value == addresses.SLAB_POISONS.get(

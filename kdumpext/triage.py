@@ -330,7 +330,7 @@ _EARLIER_FAILURE = re.compile(r"\b(?:panic|crashed|ASSERT FAILED|HALT)\b", re.I)
 def _objects(prog: "drgn.Program", v: Verdict, warnings: List[str]) -> List[HeldObject]:
     """:func:`kdumpext.objects.held_objects` of a sound dump's verdict; an unforeseen failure
     there costs the section, never the report."""
-    from .objects import freed_holder, held_objects
+    from .objects import freed_holder, held_objects, poison_was_read
 
     try:
         objects = held_objects(prog, v)
@@ -342,8 +342,7 @@ def _objects(prog: "drgn.Program", v: Verdict, warnings: List[str]) -> List[Held
             rest = v.summary[len(USE_AFTER_FREE):] if v.summary.startswith(USE_AFTER_FREE) else v.summary
             v.summary = f"{USE_AFTER_FREE}{freed}; {rest}" if rest else f"{USE_AFTER_FREE}{freed}"
             v.crash_class = "use-after-free"
-            first = next((h for h in v.chain if h.kind == "load" and h.holder is not None), None)
-            if v.confidence == "high" and not (first is not None and first.value == addresses.SLAB_POISONS["POISON_FREE"]):
+            if v.confidence == "high" and not poison_was_read(v):
                 # free in the dump, but the value read was no poison: it may have been freed after the read
                 v.confidence = "medium"
         return objects

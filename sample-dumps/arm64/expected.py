@@ -33,10 +33,12 @@ TMP = os.environ.get('TMPDIR', '/tmp')
 failed = 0
 EC = {0x21: 'IABT (current EL)', 0x25: 'DABT (current EL)', 0x3c: 'BRK64', 0x20: 'IABT (lower EL)', 0x24: 'DABT (lower EL)'}
 
+def hop(fn, kind, expr, clone=""):
+    return {"function": fn, "clone": clone, "kind": kind, "expr": expr}
+
 def chain(fn, kind, expr, **kw):
-    h = {"function": fn, "clone": "", "kind": kind, "expr": expr}
-    h.update(kw)
-    return [h]
+    """A chain of one hop, with more keys (callee, type)."""
+    return [dict(hop(fn, kind, expr), **kw)]
 
 S = {}
 S['scst-null-dev'] = dict(
@@ -196,9 +198,6 @@ S['ret-err-ptr'] = dict(
 
 # kdxapi on arm64: the bad value handed to the kernel, the fault in the kernel's code (or in
 # its inline helpers compiled into the module), the chain back to the module's load.
-def hop(fn, kind, expr, clone=""):
-    return {"function": fn, "clone": clone, "kind": kind, "expr": expr}
-
 S['api-spinlock'] = dict(
     description="spin_lock_irqsave(&link->lock) with link = ad->link NULL: IPA-SRA hands kdxapi_link_quiesce.isra.0 ad->link; __raw_spin_lock_irqsave is inlined into it (this tinyconfig kernel inlines the lock), so the fault is in the module",
     cls="null-deref", function="__raw_spin_lock_irqsave", module="kdxapi", source="./arch/arm64/include/asm/atomic_ll_sc.h:284",
